@@ -1,0 +1,5 @@
+import sys
+
+from actkeras.cli import main
+
+sys.exit(main())

@@ -1,0 +1,54 @@
+"""The `actkeras` command: a thin argparse shell over the public API.
+
+Each sub-command is a module with `add_arguments(parser)` and `run(args) -> int`;
+errors a user can fix are printed as one line (a traceback only with `--debug`).
+"""
+
+import argparse
+import importlib
+import sys
+
+# name -> (module, one-line help). Modules are imported only when their command runs,
+# so `actkeras --help` stays fast.
+COMMANDS = {
+    "train": ("actkeras.commands.train", "train one preset with one activation"),
+    "activations": ("actkeras.commands.listing", "list the activation registry and presets"),
+}
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed without a traceback."""
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="actkeras",
+        description="Reproduce and measure why ReLU-family activations train better "
+        "than sigmoid and softmax hidden units.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in COMMANDS.items():
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        command.set_defaults(module=module_name)
+        importlib.import_module(module_name).add_arguments(command)
+    return parser
+
+
+def main(argv=None):
+    """Runs the CLI; returns the exit code (0 success, 1 failed runs, 2 bad input)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    try:
+        return int(importlib.import_module(args.module).run(args) or 0)
+    except KeyboardInterrupt:
+        print("actkeras: interrupted", file=sys.stderr)
+        return 130
+    except (UserError, ValueError, OSError) as error:
+        if args.debug:
+            raise
+        print(f"actkeras {args.command}: error: {error}", file=sys.stderr)
+        return 2

@@ -1,0 +1,1 @@
+"""One module per `actkeras` sub-command; see `actkeras.cli.COMMANDS`."""

@@ -1,0 +1,80 @@
+"""`actkeras train`: one preset, one activation, with Keras's progress output.
+
+Writes `config.json`, `history.csv`, `history.json` and `metrics.json` to `--out`.
+"""
+
+import csv
+import time
+from pathlib import Path
+
+from actkeras.commands.common import (
+    DATASET_OF_PRESET,
+    add_data_arguments,
+    load_data,
+    parse_overrides,
+    write_json,
+)
+
+
+def add_arguments(parser):
+    parser.add_argument("--preset", default="udacity", help="udacity, fashion_mlp or mlp")
+    parser.add_argument(
+        "--activation",
+        default="relu",
+        help="registry name, optionally with arguments: leaky_relu:negative_slope=0.1",
+    )
+    parser.add_argument("--dataset", choices=["notmnist", "fashion_mnist"],
+                        help="default: the preset's own data set")
+    add_data_arguments(parser)
+    parser.add_argument("--out", help="output folder (default: runs/train-PRESET-ACTIVATION)")
+    parser.add_argument("--epochs", type=int, help="train for this many epochs")
+    parser.add_argument("--steps", type=int, help="train for this many steps (udacity: 3001)")
+    parser.add_argument("--learning-rate", type=float)
+    parser.add_argument("--initializer")
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--seed", type=int, default=0, help="seed for everything (default 0)")
+    parser.add_argument("--set", action="append", metavar="KEY=VALUE",
+                        help="any other build_model override, e.g. --set batch_norm=True")
+    parser.add_argument("--quiet", action="store_true", help="no per-epoch progress output")
+
+
+def run(args):
+    from actkeras.models import build_model
+    from actkeras.registry import parse_activation_spec
+    from actkeras.seeding import seed_everything
+    from actkeras.training import evaluate, fit, history_records
+
+    name, kwargs = parse_activation_spec(args.activation)
+    overrides = parse_overrides(args.set)
+    for key in ("learning_rate", "initializer", "batch_size", "seed"):
+        if getattr(args, key) is not None:
+            overrides[key] = getattr(args, key)
+    if args.epochs is not None:
+        overrides.update(epochs=args.epochs, steps=None)
+    if args.steps is not None:
+        overrides["steps"] = args.steps
+    seed_everything(args.seed)
+    model = build_model(name, preset=args.preset, activation_kwargs=kwargs, **overrides)
+    config = model.actkeras_config
+    dataset = args.dataset or DATASET_OF_PRESET[args.preset]
+    data = load_data(dataset, args)
+    out = Path(args.out or f"runs/train-{args.preset}-{name}")
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "config.json", {"model": config.to_dict(), "dataset": data.info})
+
+    print(f"Training {model.name}: {model.count_params():,} parameters on {dataset} "
+          f"({len(data.x_train):,} train images) -> {out}")
+    start = time.perf_counter()
+    history = fit(model, data, verbose=0 if args.quiet else "auto")
+    seconds = time.perf_counter() - start
+    records = history_records(history)
+    metrics = {**evaluate(model, data), "train_seconds": seconds}
+
+    write_json(out / "history.json", records)
+    with open(out / "history.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(records[0]) if records else ["epoch"])
+        writer.writeheader()
+        writer.writerows(records)
+    write_json(out / "metrics.json", metrics)
+    print("  ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
+    return 0

@@ -1,0 +1,31 @@
+import keras
+from keras import ops
+
+from actkeras.layers._base import Activation, check_number
+
+
+@keras.saving.register_keras_serializable(package="actkeras")
+class LeakyReLU(Activation):
+    """Leaky rectifier: `x` for `x >= 0`, `negative_slope * x` otherwise.
+
+    The default slope is 0.3, as `keras.layers.LeakyReLU` and the reference
+    notebook use; note that Keras's `activation="leaky_relu"` means 0.2.
+
+    Args:
+        negative_slope: slope for negative inputs, finite and >= 0.
+            Defaults to `0.3`.
+    """
+
+    family = "leaky"
+
+    def __init__(self, negative_slope=0.3, **kwargs):
+        super().__init__(**kwargs)
+        self.negative_slope = check_number("negative_slope", negative_slope, minimum=0.0)
+
+    def call(self, inputs):
+        return ops.leaky_relu(inputs, negative_slope=self.negative_slope)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"negative_slope": self.negative_slope})
+        return config

@@ -1,0 +1,16 @@
+import keras
+
+from actkeras.layers._base import Activation
+
+
+@keras.saving.register_keras_serializable(package="actkeras")
+class Linear(Activation):
+    """Identity: the baseline that collapses a stack of layers to one linear map."""
+
+    family = "linear"
+
+    def call(self, inputs):
+        return inputs
+
+    def get_config(self):
+        return super().get_config()

@@ -1,0 +1,32 @@
+import keras
+from keras import ops
+
+from actkeras.layers._base import Activation
+
+
+@keras.saving.register_keras_serializable(package="actkeras")
+class Softmax(Activation):
+    """Softmax over the units, used as a HIDDEN activation (seed 003's experiment).
+
+    Unlike the other entries it is not element-wise: every unit's output
+    depends on the whole layer, and the outputs sum to 1.
+
+    Args:
+        axis: the axis normalised over. Defaults to `-1`.
+    """
+
+    family = "softmax"
+
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(axis, bool) or not isinstance(axis, int):
+            raise ValueError(f"`axis` must be an integer. Received: axis={axis!r}")
+        self.axis = axis
+
+    def call(self, inputs):
+        return ops.softmax(inputs, axis=self.axis)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"axis": self.axis})
+        return config

@@ -1,0 +1,295 @@
+"""`build_model`: the presets of the seeds' networks, built and compiled from one config."""
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+
+import keras
+
+from actkeras.registry import describe_activation, get_activation
+
+OPTIMIZERS = {
+    "sgd": keras.optimizers.SGD,
+    "momentum": lambda learning_rate: keras.optimizers.SGD(learning_rate, momentum=0.9),
+    "adam": keras.optimizers.Adam,
+    "rmsprop": keras.optimizers.RMSprop,
+}
+
+INITIALIZERS = {
+    "truncated_normal": lambda stddev, seed: keras.initializers.TruncatedNormal(
+        stddev=stddev, seed=seed
+    ),
+    "glorot_uniform": lambda stddev, seed: keras.initializers.GlorotUniform(seed=seed),
+    "glorot_normal": lambda stddev, seed: keras.initializers.GlorotNormal(seed=seed),
+    "he_normal": lambda stddev, seed: keras.initializers.HeNormal(seed=seed),
+    "he_uniform": lambda stddev, seed: keras.initializers.HeUniform(seed=seed),
+    "lecun_normal": lambda stddev, seed: keras.initializers.LecunNormal(seed=seed),
+    "lecun_uniform": lambda stddev, seed: keras.initializers.LecunUniform(seed=seed),
+    "random_normal": lambda stddev, seed: keras.initializers.RandomNormal(
+        stddev=stddev, seed=seed
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything that defines a model and how it is trained; saved with every result.
+
+    Args:
+        preset: the preset it came from.
+        activation: registry name (or a layer class name for a layer instance).
+        activation_kwargs: the activation's arguments, resolved to explicit values.
+        input_shape: per-sample input shape; flattened before the first Dense.
+        hidden_units: width of each hidden Dense layer, first to last.
+        num_classes: output units.
+        output: `"logits"` (loss from logits) or `"softmax"` (softmax output layer).
+        initializer: kernel initializer name, see `INITIALIZERS`.
+        init_stddev: standard deviation for the (truncated) normal initializers.
+        bias_init: constant every bias starts at (seed 001's "strongly negative bias").
+        batch_norm: a BatchNormalization between each Dense and its activation.
+        dropout: dropout rate after each hidden activation (0 for none).
+        optimizer: optimizer name, see `OPTIMIZERS`.
+        learning_rate: the optimizer's learning rate.
+        batch_size, epochs, steps: how long `fit` runs; `steps`, when set, wins
+            over `epochs` (the course assignment counts 3,001 steps).
+        steps_per_execution: Keras's `steps_per_execution` for `compile`.
+        seed: seed for the initializers (and, in experiments, for everything).
+    """
+
+    preset: str
+    activation: str = "relu"
+    activation_kwargs: dict = field(default_factory=dict)
+    input_shape: tuple = (28, 28)
+    hidden_units: tuple = (128, 128)
+    num_classes: int = 10
+    output: str = "logits"
+    initializer: str = "glorot_uniform"
+    init_stddev: float = 0.05
+    bias_init: float = 0.0
+    batch_norm: bool = False
+    dropout: float = 0.0
+    optimizer: str = "sgd"
+    learning_rate: float = 0.01
+    batch_size: int = 32
+    epochs: int = 5
+    steps: int | None = None
+    steps_per_execution: int = 1
+    seed: int | None = None
+
+    def to_dict(self):
+        """A JSON-ready dict (tuples become lists)."""
+        return {
+            key: list(value) if isinstance(value, tuple) else value
+            for key, value in dataclasses.asdict(self).items()
+        }
+
+
+PRESETS = {
+    # Course assignment 2: 784 -> 1024 -> 10, tf.truncated_normal (stddev 1.0)
+    # in both layers, zero biases, SGD 0.5, batch 128, 3,001 steps.
+    "udacity": dict(
+        hidden_units=(1024,),
+        output="logits",
+        initializer="truncated_normal",
+        init_stddev=1.0,
+        optimizer="sgd",
+        learning_rate=0.5,
+        batch_size=128,
+        epochs=1,
+        steps=3001,
+    ),
+    # The ReLU best-practice notebook: Dense(300) then 49 x Dense(100), softmax out.
+    "fashion_mlp": dict(
+        hidden_units=(300,) + (100,) * 49,
+        output="softmax",
+        initializer="glorot_uniform",
+        optimizer="sgd",
+        learning_rate=1e-3,
+        batch_size=32,
+        epochs=10,
+    ),
+    # A generic MLP; `units=` and `depth=` set `hidden_units`.
+    "mlp": dict(
+        hidden_units=(128, 128),
+        output="logits",
+        initializer="he_normal",
+        optimizer="sgd",
+        learning_rate=0.05,
+        batch_size=64,
+        epochs=5,
+    ),
+}
+
+_SHORTCUTS = ("units", "depth")
+
+
+def _check_choice(name, value, choices):
+    if value not in choices:
+        raise ValueError(
+            f"Unknown {name}. Valid choices: {', '.join(choices)}. Received: {name}={value!r}"
+        )
+
+
+def _check_positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+
+
+def _check_finite(name, value, low=None, high=None, strict_low=False):
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    ok = ok and math.isfinite(value)
+    if ok and low is not None:
+        ok = value > low if strict_low else value >= low
+    if ok and high is not None:
+        ok = value < high
+    if not ok:
+        bounds = []
+        if low is not None:
+            bounds.append(f"{'>' if strict_low else '>='} {low}")
+        if high is not None:
+            bounds.append(f"< {high}")
+        rule = " and ".join(["a finite number"] + bounds)
+        raise ValueError(f"`{name}` must be {rule}. Received: {name}={value!r}")
+
+
+def resolve_config(preset="udacity", activation="relu", activation_kwargs=None, **overrides):
+    """Returns the `ModelConfig` that `build_model` would build, validating everything.
+
+    Raises:
+        ValueError: unknown preset, activation, override or optimizer/initializer
+            name, or an out-of-range value.
+    """
+    _check_choice("preset", preset, list(PRESETS))
+    valid = [f.name for f in dataclasses.fields(ModelConfig)]
+    valid = [n for n in valid if n not in ("preset", "activation", "activation_kwargs")]
+    unknown = sorted(set(overrides) - set(valid) - set(_SHORTCUTS))
+    if unknown:
+        raise ValueError(
+            f"Unknown build_model argument {', '.join(map(repr, unknown))}. Valid "
+            f"overrides: {', '.join(valid + list(_SHORTCUTS))}. Received: {unknown[0]}="
+            f"{overrides[unknown[0]]!r}"
+        )
+    values = dict(PRESETS[preset])
+    if "units" in overrides or "depth" in overrides:
+        if "hidden_units" in overrides:
+            raise ValueError(
+                "Pass either `hidden_units` or `units`/`depth`, not both. "
+                f"Received: hidden_units={overrides['hidden_units']!r}"
+            )
+        units = overrides.pop("units", values["hidden_units"][0])
+        depth = overrides.pop("depth", len(values["hidden_units"]))
+        _check_positive_int("units", units)
+        _check_positive_int("depth", depth)
+        values["hidden_units"] = (units,) * depth
+    values.update(overrides)
+    values["hidden_units"] = tuple(values["hidden_units"])
+    values["input_shape"] = tuple(values.get("input_shape", (28, 28)))
+
+    if not values["hidden_units"]:
+        raise ValueError("`hidden_units` must hold at least one layer. Received: hidden_units=()")
+    for units in values["hidden_units"]:
+        _check_positive_int("units", units)
+    for dim in values["input_shape"]:
+        _check_positive_int("input_shape", dim)
+    _check_positive_int("num_classes", values.get("num_classes", 10))
+    _check_choice("output", values.get("output"), ["logits", "softmax"])
+    _check_choice("initializer", values.get("initializer"), list(INITIALIZERS))
+    _check_choice("optimizer", values.get("optimizer"), list(OPTIMIZERS))
+    _check_finite("learning_rate", values.get("learning_rate"), low=0, strict_low=True)
+    _check_finite("init_stddev", values.get("init_stddev", 0.05), low=0, strict_low=True)
+    _check_finite("bias_init", values.get("bias_init", 0.0))
+    _check_finite("dropout", values.get("dropout", 0.0), low=0, high=1)
+    for name in ("batch_size", "epochs", "steps_per_execution"):
+        _check_positive_int(name, values.get(name, 1))
+    if values.get("steps") is not None:
+        _check_positive_int("steps", values["steps"])
+    if not isinstance(values.get("batch_norm", False), bool):
+        raise ValueError(
+            f"`batch_norm` must be True or False. Received: batch_norm={values['batch_norm']!r}"
+        )
+
+    name, kwargs = describe_activation(activation, activation_kwargs)
+    return ModelConfig(preset=preset, activation=name, activation_kwargs=kwargs, **values)
+
+
+def build_from_config(config, activation_layer=None):
+    """Builds and compiles the model a `ModelConfig` describes.
+
+    Args:
+        config: a `ModelConfig` (from `resolve_config`, or saved results).
+        activation_layer: a layer instance to clone for every hidden layer instead
+            of the registry entry `config.activation`. Defaults to `None`.
+    """
+    seed = config.seed
+
+    def initializer(index):
+        layer_seed = None if seed is None else seed * 1000 + index
+        return INITIALIZERS[config.initializer](config.init_stddev, layer_seed)
+
+    def activation(index):
+        source = activation_layer if activation_layer is not None else config.activation
+        kwargs = None if activation_layer is not None else config.activation_kwargs
+        return get_activation(source, kwargs, name=f"activation_{index}")
+
+    inputs = keras.Input(shape=config.input_shape, name="image")
+    x = keras.layers.Flatten(name="flatten")(inputs) if len(config.input_shape) > 1 else inputs
+    bias = keras.initializers.Constant(config.bias_init)
+    for index, units in enumerate(config.hidden_units):
+        x = keras.layers.Dense(
+            units,
+            kernel_initializer=initializer(index),
+            bias_initializer=bias,
+            use_bias=not config.batch_norm,
+            name=f"dense_{index}",
+        )(x)
+        if config.batch_norm:
+            x = keras.layers.BatchNormalization(name=f"batch_norm_{index}")(x)
+        x = activation(index)(x)
+        if config.dropout:
+            x = keras.layers.Dropout(config.dropout, seed=seed, name=f"dropout_{index}")(x)
+    outputs = keras.layers.Dense(
+        config.num_classes,
+        activation="softmax" if config.output == "softmax" else None,
+        kernel_initializer=initializer(len(config.hidden_units)),
+        bias_initializer="zeros",
+        name="output",
+    )(x)
+    model = keras.Model(inputs, outputs, name=f"{config.preset}_{config.activation}")
+    optimizer = OPTIMIZERS[config.optimizer](learning_rate=config.learning_rate)
+    model.compile(
+        optimizer=optimizer,
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=config.output == "logits"),
+        metrics=["accuracy"],
+        steps_per_execution=config.steps_per_execution,
+    )
+    model.actkeras_config = config
+    return model
+
+
+def build_model(activation="relu", preset="udacity", activation_kwargs=None, **overrides):
+    """Returns a compiled Keras model for one of the seeds' networks.
+
+    The resolved `ModelConfig` is on `model.actkeras_config` (`.to_dict()` for JSON).
+
+    Example:
+    >>> model = build_model(activation="leaky_relu", preset="udacity")
+    >>> model.count_params()
+    814090
+    >>> model = build_model("elu", preset="fashion_mlp", initializer="he_normal")
+
+    Args:
+        activation: a registry name (see `actkeras.activation_names()`) or a Keras
+            layer instance, cloned for every hidden layer. Defaults to `"relu"`.
+        preset: `"udacity"`, `"fashion_mlp"` or `"mlp"`. Defaults to `"udacity"`.
+        activation_kwargs: the activation's arguments, for example
+            `{"negative_slope": 0.1}`. Defaults to `None`.
+        **overrides: any `ModelConfig` field (`learning_rate`, `initializer`,
+            `hidden_units`, `batch_norm`, `dropout`, `bias_init`, `seed`, ...) and,
+            for convenience, `units=` and `depth=`.
+
+    Raises:
+        ValueError: at call time, for anything invalid, naming the valid choices.
+    """
+    config = resolve_config(preset, activation, activation_kwargs, **overrides)
+    layer = activation if isinstance(activation, keras.layers.Layer) else None
+    return build_from_config(config, activation_layer=layer)

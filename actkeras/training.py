@@ -1,0 +1,110 @@
+"""Training a built model the way its preset says: by epochs, or by steps as the course did."""
+
+import math
+import warnings
+
+import keras
+import numpy as np
+
+
+class StepBatches(keras.utils.PyDataset):
+    """The course assignment's minibatch stream: `offset = (step * b) % (n - b)`.
+
+    The assignment shuffles once when it splits the data, then walks through it
+    in order, wrapping around; this reproduces that sequence exactly.
+    """
+
+    def __init__(self, x, y, batch_size, steps):
+        super().__init__()
+        if len(x) <= batch_size:
+            raise ValueError(
+                f"Training by steps needs more samples than one batch of {batch_size}. "
+                f"Received: {len(x)} samples"
+            )
+        self.x, self.y, self.batch_size, self.steps = x, y, batch_size, steps
+
+    def __len__(self):
+        return self.steps
+
+    def __getitem__(self, step):
+        offset = (step * self.batch_size) % (len(self.x) - self.batch_size)
+        return (
+            self.x[offset : offset + self.batch_size],
+            self.y[offset : offset + self.batch_size],
+        )
+
+
+def fit(model, data, config=None, *, callbacks=(), verbose="auto", log_every=500,
+        validation=True, epochs=None, steps=None):
+    """Trains `model` on a `Dataset` as its `ModelConfig` says; returns the `History`.
+
+    By-step presets (`config.steps`) run exactly that many updates, reported as
+    "epochs" of `log_every` steps (the last one shorter), so that `History`,
+    `CSVLogger` and the monitors see a learning curve.
+
+    Args:
+        model: a compiled model (from `build_model`, or any model with a config).
+        data: an `actkeras.data.Dataset`.
+        config: the `ModelConfig`. Defaults to `model.actkeras_config`.
+        callbacks: Keras callbacks.
+        verbose: Keras's `verbose`. Defaults to `"auto"`.
+        log_every: steps per reported epoch for by-step training. Defaults to `500`.
+        validation: evaluate on the validation split at each epoch end.
+        epochs, steps: override the config's training length.
+    """
+    config = config or getattr(model, "actkeras_config", None)
+    if config is None:
+        raise ValueError(
+            "fit() needs a ModelConfig: pass config=, or build the model with build_model()."
+        )
+    steps = steps if steps is not None else (config.steps if epochs is None else None)
+    valid = (data.x_valid, data.y_valid) if validation and len(data.x_valid) else None
+    if steps:
+        period = max(1, min(log_every, steps))
+        stream = StepBatches(data.x_train, data.y_train, config.batch_size, steps)
+        with warnings.catch_warnings():
+            # The last reported epoch is shorter by design: Keras warns about it.
+            warnings.filterwarnings("ignore", message="Your input ran out of data")
+            return model.fit(
+                stream,
+                epochs=math.ceil(steps / period),
+                steps_per_epoch=period,
+                validation_data=valid,
+                callbacks=list(callbacks),
+                verbose=verbose,
+            )
+    return model.fit(
+        data.x_train,
+        data.y_train,
+        batch_size=config.batch_size,
+        epochs=epochs or config.epochs,
+        validation_data=valid,
+        callbacks=list(callbacks),
+        verbose=verbose,
+        shuffle=True,
+    )
+
+
+def evaluate(model, data, batch_size=1024):
+    """Loss and accuracy on every non-empty split of `data`, as plain floats."""
+    results = {}
+    for split in ("train", "valid", "test"):
+        x, y = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")
+        if len(x):
+            loss, accuracy = model.evaluate(x, y, batch_size=batch_size, verbose=0)[:2]
+            results[f"{split}_loss"] = float(loss)
+            results[f"{split}_accuracy"] = float(accuracy)
+    return results
+
+
+def history_records(history):
+    """`History.history` as a list of per-epoch dicts of floats (NaN kept as None)."""
+    keys = list(history.history)
+    rows = []
+    for epoch in range(len(history.epoch)):
+        row = {"epoch": epoch + 1}
+        for key in keys:
+            value = float(history.history[key][epoch])
+            row[key] = value if np.isfinite(value) else None
+        rows.append(row)
+    return rows
