@@ -1,3 +1,5 @@
+import math
+
 import keras
 from keras import ops
 
@@ -24,7 +26,12 @@ class GELU(Activation):
         self.approximate = approximate
 
     def call(self, inputs):
-        return ops.gelu(inputs, approximate=self.approximate)
+        # Written out rather than ops.gelu, whose constants are float32 on some
+        # backends: the layer must be exact in float64 too.
+        if self.approximate:
+            inner = math.sqrt(2.0 / math.pi) * (inputs + 0.044715 * inputs**3)
+            return 0.5 * inputs * (1.0 + ops.tanh(inner))
+        return 0.5 * inputs * (1.0 + ops.erf(inputs / math.sqrt(2.0)))
 
     def get_config(self):
         config = super().get_config()

@@ -23,7 +23,8 @@ class LeakyReLU(Activation):
         self.negative_slope = check_number("negative_slope", negative_slope, minimum=0.0)
 
     def call(self, inputs):
-        return ops.leaky_relu(inputs, negative_slope=self.negative_slope)
+        # Not ops.leaky_relu: it rounds the slope to float32 even in float64 layers.
+        return ops.where(inputs >= 0, inputs, inputs * self.negative_slope)
 
     def get_config(self):
         config = super().get_config()

@@ -25,7 +25,8 @@ class PReLU(Activation):
         self.slope = self.add_weight(
             name="slope",
             shape=(input_shape[-1],),
-            initializer=keras.initializers.Constant(self.initial_slope),
+            # A callable, not initializers.Constant, which rounds through float32.
+            initializer=lambda shape, dtype: ops.full(shape, self.initial_slope, dtype=dtype),
         )
         self.built = True
 
