@@ -73,7 +73,7 @@ class ModelConfig:
     batch_size: int = 32
     epochs: int = 5
     steps: int | None = None
-    steps_per_execution: int = 1
+    steps_per_execution: int = 10
     seed: int | None = None
 
     def to_dict(self):

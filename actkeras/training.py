@@ -60,7 +60,10 @@ def fit(model, data, config=None, *, callbacks=(), verbose="auto", log_every=500
     steps = steps if steps is not None else (config.steps if epochs is None else None)
     valid = (data.x_valid, data.y_valid) if validation and len(data.x_valid) else None
     if steps:
-        period = max(1, min(log_every, steps))
+        # Keras runs whole groups of `steps_per_execution` steps: a reported epoch
+        # must be a multiple of it, or an epoch would run past its length.
+        group = getattr(model, "steps_per_execution", 1) or 1
+        period = max(group, round(min(log_every, steps) / group) * group)
         stream = StepBatches(data.x_train, data.y_train, config.batch_size, steps)
         with warnings.catch_warnings():
             # The last reported epoch is shorter by design: Keras warns about it.

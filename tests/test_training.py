@@ -1,0 +1,71 @@
+"""Training by steps runs exactly the configured number of updates, in the course's batch order."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+import actkeras
+from actkeras.training import StepBatches, evaluate, fit, history_records
+
+
+def _data(n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 28, 28)).astype("float32")
+    y = (np.arange(n) % 10).astype("int32")
+    return SimpleNamespace(x_train=x, y_train=y, x_valid=x[:40], y_valid=y[:40],
+                           x_test=x[:0], y_test=y[:0])
+
+
+@pytest.mark.parametrize("steps, log_every, group", [(7, 3, 10), (25, 10, 10), (25, 7, 1), (23, 5, 4)])
+def test_by_step_training_runs_exactly_the_configured_steps(steps, log_every, group):
+    model = actkeras.build_model("relu", preset="mlp", units=8, depth=1, steps=steps,
+                                 steps_per_execution=group, batch_size=16)
+    history = fit(model, _data(), log_every=log_every, verbose=0)
+    assert int(model.optimizer.iterations.numpy()) == steps
+    assert len(history.epoch) >= 1 and "val_accuracy" in history.history
+
+
+def test_step_batches_follow_the_course_assignment_offsets():
+    x = np.arange(10)[:, None].astype("float32")
+    batches = StepBatches(x, np.arange(10), batch_size=3, steps=5)
+    offsets = [int(batches[step][0][0, 0]) for step in range(5)]
+    assert offsets == [(step * 3) % (10 - 3) for step in range(5)] == [0, 3, 6, 2, 5]
+    with pytest.raises(ValueError, match="more samples than one batch"):
+        StepBatches(x[:3], np.arange(3), batch_size=3, steps=1)
+
+
+def test_fit_by_epochs_and_evaluate():
+    model = actkeras.build_model("tanh", preset="mlp", units=8, depth=1, epochs=2)
+    history = fit(model, _data(), verbose=0)
+    assert history.epoch == [0, 1]
+    rows = history_records(history)
+    assert rows[0]["epoch"] == 1 and set(rows[0]) >= {"loss", "accuracy", "val_loss"}
+    metrics = evaluate(model, _data())
+    assert set(metrics) == {"train_loss", "train_accuracy", "valid_loss", "valid_accuracy"}
+    assert 0.0 <= metrics["train_accuracy"] <= 1.0
+
+
+def test_fit_without_a_config_is_a_clear_error():
+    import keras
+
+    plain = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(10)])
+    plain.compile("sgd", "sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match="build_model"):
+        fit(plain, _data())
+
+
+def test_seeded_builds_train_identically():
+    from actkeras.seeding import seed_everything
+
+    results = []
+    for _ in range(2):
+        seed_everything(5)
+        model = actkeras.build_model("relu", preset="mlp", units=16, depth=2, seed=5, steps=12,
+                                     batch_size=16)
+        fit(model, _data(), verbose=0, validation=False)
+        results.append(model.get_weights())
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="seed"):
+        seed_everything(-1)
