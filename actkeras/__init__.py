@@ -21,6 +21,7 @@ from actkeras.layers import (
     Swish,
     Tanh,
 )
+from actkeras.export import export_model, load_exported
 from actkeras.models import PRESETS, ModelConfig, build_from_config, build_model, resolve_config
 from actkeras.registry import ACTIVATIONS, activation_names, get_activation
 from actkeras.training import evaluate, fit
@@ -45,8 +46,10 @@ __all__ = [
     "build_from_config",
     "build_model",
     "evaluate",
+    "export_model",
     "fit",
     "get_activation",
     "layers",
+    "load_exported",
     "resolve_config",
 ]

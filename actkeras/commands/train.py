@@ -1,9 +1,11 @@
 """`actkeras train`: one preset, one activation, with Keras's progress output.
 
-Writes `config.json`, `history.csv`, `history.json` and `metrics.json` to `--out`.
+Writes `config.json`, `history.csv`, `history.json`, `metrics.json` and the trained
+`model.keras` (for `actkeras export --from`) to `--out`.
 """
 
 import csv
+import os
 import time
 from pathlib import Path
 
@@ -76,5 +78,8 @@ def run(args):
         writer.writeheader()
         writer.writerows(records)
     write_json(out / "metrics.json", metrics)
+    # Saved under a temporary name and renamed, so `model.keras` is never half written.
+    model.save(out / ".model.tmp.keras")
+    os.replace(out / ".model.tmp.keras", out / "model.keras")
     print("  ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
     return 0

@@ -1,0 +1,324 @@
+"""Exporting trained models: a `.keras` file, a TensorFlow SavedModel and their metadata.
+
+`export_model` writes `ROOT/NAME/` with `model.keras`, `serving/` (a SavedModel with a
+`serve` endpoint and a `serving_default` signature, for TF Serving) and
+`metadata.json`; `load_exported` reloads the `.keras` file with `safe_mode` on and
+turns Keras's opaque load errors into ones that name the fix.
+"""
+
+import datetime
+import importlib.util
+import json
+import os
+import platform
+import re
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+
+import keras
+
+KERAS_FILE = "model.keras"
+SERVING_DIR = "serving"
+METADATA_FILE = "metadata.json"
+FORMAT_VERSION = 1
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def export_model(model, name, *, root="saved_models", metadata=None, overwrite=False,
+                 serving=True):
+    """Exports a built, compiled model to `root/name/`; returns that folder's `Path`.
+
+    The export is assembled in a hidden temporary folder beside the destination and
+    renamed into place, so a crash never leaves half an export behind.
+
+    Example:
+    >>> model = actkeras.build_model("leaky_relu", preset="mlp", units=8, depth=2)
+    >>> path = export_model(model, "leaky", root=tmp, metadata={"dataset": "notmnist"})
+    >>> reloaded = load_exported(path)
+
+    Args:
+        model: a built and compiled Keras model; `model.actkeras_config` (set by
+            `build_model`) supplies the configuration, activation and preset.
+        name: the export's folder name: letters, digits, `.`, `_` and `-`.
+        root: the folder that holds exports. Defaults to `"saved_models"`.
+        metadata: extra JSON-ready entries for `metadata.json`, such as `dataset`,
+            `metrics`, or `config` (a `ModelConfig.to_dict()`, for a model that has
+            lost its `actkeras_config`, e.g. after a reload). Defaults to `None`.
+        overwrite: replace an existing export of the same name. Defaults to `False`.
+        serving: also write the TensorFlow SavedModel. Without TensorFlow it is
+            skipped and `metadata.json` says why. Defaults to `True`.
+
+    Raises:
+        ValueError: an unbuilt or uncompiled model, or a bad name.
+        FileExistsError: `root/name` exists and `overwrite` is False.
+    """
+    _check_exportable(model)
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise ValueError(
+            "The export name must be a folder name of letters, digits, '.', '_' and '-', "
+            f"starting with a letter or digit. Received: name={name!r}"
+        )
+    root = Path(root)
+    destination = root / name
+    if destination.exists() and not overwrite:
+        raise FileExistsError(
+            f"An export already exists at {destination}; pass overwrite=True to replace "
+            f"it, or choose another name. Received: name={name!r}"
+        )
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=root, prefix=f".{name}.", suffix=".tmp"))
+    try:
+        model.save(staging / KERAS_FILE)
+        files = {"keras": KERAS_FILE, "savedmodel": None, "why": None}
+        if serving:
+            files["why"] = _write_savedmodel(model, staging / SERVING_DIR)
+            if files["why"] is None:
+                files["savedmodel"] = SERVING_DIR
+        else:
+            files["why"] = "skipped: export_model(serving=False)"
+        record = _metadata(model, name, metadata, files)
+        with open(staging / METADATA_FILE, "w") as handle:
+            json.dump(record, handle, indent=2, sort_keys=True, default=_to_json)
+            handle.write("\n")
+        _move_into_place(staging, destination, overwrite)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return destination
+
+
+def load_exported(path_or_name, *, root="saved_models", compile=True):
+    """Loads an exported `.keras` model with `safe_mode` on.
+
+    Args:
+        path_or_name: an export's name (looked up in `root`), its folder, or a
+            `.keras` file.
+        root: where names are looked up. Defaults to `"saved_models"`.
+        compile: passed to `keras.saving.load_model`. Defaults to `True`.
+
+    Raises:
+        FileNotFoundError: no such export or file.
+        ValueError: a truncated or corrupt file (re-export it), or a model that uses
+            a custom class no imported package has registered (import it first).
+    """
+    path = Path(path_or_name)
+    if not path.exists() and not path.is_absolute() and len(path.parts) == 1:
+        path = Path(root) / path
+    if path.is_dir():
+        path = path / KERAS_FILE
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"No exported model at {path}: export one with `actkeras export` or "
+            f"actkeras.export_model(). Received: path_or_name={str(path_or_name)!r}"
+        )
+    config = _read_keras_config(path)
+    missing = sorted(set(_unregistered_classes(config)))
+    if missing:
+        packages = sorted({n.partition(">")[0] for n in missing})
+        raise ValueError(
+            f"{path} uses custom class(es) {', '.join(missing)} that are not registered "
+            f"in this process. Import the package that defines them (registered as "
+            f"package {', '.join(map(repr, packages))}) before loading. "
+            f"Received: path={str(path)!r}"
+        )
+    try:
+        return keras.saving.load_model(path, compile=compile)
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"Could not rebuild the model in {path}. If it uses custom layers, import "
+            "the package that defines them before loading; if the file is damaged, "
+            f"re-export the model. Keras said: {error}"
+        ) from error
+
+
+def read_metadata(path_or_name, *, root="saved_models"):
+    """Returns the `metadata.json` of an export, by name or folder, as a dict."""
+    path = Path(path_or_name)
+    if not path.exists() and len(path.parts) == 1:
+        path = Path(root) / path
+    with open(path / METADATA_FILE) as handle:
+        return json.load(handle)
+
+
+def _check_exportable(model):
+    if not isinstance(model, keras.Model):
+        raise ValueError(
+            f"export_model() takes a keras.Model. Received: model={type(model).__name__}"
+        )
+    if not model.built:
+        raise ValueError(
+            f"Model {model.name!r} is not built, so it has no weights to export. Build it "
+            "first: start it with keras.Input(shape=...), or call it on a batch of data "
+            f"(model(x)) or model.build(input_shape). Received: model.built=False"
+        )
+    if not getattr(model, "compiled", False):
+        raise ValueError(
+            f"Model {model.name!r} is not compiled; an export keeps its loss and "
+            "optimizer so that it can be trained further. Call model.compile(optimizer=..., "
+            "loss=...) first (build_model() does). Received: model.compiled=False"
+        )
+
+
+def _write_savedmodel(model, path):
+    """Writes the SavedModel; returns `None`, or why it was skipped."""
+    if importlib.util.find_spec("tensorflow") is None:
+        return (f"skipped: the SavedModel needs TensorFlow, which is not installed "
+                f"(Keras backend {keras.backend.backend()!r})")
+    try:
+        model.export(str(path), format="tf_saved_model", verbose=False)
+    except (ImportError, NotImplementedError) as error:
+        shutil.rmtree(path, ignore_errors=True)
+        return f"skipped: {type(error).__name__}: {error}"
+    return None
+
+
+def _metadata(model, name, extra, files):
+    extra = dict(extra or {})
+    config = getattr(model, "actkeras_config", None)
+    config = config.to_dict() if config is not None else extra.pop("config", None)
+    extra.pop("config", None)
+    if config is not None:
+        activation = {"name": config["activation"], "kwargs": config["activation_kwargs"]}
+        preset = config["preset"]
+    else:
+        activation, preset = _activations_in(model), None
+    record = {
+        "name": name,
+        "format_version": FORMAT_VERSION,
+        "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(
+            timespec="seconds"),
+        "activation": activation,
+        "preset": preset,
+        "dataset": None,
+        "metrics": {},
+        "config": config,
+        "model": {
+            "name": model.name,
+            "class": type(model).__name__,
+            "parameters": int(model.count_params()),
+            "inputs": [_spec(t) for t in _flat(getattr(model, "inputs", None))],
+            "outputs": [_spec(t) for t in _flat(getattr(model, "outputs", None))],
+        },
+        "files": files,
+        "versions": _versions(),
+    }
+    record.update(extra)
+    return record
+
+
+def _activations_in(model):
+    """The distinct actkeras activation layers of a model without a `ModelConfig`."""
+    from actkeras.layers import Activation
+    from actkeras.registry import describe_activation
+
+    found, stack = [], list(model.layers)
+    while stack:
+        layer = stack.pop(0)
+        if isinstance(layer, keras.Model):
+            stack[:0] = layer.layers
+        elif isinstance(layer, Activation):
+            layer_name, kwargs = describe_activation(layer)
+            entry = {"name": layer_name, "kwargs": kwargs}
+            if entry not in found:
+                found.append(entry)
+    return found[0] if len(found) == 1 else found or None
+
+
+def _versions():
+    import numpy
+
+    import actkeras
+
+    versions = {
+        "actkeras": actkeras.__version__,
+        "keras": keras.__version__,
+        "backend": keras.backend.backend(),
+        "numpy": numpy.__version__,
+        "python": platform.python_version(),
+        "tensorflow": None,
+    }
+    if importlib.util.find_spec("tensorflow") is not None:
+        import tensorflow
+
+        versions["tensorflow"] = tensorflow.__version__
+    return versions
+
+
+def _flat(tensors):
+    if tensors is None:
+        return []
+    return list(tensors) if isinstance(tensors, (list, tuple)) else [tensors]
+
+
+def _spec(tensor):
+    return {
+        "name": getattr(tensor, "name", None),
+        "shape": list(tensor.shape),
+        "dtype": str(getattr(tensor, "dtype", "float32")),
+    }
+
+
+def _to_json(value):
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, (tuple, set)):
+        return list(value)
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"metadata entries must be JSON-ready. Received: {type(value).__name__}")
+
+
+def _move_into_place(staging, destination, overwrite):
+    """Renames `staging` to `destination`, replacing it only when `overwrite`."""
+    old = None
+    if destination.exists():
+        if not overwrite:
+            raise FileExistsError(
+                f"An export appeared at {destination} while writing; pass overwrite=True "
+                f"to replace it. Received: destination={str(destination)!r}"
+            )
+        # Renames are atomic, deleting a tree is not: move the old export aside first.
+        old = Path(tempfile.mkdtemp(dir=destination.parent, prefix=f".{destination.name}.",
+                                    suffix=".old"))
+        os.rename(destination, old / destination.name)
+    try:
+        os.rename(staging, destination)
+    except BaseException:
+        if old is not None:
+            os.rename(old / destination.name, destination)
+            old.rmdir()
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _read_keras_config(path):
+    """The model config inside a `.keras` zip, checking every member's CRC."""
+    damaged = (f"{path} is truncated or corrupt, not a readable .keras file. Re-export the "
+               "model (export_model(..., overwrite=True) or `actkeras export --overwrite`) "
+               "or copy the file again.")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+            if bad is not None:
+                raise ValueError(f"{damaged} Received: damaged member {bad!r}")
+            return json.loads(archive.read("config.json"))
+    except (zipfile.BadZipFile, EOFError, KeyError, json.JSONDecodeError) as error:
+        raise ValueError(f"{damaged} Received: {type(error).__name__}: {error}") from error
+
+
+def _unregistered_classes(config):
+    """Registered names (`package>Class`) in a saved config that nothing has registered."""
+    if isinstance(config, dict):
+        registered = config.get("registered_name")
+        if (isinstance(registered, str) and ">" in registered
+                and keras.saving.get_registered_object(registered) is None):
+            yield registered
+        for value in config.values():
+            yield from _unregistered_classes(value)
+    elif isinstance(config, list):
+        for value in config:
+            yield from _unregistered_classes(value)
