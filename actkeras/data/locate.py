@@ -1,0 +1,202 @@
+"""Where the data files are looked for, and their download from the original source.
+
+The search order: the `data_dir` argument, `$ACTKERAS_DATA_DIR`, the Keras cache
+(`$KERAS_HOME/datasets`, else `~/.keras/datasets`), then a download into the Keras
+cache (forbidden by `ACTKERAS_NO_DOWNLOAD=1`). In each folder the files may sit
+directly or in the data set's subfolder (`notmnist/`, `fashion-mnist/`, ...).
+"""
+
+import hashlib
+import os
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from actkeras.data.dataset import DataError
+
+ENV_DATA_DIR = "ACTKERAS_DATA_DIR"
+ENV_NO_DOWNLOAD = "ACTKERAS_NO_DOWNLOAD"
+DOWNLOAD_TIMEOUT_S = 15
+
+# The first subfolder is where a download goes (Keras's own choice for Fashion-MNIST).
+SUBFOLDERS = {
+    "notmnist": ("notmnist", "notMNIST"),
+    "fashion_mnist": ("fashion-mnist", "fashion_mnist"),
+}
+URLS = {
+    "notmnist": "https://commondatastorage.googleapis.com/books1000/",
+    "fashion_mnist": "https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
+}
+KNOWN_MD5 = {
+    "notMNIST_small.tar.gz": "cf14778e46701edbe123727bc9235bd1",
+    "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+    "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
+    "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
+    "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
+}
+
+
+def keras_cache_dir():
+    """`$KERAS_HOME/datasets`, else `~/.keras/datasets`, as Keras has it."""
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    return Path(home) / "datasets"
+
+
+def search_dirs(dataset, data_dir=None):
+    """`(folder, origin)` pairs in search order; a folder may not exist."""
+    if data_dir is not None and not Path(data_dir).is_dir():
+        raise DataError(
+            f"The data folder {data_dir} does not exist. Pass the folder holding the "
+            f"{dataset} files, or leave data_dir unset to search ${ENV_DATA_DIR} and the "
+            f"Keras cache. Received: data_dir={str(data_dir)!r}"
+        )
+    roots = []
+    if data_dir is not None:
+        roots.append((Path(data_dir), "data_dir="))
+    if os.environ.get(ENV_DATA_DIR):
+        roots.append((Path(os.environ[ENV_DATA_DIR]), f"${ENV_DATA_DIR}"))
+    roots.append((keras_cache_dir(), "Keras cache"))
+    return [(folder, origin) for root, origin in roots
+            for folder in (root, *(root / sub for sub in SUBFOLDERS[dataset]))]
+
+
+def find(dataset, names, data_dir=None):
+    """The first existing path among `names` in the search folders, or `None`.
+
+    Within one folder the names are tried in order; a folder counts only if it
+    exists (a regular file or a directory).
+    """
+    for folder, _ in search_dirs(dataset, data_dir):
+        for name in names:
+            if (folder / name).exists():
+                return folder / name
+    return None
+
+
+def find_all(dataset, names, data_dir=None):
+    """The first search folder holding every one of `names`, or `None`."""
+    for folder, _ in search_dirs(dataset, data_dir):
+        if all((folder / name).is_file() for name in names):
+            return folder
+    return None
+
+
+def download_allowed():
+    return os.environ.get(ENV_NO_DOWNLOAD, "").strip().lower() not in ("1", "true", "yes", "on")
+
+
+def download(dataset, name):
+    """Downloads `name` from the original source into the Keras cache; returns its path.
+
+    Fails fast (a short socket timeout) when there is no network. The file is written
+    to a temporary name and renamed, so an interrupted download leaves nothing behind.
+    """
+    folder = keras_cache_dir() / SUBFOLDERS[dataset][0]
+    url = URLS[dataset] + name
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DataError(f"Cannot create {folder} to download {name} into ({error}). Set "
+                        f"KERAS_HOME to a writable folder. Received: name={name!r}") from error
+    target = folder / name
+    partial = folder / f".{name}.part"
+    digest = hashlib.md5()
+    try:
+        with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response, \
+                open(partial, "wb") as out:
+            total = int(response.headers.get("Content-Length") or 0)
+            progress = _Progress(name, total)
+            while chunk := response.read(1 << 20):
+                out.write(chunk)
+                digest.update(chunk)
+                progress.update(len(chunk))
+            progress.done()
+    except (OSError, ValueError) as error:  # URLError, timeouts and HTTP errors are OSErrors
+        partial.unlink(missing_ok=True)
+        raise DataError(f"Downloading {url} failed: {error}") from error
+    expected = KNOWN_MD5.get(name)
+    if expected and digest.hexdigest() != expected:
+        partial.unlink(missing_ok=True)
+        raise DataError(f"The download of {url} has md5 {digest.hexdigest()}, not {expected}; "
+                        f"it was deleted. Try again. Received: name={name!r}")
+    os.replace(partial, target)
+    return target
+
+
+class _Progress:
+    """A one-line progress report on stderr (no Keras import just for a bar)."""
+
+    def __init__(self, name, total):
+        self.name, self.total, self.seen, self.last = name, total, 0, 0.0
+
+    def update(self, n):
+        self.seen += n
+        if time.monotonic() - self.last > 0.5:
+            self.last = time.monotonic()
+            share = f" {self.seen / self.total:6.1%}" if self.total else ""
+            print(f"\rDownloading {self.name}: {self.seen / 1e6:.1f} MB{share}",
+                  end="", file=sys.stderr, flush=True)
+
+    def done(self):
+        print(f"\rDownloaded {self.name}: {self.seen / 1e6:.1f} MB", file=sys.stderr, flush=True)
+
+
+def locate(dataset, names, data_dir=None, *, allow_download=True, what=None):
+    """Finds one of `names` (alternatives for the same data), downloading `names[0]`.
+
+    Raises `DataError` listing the expected names, the folders searched, why no
+    download happened and how to fix it.
+    """
+    path = find(dataset, names, data_dir)
+    if path is not None:
+        return path
+    reason = _download_reason(allow_download)
+    if reason is None:
+        try:
+            return download(dataset, names[0])
+        except DataError as error:
+            reason = str(error)
+    raise not_found(dataset, what or " or ".join(f"`{n}`" for n in names), data_dir, reason)
+
+
+def locate_all(dataset, names, data_dir=None):
+    """The folder holding all of `names`, downloading missing ones into the Keras cache."""
+    folder = find_all(dataset, names, data_dir)
+    if folder is not None:
+        return folder
+    reason = _download_reason(True)
+    if reason is None:
+        folder = keras_cache_dir() / SUBFOLDERS[dataset][0]
+        try:
+            for name in names:
+                if not (folder / name).is_file():
+                    download(dataset, name)
+            return folder
+        except DataError as error:
+            reason = str(error)
+    raise not_found(dataset, ", ".join(f"`{n}`" for n in names), data_dir, reason)
+
+
+def _download_reason(allow_download):
+    """Why no download is attempted, or `None` when one is."""
+    if not allow_download:
+        return "no download attempted for this file"
+    if not download_allowed():
+        return f"downloads are disabled by {ENV_NO_DOWNLOAD}=1"
+    return None
+
+
+def not_found(dataset, expected, data_dir, reason):
+    """The one error for missing data: what, where it was looked for, and the fix."""
+    places = "\n".join(f"  {folder}  ({origin}{'' if folder.is_dir() else ', missing'})"
+                       for folder, origin in search_dirs(dataset, data_dir))
+    unset = "" if os.environ.get(ENV_DATA_DIR) else f" (${ENV_DATA_DIR} is not set)"
+    return DataError(
+        f"The {dataset} data was not found. Expected {expected} in one of these folders:\n"
+        f"{places}\n"
+        f"{reason}{unset}.\n"
+        f"Fix: set {ENV_DATA_DIR} to the folder holding the files (or pass data_dir=), "
+        f'or use source="embedded" for the small sample shipped with actkeras. '
+        f"Received: data_dir={None if data_dir is None else str(data_dir)!r}"
+    )
