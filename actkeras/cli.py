@@ -13,6 +13,7 @@ import sys
 COMMANDS = {
     "train": ("actkeras.commands.train", "train one preset with one activation"),
     "activations": ("actkeras.commands.listing", "list the activation registry and presets"),
+    "export": ("actkeras.commands.export", "export a trained run: .keras, SavedModel, metadata"),
     "bench": ("actkeras.commands.bench", "time training against the TF1 loop and plain Keras"),
 }
 
