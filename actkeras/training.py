@@ -59,6 +59,8 @@ def fit(model, data, config=None, *, callbacks=(), verbose="auto", log_every=500
         )
     steps = steps if steps is not None else (config.steps if epochs is None else None)
     valid = (data.x_valid, data.y_valid) if validation and len(data.x_valid) else None
+    callbacks = list(callbacks)
+    _offer_probe_data(callbacks, data)
     if steps:
         # Keras runs whole groups of `steps_per_execution` steps: a reported epoch
         # must be a multiple of it, or an epoch would run past its length.
@@ -86,6 +88,16 @@ def fit(model, data, config=None, *, callbacks=(), verbose="auto", log_every=500
         verbose=verbose,
         shuffle=True,
     )
+
+
+def _offer_probe_data(callbacks, data):
+    """Keras callbacks never see the validation data: the activation monitors
+    (`actkeras.callbacks`) take a bounded sample of it through `set_probe_data`,
+    used only where no `probe_data` was given (the training split if empty)."""
+    x, y = (data.x_valid, data.y_valid) if len(data.x_valid) else (data.x_train, data.y_train)
+    for callback in callbacks:
+        if hasattr(callback, "set_probe_data"):
+            callback.set_probe_data(x, y)
 
 
 def evaluate(model, data, batch_size=1024):

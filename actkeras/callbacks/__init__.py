@@ -1,0 +1,25 @@
+"""Keras callbacks that watch activations and gradients during training, for any model.
+
+- `DeadReLUMonitor`: rectifier units that never fire on a probe set.
+- `GradientNormLogger`: per-layer gradient norms and the first/last ratio.
+- `ActivationStats`: mean, std, sparsity and saturation of each activation layer.
+
+All three measure on a bounded probe sample, write their numbers into `logs`
+(and so into `History`, `CSVLogger` and `TensorBoard`), keep plain `records`
+for `actkeras.plots`, and can be deep-copied before training.
+"""
+
+from actkeras.callbacks._sites import FAMILIES, ActivationSite, find_activation_layers
+from actkeras.callbacks.activation_stats import ActivationStats
+from actkeras.callbacks.dead_relu import DeadReLUMonitor, DeadUnitWarning
+from actkeras.callbacks.gradient_norm import GradientNormLogger
+
+__all__ = [
+    "FAMILIES",
+    "ActivationSite",
+    "ActivationStats",
+    "DeadReLUMonitor",
+    "DeadUnitWarning",
+    "GradientNormLogger",
+    "find_activation_layers",
+]

@@ -1,0 +1,176 @@
+"""What the three monitors share: arguments, probe data, scheduling, records, TensorBoard.
+
+A subclass implements `_setup()` (called at `on_train_begin`; returns False to
+stay idle, after warning why) and `_measure()` (returns the record's fields, the
+scalars for `logs`, and optional histograms). Everything here follows the Keras
+callback conventions: `__init__` only checks and stores arguments (plus a NumPy
+sample of `probe_data`), state is reset in `on_train_begin`, and backend
+objects (tap models, compiled functions, writers) are made lazily and dropped in
+`on_train_end`, so that a monitor can be deep-copied before training (as
+keras-tuner does for every trial) and reused across `fit` calls.
+"""
+
+import math
+
+import keras
+
+from actkeras.callbacks._gradients import sync_state
+from actkeras.callbacks._probe import check_probe, take_probe, to_numpy
+from actkeras.callbacks._tensorboard import EventWriter
+
+
+def check_every(every):
+    if every is not None and (isinstance(every, bool) or not isinstance(every, int) or every <= 0):
+        raise ValueError(
+            f"`every` must be None (each epoch end) or a positive number of batches. "
+            f"Received: every={every!r}"
+        )
+
+
+def check_positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+
+
+def plain(value):
+    """A JSON-able float: NaN and infinities become None."""
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+class Monitor(keras.callbacks.Callback):
+    """Base class of the activation monitors (not used directly).
+
+    Args:
+        probe_data: what to measure on; see `take_probe`. Defaults to `None`:
+            `actkeras.fit` then passes a sample of the validation split through
+            `set_probe_data`; with plain `model.fit`, pass it here.
+        probe_size: the most samples kept from `probe_data`.
+        every: `None` to measure at each epoch end only, or `N` to also measure
+            every `N` training steps, into `records` and `log_dir` (Keras calls
+            batch hooks once per `steps_per_execution` steps: a measurement
+            then comes at the first call past each multiple of `N`). Setting it
+            overrides `on_train_batch_end`, which switches off Keras's
+            asynchronous batch dispatch.
+        log_dir: a directory for this monitor's own TensorBoard event file (every
+            measurement at its step, histograms included). Defaults to `None`.
+    """
+
+    suffix = ".monitor"  # event file suffix
+    chunk_size = 1024  # samples per forward pass on the probe (bounds device memory)
+
+    def __init__(self, probe_data=None, probe_size=256, every=None, log_dir=None):
+        super().__init__()
+        check_positive_int("probe_size", probe_size)
+        check_every(every)
+        self.probe_size = probe_size
+        self.every = every
+        self.log_dir = None if log_dir is None else str(log_dir)
+        self.probe = None if probe_data is None else take_probe(probe_data, probe_size)
+        self._fallback_probe = None
+        self.records = []
+        if every is not None:
+            # Only when asked: a batch hook switches off async dispatch (see Keras).
+            self.on_train_batch_end = self._on_train_batch_end
+        self._reset()
+
+    def set_probe_data(self, x, y=None, sample_weight=None):
+        """Offers probe data, used only when none was given to the constructor.
+
+        `actkeras.fit` calls it with the validation split; only a sample of at
+        most `probe_size` samples is kept.
+        """
+        self._fallback_probe = take_probe((x, y, sample_weight), self.probe_size)
+
+    def _reset(self):
+        self._active = False
+        self._writer = None
+        self._probe_in_use = None
+        self._epoch = 0
+        self._base = 0  # training steps before the current epoch
+        self._last_step = 0
+
+    # Keras hooks.
+
+    def on_train_begin(self, logs=None):
+        self._reset()
+        self.records = []
+        probe = self.probe if self.probe is not None else self._fallback_probe
+        if probe is None:
+            raise ValueError(
+                f"{type(self).__name__} has no data to measure on: pass "
+                "`probe_data=(x, y)` (or train with `actkeras.fit`, which passes a "
+                "sample of the validation split). Received: probe_data=None"
+            )
+        check_probe(probe, self.model)
+        self._probe_in_use = probe
+        self._base = self._last_step = self._step()
+        self._active = bool(self._setup(probe))
+        if self._active and self.log_dir is not None:
+            self._writer = EventWriter(self.log_dir, self.suffix)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def _on_train_batch_end(self, batch, logs=None):
+        # The step from the batch index: reading the model here would force a
+        # JAX state sync on every batch, measured or not.
+        step = self._base + batch + 1
+        if self._active and step // self.every > self._last_step // self.every:
+            self._record("batch_end", step)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._epoch = epoch
+        self._base = self._step()
+        if not self._active:
+            return
+        scalars = self._record("epoch_end", self._base)
+        if logs is not None:
+            logs.update(scalars)
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.close()
+        self._teardown()
+        self._writer = None
+        self._probe_in_use = None
+
+    # Helpers.
+
+    def _step(self):
+        """Training steps so far: the optimizer's count (across `fit` calls)."""
+        iterations = getattr(getattr(self.model, "optimizer", None), "iterations", None)
+        if iterations is None:  # no optimizer: count epochs of `params["steps"]`
+            return self._base + ((self.params or {}).get("steps") or 0)
+        return int(to_numpy(iterations))
+
+    def _record(self, trigger, step):
+        sync_state(self.model)
+        measured = self._measure(self._probe_in_use)
+        if measured is None:  # the subclass found nothing to measure after all
+            return {}
+        fields, scalars, histograms = measured
+        self._last_step = step
+        record = {"epoch": self._epoch + 1, "step": step, "trigger": trigger, **fields}
+        self.records.append(record)
+        if self._writer is not None:
+            self._writer.scalars(scalars, step)
+            for tag, values in (histograms or {}).items():
+                self._writer.histogram(tag, values, step)
+        self._after(record, scalars)
+        return scalars
+
+    # For subclasses.
+
+    def _setup(self, probe):
+        raise NotImplementedError
+
+    def _measure(self, probe):
+        """Returns `(record fields, scalars for logs, {tag: values} or None)`, or None."""
+        raise NotImplementedError
+
+    def _after(self, record, scalars):
+        """Called after each measurement (warnings, early stop)."""
+
+    def _teardown(self):
+        """Drops lazily made backend objects."""

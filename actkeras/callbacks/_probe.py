@@ -1,0 +1,180 @@
+"""Probe data: a small, fixed sample the monitors measure on, taken once.
+
+Whatever the user passes (arrays, an `(x, y)` tuple, a `tf.data.Dataset`, a
+`PyDataset` or any iterable of batches), the monitors keep only a NumPy sample
+of at most `probe_size` samples. Memory is bounded by the probe, never by the
+data set, and the callback stays deep-copyable (a `tf.data.Dataset` is not).
+"""
+
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+_SEED = 0  # which samples of a large array form the probe: fixed, so runs compare
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A bounded sample: `x` (an array, or a list/dict of arrays), `y` and weights."""
+
+    x: object
+    y: object = None
+    sample_weight: object = None
+
+    def __len__(self):
+        return len(keras.tree.flatten(self.x)[0])
+
+    def chunks(self, size):
+        """Yields `(x, y, sample_weight)` slices of at most `size` samples."""
+        for start in range(0, len(self), size):
+            yield tuple(
+                None if part is None
+                else keras.tree.map_structure(lambda a: a[start : start + size], part)
+                for part in (self.x, self.y, self.sample_weight)
+            )
+
+
+def _is_array(value):
+    return hasattr(value, "shape") and hasattr(value, "dtype")
+
+
+def to_numpy(value):
+    """A NumPy array from an array, a backend tensor or a Keras variable."""
+    if isinstance(value, keras.Variable):
+        value = value.value
+    numpy = getattr(value, "numpy", None)  # TensorFlow: avoids NumPy 2's copy warning
+    return np.asarray(numpy() if callable(numpy) else value)
+
+
+def _to_numpy(structure):
+    if structure is None:
+        return None
+    return keras.tree.map_structure(to_numpy, structure)
+
+
+def _split(batch):
+    """`x`, `(x,)`, `(x, y)` or `(x, y, sample_weight)` -> `(x, y, sample_weight)`."""
+    if isinstance(batch, tuple):
+        if not 1 <= len(batch) <= 3:
+            raise ValueError(
+                "A probe tuple is (x,), (x, y) or (x, y, sample_weight). "
+                f"Received: probe_data=tuple of length {len(batch)}"
+            )
+        return tuple(batch) + (None,) * (3 - len(batch))
+    return batch, None, None
+
+
+def describe(data):
+    """A short description of `data` for error messages (never a whole array)."""
+    if _is_array(data):
+        return f"{type(data).__name__} of shape {tuple(data.shape)}"
+    if isinstance(data, (tuple, list)):
+        return f"{type(data).__name__}({', '.join(describe(d) for d in data)})"
+    if isinstance(data, dict):
+        return "{" + ", ".join(f"{k!r}: {describe(v)}" for k, v in data.items()) + "}"
+    return type(data).__name__
+
+
+def take_probe(data, probe_size, name="probe_data"):
+    """Returns a `Probe` of at most `probe_size` samples of `data`, as NumPy.
+
+    Arrays larger than the probe give a fixed random subset (in order); an
+    iterable of batches gives its first `probe_size` samples and is read no
+    further, so an endless stream is fine.
+
+    Args:
+        data: `x`, `(x,)`, `(x, y)`, `(x, y, sample_weight)`, a `tf.data.Dataset`
+            or any iterable of such batches (batched, as `fit` wants them).
+        probe_size: the most samples to keep.
+        name: the argument named in errors. Defaults to `"probe_data"`.
+
+    Raises:
+        ValueError: no samples, or parts of different lengths.
+    """
+    if _is_array(data) or isinstance(data, (tuple, list, dict)):
+        x, y, weights = _split(data)
+        x, y, weights = _to_numpy(x), _to_numpy(y), _to_numpy(weights)
+        n = _length(x, name, data)
+        if n > probe_size:
+            rng = np.random.default_rng(_SEED)
+            keep = np.sort(rng.choice(n, probe_size, replace=False))
+            x, y, weights = (
+                None if part is None else keras.tree.map_structure(lambda a: a[keep], part)
+                for part in (x, y, weights)
+            )
+    elif hasattr(data, "__iter__") or hasattr(data, "__getitem__"):
+        x, y, weights = _take_batches(data, probe_size, name)
+    else:
+        raise ValueError(
+            f"`{name}` must be an array, an (x, y) tuple or an iterable of batches. "
+            f"Received: {name}={describe(data)}"
+        )
+    probe = Probe(x, y, weights)
+    for part in (y, weights):
+        if part is not None and len(keras.tree.flatten(part)[0]) != len(probe):
+            raise ValueError(
+                f"`{name}` has {len(probe)} inputs but {len(keras.tree.flatten(part)[0])} "
+                f"targets or weights. Received: {name}={describe(data)}"
+            )
+    return probe
+
+
+def _length(x, name, data):
+    leaves = keras.tree.flatten(x) if x is not None else []
+    if not leaves or not leaves[0].ndim or len(leaves[0]) == 0:
+        raise ValueError(f"`{name}` holds no samples. Received: {name}={describe(data)}")
+    return len(leaves[0])
+
+
+def _take_batches(data, probe_size, name):
+    parts, total = [], 0
+    for batch in data:
+        x, y, weights = (_to_numpy(p) for p in _split(batch))
+        if not keras.tree.flatten(x) or not keras.tree.flatten(x)[0].ndim:
+            raise ValueError(
+                f"`{name}` must yield batches (with a leading batch axis). "
+                f"Received: a batch {describe(batch)}"
+            )
+        parts.append((x, y, weights))
+        total += len(keras.tree.flatten(x)[0])
+        if total >= probe_size:
+            break
+    if total == 0:
+        raise ValueError(f"`{name}` holds no samples. Received: {name}={describe(data)}")
+
+    def join(*arrays):
+        return np.concatenate(arrays)[:probe_size]
+
+    return tuple(
+        None if parts[0][i] is None
+        else keras.tree.map_structure(join, *[p[i] for p in parts])
+        for i in range(3)
+    )
+
+
+def check_probe(probe, model, name="probe_data"):
+    """Raises `ValueError` naming `name` if the probe's inputs cannot fit `model`."""
+    try:
+        inputs = model.inputs
+    except (AttributeError, ValueError):
+        return  # subclassed or not-yet-built models: the first measurement will tell
+    arrays = keras.tree.flatten(probe.x)
+    if len(arrays) != len(inputs):
+        raise ValueError(
+            f"`{name}` gives {len(arrays)} input arrays; the model takes {len(inputs)}. "
+            f"Received: {name}={describe(probe.x)}"
+        )
+    if len(inputs) > 1:
+        return  # several inputs: their order in a dict may differ; the model will tell
+    for array, tensor in zip(arrays, inputs):
+        expected = tuple(tensor.shape[1:])
+        got = tuple(array.shape[1:])
+        fits = len(got) == len(expected) and all(
+            e is None or e == g for e, g in zip(expected, got)
+        )
+        if not fits:
+            raise ValueError(
+                f"`{name}` does not fit the model's input: each sample should have shape "
+                f"{expected}. Received: {name} x of shape {tuple(array.shape)}"
+            )

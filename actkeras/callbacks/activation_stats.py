@@ -1,0 +1,133 @@
+"""`ActivationStats`: what each activation layer outputs on a probe set."""
+
+import warnings
+
+import numpy as np
+from keras import ops
+
+from actkeras.callbacks._monitor import Monitor
+from actkeras.callbacks._probe import to_numpy
+from actkeras.callbacks._sites import Tap, find_activation_layers, per_unit
+
+BINS = 40
+SATURATION = 0.01  # saturated where the derivative is below 1 % of its maximum
+
+
+def saturated(values, family):
+    """Boolean tensor of saturated units, from the OUTPUTS of a sigmoid or tanh.
+
+    For `s = sigmoid(a x)`, `s' / max s' = 4 s (1 - s)`; for `t = tanh(x)`,
+    `t' / max t' = 1 - t**2`: both are read off the output alone, whatever
+    the slope `a` (actkeras's `ScaledSigmoid`). `None` for other families.
+    """
+    if family == "sigmoid":
+        return ops.less(4.0 * values * (1.0 - values), SATURATION)
+    if family == "tanh":
+        return ops.less(1.0 - ops.square(values), SATURATION)
+    return None
+
+
+def _unit_sums(values, family):
+    """Per unit, summed over samples: values, squares, exact zeros, saturated (4, units)."""
+    zeros = ops.cast(ops.equal(values, 0.0), values.dtype)
+    mask = saturated(values, family)
+    mask = ops.zeros_like(values) if mask is None else ops.cast(mask, values.dtype)
+    return ops.stack([ops.sum(v, axis=0) for v in (values, values * values, zeros, mask)])
+
+
+class ActivationStats(Monitor):
+    """Per activation layer: mean, standard deviation, sparsity and saturation.
+
+    Measured on the layer OUTPUTS for a probe set, for every hidden activation
+    site `find_activation_layers` finds (any family). `zero_fraction` is the
+    share of exact zeros (a ReLU layer's sparsity); `saturated_fraction`, for
+    sigmoid and tanh units only, the share where the derivative is below 1 % of
+    its maximum (the unit barely passes a gradient).
+
+    Keys written into `logs` at each epoch end, per layer: `act_mean/<layer>`,
+    `act_std/<layer>`, `act_zero_fraction/<layer>` and, for sigmoid and tanh
+    layers, `act_saturated_fraction/<layer>`. Each measurement is appended to
+    `records`: `{"epoch", "step", "trigger", "layers": {name: {"family",
+    "mean", "std", "zero_fraction", "saturated_fraction", "histogram"}}}`,
+    `saturated_fraction` None where it does not apply, `histogram`
+    (`{"counts", "edges"}`) only with `histograms=True`.
+
+    Example:
+    >>> stats = ActivationStats(probe_data=x_valid, histograms=True, log_dir="logs")
+    >>> model.fit(x, y, epochs=3, callbacks=[stats])
+    >>> actkeras.plots.plot_activation_histograms(stats.records)
+
+    Args:
+        probe_data: `x`, `(x, y)`, a `tf.data.Dataset` or iterable of batches;
+            at most `probe_size` samples are kept. Defaults to `None`
+            (`actkeras.fit` passes a validation sample).
+        probe_size: the most probe samples. Defaults to `256`.
+        every: `None` (each epoch end) or `N` (also every `N` batches, into
+            `records` and `log_dir` only). Defaults to `None`.
+        histograms: also keep a 40-bin histogram of each layer's outputs (in
+            `records`, and in `log_dir` as TensorBoard histograms). Defaults to
+            `False`.
+        log_dir: write every measurement to a TensorBoard event file there.
+            Defaults to `None`.
+    """
+
+    suffix = ".activation_stats"
+
+    def __init__(self, probe_data=None, probe_size=256, every=None, histograms=False,
+                 log_dir=None):  # fmt: skip
+        if not isinstance(histograms, bool):
+            raise ValueError(
+                f"`histograms` must be True or False. Received: histograms={histograms!r}"
+            )
+        self.histograms = histograms
+        super().__init__(probe_data, probe_size, every, log_dir)
+
+    def _setup(self, probe):
+        self._sites = find_activation_layers(self.model)
+        if not self._sites:
+            warnings.warn(
+                f"ActivationStats found no hidden activation in model {self.model.name!r}, "
+                "so it will log nothing.",
+                stacklevel=2,
+            )
+            return False
+        self._tap = Tap(self.model, [(site, "output") for site in self._sites])
+        return True
+
+    def _measure(self, probe):
+        sums = np.zeros((len(self._sites), 5))  # count, sum, sum of squares, zeros, saturated
+        kept = [[] for _ in self._sites]
+        for x, _, _ in probe.chunks(self.chunk_size):
+            for i, (site, value) in enumerate(zip(self._sites, self._tap(x))):
+                value = per_unit(value)
+                # Reduced on the device: four numbers per unit are fetched.
+                unit_sums = to_numpy(_unit_sums(value, site.family)).astype("float64")
+                sums[i] += (value.shape[0] * value.shape[1], *unit_sums.sum(axis=1))
+                if self.histograms:
+                    kept[i].append(to_numpy(value).ravel())
+        layers, scalars, histograms = {}, {}, {}
+        for i, site in enumerate(self._sites):
+            count, total, squares, zeros, n_saturated = sums[i]
+            mean = total / count
+            stats = {
+                "family": site.family,
+                "mean": float(mean),
+                "std": float(np.sqrt(max(squares / count - mean * mean, 0.0))),
+                "zero_fraction": float(zeros / count),
+                "saturated_fraction": (
+                    float(n_saturated / count) if site.family in ("sigmoid", "tanh") else None
+                ),
+            }
+            for key in ("mean", "std", "zero_fraction", "saturated_fraction"):
+                if stats[key] is not None:
+                    scalars[f"act_{key}/{site.name}"] = stats[key]
+            if self.histograms:
+                values = np.concatenate(kept[i])
+                counts, edges = np.histogram(values, bins=BINS)
+                stats["histogram"] = {"counts": counts.tolist(), "edges": edges.tolist()}
+                histograms[f"activations/{site.name}"] = values
+            layers[site.name] = stats
+        return {"layers": layers}, scalars, histograms
+
+    def _teardown(self):
+        self._tap = None
