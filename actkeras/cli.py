@@ -14,6 +14,7 @@ COMMANDS = {
     "train": ("actkeras.commands.train", "train one preset with one activation"),
     "activations": ("actkeras.commands.listing", "list the activation registry and presets"),
     "export": ("actkeras.commands.export", "export a trained run: .keras, SavedModel, metadata"),
+    "tune": ("actkeras.commands.tune", "Keras Tuner search over activations, also distributed"),
     "bench": ("actkeras.commands.bench", "time training against the TF1 loop and plain Keras"),
 }
 

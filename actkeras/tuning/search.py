@@ -1,0 +1,198 @@
+"""`make_tuner` and `run_search`: one search over activations, local or distributed, resumable."""
+
+import csv
+import json
+import math
+import os
+from pathlib import Path
+
+import keras_tuner
+
+from actkeras.models import resolve_config
+from actkeras.tuning import distributed
+from actkeras.tuning.hypermodel import epochs_of
+from actkeras.tuning.tuners import TUNERS, public_values
+
+MARKER = "actkeras_search.json"
+RESULTS = ("results.json", "results.csv")
+MONITOR_KEYS = ("dead_fraction", "inactive_fraction", "gradient_ratio")
+
+
+def search_signature(name, hypermodel, objective, executions_per_trial):
+    """What defines a search: a directory holding a different one is refused."""
+    return {
+        "preset": hypermodel.preset,
+        "tuner": name,
+        "objective": objective,
+        "space": hypermodel.search_space(),
+        "overrides": {k: v if not isinstance(v, tuple) else list(v)
+                      for k, v in sorted(hypermodel.overrides.items())},
+        "seed": hypermodel.seed,
+        "executions_per_trial": executions_per_trial,
+    }
+
+
+def _check_marker(project_dir, signature):
+    path = project_dir / MARKER
+    if not path.exists():
+        return
+    saved = json.loads(path.read_text())
+    different = [key for key in signature if saved.get(key) != signature[key]]
+    if not different:
+        return
+    fix = ("use a new `directory` (--directory) or `project_name` (--project-name), or pass "
+           "`overwrite=True` (--overwrite) to discard it")
+    if "preset" in different:
+        raise ValueError(
+            f"{project_dir} holds a search of preset {saved.get('preset')!r}, not "
+            f"{signature['preset']!r}: {fix}. Received: preset={signature['preset']!r}")
+    key = different[0]
+    raise ValueError(
+        f"{project_dir} holds a different search ({', '.join(different)} differ; it has "
+        f"{key}={saved.get(key)!r}): resume it with the same arguments, or {fix}. "
+        f"Received: {key}={signature[key]!r}")
+
+
+def make_tuner(name, hypermodel, directory, project_name="actkeras", max_trials=10,
+               executions_per_trial=1, seed=None, objective="val_accuracy",
+               overwrite=False, max_retries_per_trial=1, worker_timeout=60.0,
+               oracle_timeout=120.0, log_every=500):
+    """Returns a Keras Tuner over `hypermodel`, resuming any search already in the directory.
+
+    Example:
+    >>> hypermodel = ActivationHyperModel("mlp", ["relu", "sigmoid"], units=8, depth=1)
+    >>> tuner = make_tuner("grid", hypermodel, "tuning", max_trials=2, seed=0)
+    >>> rows = run_search(tuner, data)
+
+    Args:
+        name: `"random"`, `"grid"`, `"hyperband"` or `"bayesian"`.
+        hypermodel: an `ActivationHyperModel`.
+        directory, project_name: the search lives in `directory/project_name`
+            (shared by every process of a distributed search). Defaults to `"actkeras"`.
+        max_trials: trials at most (`None`: the whole grid; Hyperband has its own
+            budget, `hypermodel`'s epoch count as `max_epochs`). Defaults to `10`.
+        executions_per_trial: trainings averaged per trial. Defaults to `1`.
+        seed: the oracle's seed. Defaults to `hypermodel.seed`.
+        objective: the metric to optimise: minimised if its name holds "loss",
+            else maximised (`val_*` needs a validation split). Defaults to
+            `"val_accuracy"`.
+        overwrite: discard a search already there (ignored on workers, which must
+            never delete the chief's files). Defaults to `False`.
+        max_retries_per_trial: retries of a crashed trial or a lost worker's
+            trial before it is recorded as FAILED. Defaults to `1`.
+        worker_timeout, oracle_timeout: seconds of silence after which the chief
+            gives up on a worker and a worker on the chief. Defaults to `60`, `120`.
+        log_every: steps per Hyperband epoch for by-step presets. Defaults to `500`.
+
+    Raises:
+        ValueError: an unknown tuner name, or a directory holding another search.
+    """
+    if name not in TUNERS:
+        raise ValueError(f"Unknown tuner. Valid choices: {', '.join(TUNERS)}. "
+                         f"Received: tuner={name!r}")
+    mode = distributed.role()
+    overwrite = overwrite and mode != "worker"
+    seed = hypermodel.seed if seed is None else seed
+    project_dir = Path(directory) / project_name
+    signature = search_signature(name, hypermodel, objective, executions_per_trial)
+    if not overwrite:
+        _check_marker(project_dir, signature)
+    direction = "min" if "loss" in objective else "max"
+    kwargs = dict(hypermodel=hypermodel, objective=keras_tuner.Objective(objective, direction),
+                  seed=seed, max_retries_per_trial=max_retries_per_trial,
+                  directory=str(directory), project_name=project_name, overwrite=overwrite)
+    if name == "hyperband":
+        config = resolve_config(hypermodel.preset, **hypermodel.overrides)
+        # Hyperband needs at least 2 epochs to share out.
+        kwargs.update(max_epochs=max(epochs_of(config, log_every), 2), hyperband_iterations=1)
+    else:
+        kwargs.update(max_trials=max_trials)
+    tuner = TUNERS[name](executions_per_trial=executions_per_trial, **kwargs)
+    tuner.worker_timeout, tuner.oracle_timeout = worker_timeout, oracle_timeout
+    tuner.log_every = log_every
+    if not (project_dir / MARKER).exists():
+        project_dir.mkdir(parents=True, exist_ok=True)
+        _write_json(project_dir / MARKER, signature)
+    return tuner
+
+
+def run_search(tuner, data, callbacks=(), verbose=0):
+    """Runs (or resumes) the search; returns the results, best first.
+
+    On one machine and on the chief, the results are also written to
+    `results.json` and `results.csv` in the search's directory; a worker only
+    runs trials and returns `[]`.
+
+    Each result is a dict: `rank`, `trial_id`, `status`, `score`, the tuned
+    hyper-parameters, the monitors' `dead_fraction`, `inactive_fraction` and
+    `gradient_ratio` (None where they do not apply) and the trial's other metrics,
+    all at the trial's best epoch.
+    """
+    tuner.search(data, callbacks=list(callbacks), verbose=verbose,
+                 log_every=getattr(tuner, "log_every", 500))
+    if distributed.role() == "worker":
+        return []
+    rows = collect_results(tuner, reverse=tuner.oracle.objective.direction == "max")
+    write_results(rows, tuner.project_dir)
+    return rows
+
+
+def collect_results(tuner, reverse=True):
+    """Every trial the oracle knows, as flat dicts sorted best first (failures last)."""
+    rows = []
+    for trial in tuner.oracle.trials.values():
+        values = trial.hyperparameters.values
+        row = {"trial_id": trial.trial_id, "status": trial.status, "score": trial.score}
+        row.update(public_values(trial))
+        if "tuner/epochs" in values:
+            row["epochs"] = values["tuner/epochs"]
+        row.update({key: None for key in MONITOR_KEYS})
+        for metric in sorted(trial.metrics.metrics):
+            if "/" in metric:  # per-layer monitor values: in the trial's own files
+                continue
+            value = trial.metrics.get_last_value(metric)
+            finite = value is not None and math.isfinite(value)
+            row[metric] = float(value) if finite else None  # a diverged run's NaN
+        rows.append(row)
+    def scored(row):
+        return row["score"] is not None and math.isfinite(row["score"])
+
+    done = sorted(filter(scored, rows), key=lambda r: -r["score"] if reverse else r["score"])
+    rest = sorted((r for r in rows if not scored(r)), key=lambda r: r["trial_id"])
+    return [{"rank": i + 1, **row} for i, row in enumerate(done + rest)]
+
+
+def _write_json(path, payload):
+    # Atomic, so that processes sharing the directory never read half a file.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w") as handle:
+        json.dump(payload, handle, indent=2)
+    os.replace(tmp, path)
+
+
+def write_results(rows, folder):
+    """Writes `results.json` and `results.csv` (one column per key seen) to `folder`."""
+    folder = Path(folder)
+    _write_json(folder / RESULTS[0], rows)
+    columns = list(dict.fromkeys(key for row in rows for key in row)) or ["rank"]
+    with open(folder / RESULTS[1], "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def format_table(rows, columns=None):
+    """The results as a fixed-width text table."""
+    if not rows:
+        return "(no trials)"
+    columns = columns or [c for c in rows[0] if c not in ("loss", "accuracy")]
+
+    def cell(value):
+        if isinstance(value, float):  # a vanished gradient ratio is tiny, not 0.0000
+            return f"{value:.2e}" if 0 < abs(value) < 1e-3 else f"{value:.4f}"
+        return "-" if value is None else str(value)
+
+    table = [columns] + [[cell(row.get(c)) for c in columns] for row in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(columns))]
+    return "\n".join("  ".join(v.ljust(w) for v, w in zip(line, widths)).rstrip()
+                     for line in table)

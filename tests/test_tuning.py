@@ -1,0 +1,318 @@
+"""Keras Tuner over the activation: hypermodel, the four tuners, resume, seeds, errors, workers."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import keras
+import keras_tuner
+import pytest
+
+from actkeras.cli import main
+from actkeras.commands.tune import synthetic_dataset
+from actkeras.models import resolve_config
+from actkeras.registry import activation_names
+from actkeras.tuning import ActivationHyperModel, make_tuner, run_search
+
+NUM_SAMPLES = 128
+DATA = synthetic_dataset(NUM_SAMPLES)
+TINY = dict(units=8, depth=1, epochs=1)
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _one_machine(monkeypatch):
+    for name in ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def _hypermodel(activations=("relu", "sigmoid", "elu", "tanh"), **kwargs):
+    return ActivationHyperModel("mlp", activations=list(activations), seed=0, **TINY, **kwargs)
+
+
+# --- the hypermodel -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("preset", ["mlp", "udacity"])
+def test_empty_hyperparameters_build_the_presets_defaults(preset):
+    hypermodel = ActivationHyperModel(preset, learning_rates=[0.5, 0.01, 0.05],
+                                      initializers=["glorot_uniform", "he_normal",
+                                                    "truncated_normal"])
+    model = hypermodel.build(keras_tuner.HyperParameters())
+    assert model.actkeras_config == resolve_config(preset, "relu")
+    assert hypermodel.search_space()["activation"] == activation_names()
+
+
+def test_sampled_values_reach_build_model():
+    hypermodel = _hypermodel(learning_rates=[0.1, 0.01], initializers=["glorot_normal"],
+                             widths=[4, 6], depths=[1, 2])
+    hp = keras_tuner.HyperParameters()
+    hypermodel.build(hp)  # declares the space
+    assert {p.name for p in hp.space} == {"activation", "learning_rate", "initializer",
+                                          "units", "depth"}
+    hp.values.update(activation="elu", learning_rate=0.01, units=6, depth=2)
+    config = hypermodel.build(hp).actkeras_config
+    assert (config.activation, config.learning_rate, config.initializer) == (
+        "elu", 0.01, "glorot_normal")
+    assert config.hidden_units == (6, 6) and config.seed == 0
+
+
+def test_hyperband_epochs_of_by_step_presets():
+    from actkeras.tuning.hypermodel import epochs_of
+
+    assert epochs_of(resolve_config("udacity"), log_every=500) == 7  # 3,001 steps
+    assert epochs_of(resolve_config("udacity", steps=20), log_every=500) == 1
+    assert epochs_of(resolve_config("mlp", epochs=3)) == 3
+
+
+# --- bad input ----------------------------------------------------------------------------
+
+
+def test_bad_input_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="at least one activation.*Received: activations=\\[\\]"):
+        ActivationHyperModel("mlp", activations=[])
+    with pytest.raises(ValueError, match="Valid choices: relu.*Received: activation='rleu'"):
+        ActivationHyperModel("mlp", activations=["relu", "rleu"])
+    with pytest.raises(ValueError, match="initializer"):
+        ActivationHyperModel("mlp", initializers=["he_normal", "nope"])
+    with pytest.raises(ValueError, match="Valid choices: random, grid, hyperband, bayesian"):
+        make_tuner("simulated_annealing", _hypermodel(), tmp_path)
+    make_tuner("grid", _hypermodel(), tmp_path, max_trials=1)
+    other = ActivationHyperModel("udacity", activations=["relu"], seed=0)
+    with pytest.raises(ValueError, match="preset 'mlp', not 'udacity'.*--overwrite"):
+        make_tuner("grid", other, tmp_path, max_trials=1)
+    with pytest.raises(ValueError, match="space differ.*same arguments"):
+        make_tuner("grid", _hypermodel(["relu"]), tmp_path, max_trials=1)
+    make_tuner("grid", other, tmp_path, max_trials=1, overwrite=True)  # the fix named
+
+
+def test_cli_bad_input_exits_2_with_one_line(tmp_path, capsys):
+    base = ["tune", "--preset", "mlp", "--directory", str(tmp_path), "--synthetic", "64"]
+    assert main([*base, "--tuner", "annealing"]) == 2
+    assert "Valid choices: random, grid" in capsys.readouterr().err
+    assert main([*base, "--activations", "relu,nope"]) == 2
+    assert "Received: activation='nope'" in capsys.readouterr().err
+
+
+def test_partial_distribution_variables_are_refused(monkeypatch, tmp_path):
+    monkeypatch.setenv("KERASTUNER_ORACLE_IP", "127.0.0.1")
+    with pytest.raises(ValueError, match="Missing: KERASTUNER_ORACLE_PORT, KERASTUNER_TUNER_ID"):
+        make_tuner("random", _hypermodel(), tmp_path)
+
+
+class _Trainings(keras.callbacks.Callback):
+    """Counts trainings across keras-tuner's per-trial copies; interrupts the `stop_at`-th."""
+
+    started = []
+    stop_at = None
+
+    def on_train_begin(self, logs=None):
+        config = self.model.actkeras_config
+        _Trainings.started.append((config.activation, config.seed))
+        if len(_Trainings.started) == _Trainings.stop_at:
+            raise KeyboardInterrupt
+
+
+# --- searches on one machine --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["random", "grid", "hyperband", "bayesian"])
+def test_every_tuner_searches_and_records_the_monitors(name, tmp_path):
+    trials, executions = (2, 1) if name == "random" else (1, 2 if name == "grid" else 1)
+    tuner = make_tuner(name, _hypermodel(["relu", "sigmoid"]), tmp_path, max_trials=trials,
+                       executions_per_trial=executions, seed=1)
+    _Trainings.started, _Trainings.stop_at = [], None
+    rows = run_search(tuner, DATA, callbacks=[_Trainings()])
+    assert rows and all(row["status"] == "COMPLETED" for row in rows)
+    assert len(rows) == trials or name == "hyperband"  # Hyperband sets its own budget
+    scores = [row["score"] for row in rows]
+    assert scores == sorted(scores, reverse=True) and [r["rank"] for r in rows][0] == 1
+    assert all(0 < row["gradient_ratio"] for row in rows)
+    relu = [row for row in rows if row["activation"] == "relu"]
+    assert all(0 <= row["dead_fraction"] <= 1 for row in relu)
+    saved = json.loads((tmp_path / "actkeras" / "results.json").read_text())
+    assert saved == rows
+    assert (tmp_path / "actkeras" / "results.csv").read_text().startswith("rank,trial_id,status")
+    if name == "grid":  # execution k of a trial is seeded with seed + k
+        assert [seed for _, seed in _Trainings.started] == [0, 1]
+
+
+def test_same_seed_same_trials_and_scores(tmp_path):
+    def search(folder):
+        hypermodel = _hypermodel(activations=activation_names()[:6])
+        tuner = make_tuner("random", hypermodel, tmp_path / folder, max_trials=2, seed=7)
+        rows = run_search(tuner, DATA)
+        return sorted((row["trial_id"], row["activation"], row["score"]) for row in rows)
+
+    assert search("a") == search("b")
+
+
+def test_an_interrupted_search_resumes_without_repeating_finished_trials(tmp_path):
+    def search():
+        tuner = make_tuner("grid", _hypermodel(["relu", "sigmoid", "elu"]), tmp_path, seed=0)
+        return run_search(tuner, DATA, callbacks=[_Trainings()])
+
+    _Trainings.started, _Trainings.stop_at = [], 2
+    with pytest.raises(KeyboardInterrupt):
+        search()
+    first = list(_Trainings.started)
+    _Trainings.started, _Trainings.stop_at = [], None
+    rows = search()
+    assert [name for name, _ in first] == ["relu", "sigmoid"]
+    assert [name for name, _ in _Trainings.started] == ["sigmoid", "elu"]  # interrupted, last
+    assert sorted(row["activation"] for row in rows) == ["elu", "relu", "sigmoid"]
+    assert all(row["status"] == "COMPLETED" for row in rows)
+
+
+def test_cli_tune_prints_the_table_writes_results_and_exports(tmp_path, capsys):
+    code = main(["tune", "--preset", "mlp", "--tuner", "grid", "--activations", "relu",
+                 "--set", "units=8", "--set", "depth=1", "--epochs", "1", "--synthetic", "64",
+                 "--directory", str(tmp_path / "tuning"), "--export-root",
+                 str(tmp_path / "saved_models")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "rank  trial_id  status" in out and "gradient_ratio" in out
+    assert (tmp_path / "tuning" / "actkeras" / "results.csv").exists()
+    exported = list((tmp_path / "saved_models").iterdir())
+    assert len(exported) == 1 and exported[0].name.startswith("tune-mlp-")
+
+
+# --- distributed: a chief and workers on 127.0.0.1 ----------------------------------------
+
+TIMEOUT = 180
+KILL_SELF = """
+import os, signal, sys
+from actkeras.tuning.hypermodel import ActivationHyperModel
+ActivationHyperModel.fit = lambda *args, **kwargs: os.kill(os.getpid(), signal.SIGKILL)
+from actkeras.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+WAIT_FOR_FILE = """
+import os, sys, time
+import actkeras.tuning  # import TensorFlow and keras-tuner while waiting
+from actkeras.cli import main
+while not os.path.exists(os.environ["GATE"]):
+    time.sleep(0.1)
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _start(tuner_id, port, directory, log, script=None, extra=(), **env):
+    env = {**os.environ, "KERASTUNER_TUNER_ID": tuner_id, "KERASTUNER_ORACLE_IP": "127.0.0.1",
+           "KERASTUNER_ORACLE_PORT": str(port), "TF_CPP_MIN_LOG_LEVEL": "3",
+           "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1",
+           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]), **env}
+    command = ["-c", script] if script else ["-m", "actkeras"]
+    args = ["tune", "--preset", "mlp", "--tuner", "grid", "--activations",
+            "relu,sigmoid,elu", "--set", "units=8", "--set", "depth=1", "--epochs", "1",
+            "--synthetic", "128", "--directory", str(directory), "--no-export",
+            "--oracle-timeout", "60", *extra]
+    with open(log, "w") as out:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen([sys.executable, *command, *args], env=env,
+                                cwd=directory.parent, stdout=out, stderr=subprocess.STDOUT)
+
+
+@pytest.fixture
+def processes():
+    """name -> Popen; whatever is still running at the end of the test is killed."""
+    started = {}
+    yield started
+    for process in started.values():
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def _wait_all(processes, deadline):
+    codes = {}
+    for name, process in processes.items():
+        try:
+            codes[name] = process.wait(timeout=max(1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            for other in processes.values():
+                other.kill()
+            pytest.fail(f"{name} did not exit within {TIMEOUT} s")
+    return codes
+
+
+def _began(logs):
+    """trial id -> the workers that began it, from the workers' logs."""
+    began = {}
+    for log in logs:
+        for line in Path(log).read_text().splitlines():
+            words = line.split()
+            if len(words) > 3 and words[1] == "trial" and words[3] == "begins":
+                began.setdefault(words[2], []).append(words[0].rstrip(":"))
+    return began
+
+
+def _results(directory):
+    return json.loads((directory / "actkeras" / "results.json").read_text())
+
+
+def test_distributed_chief_and_two_workers_run_every_trial_once(tmp_path, processes):
+    port, directory, deadline = _free_port(), tmp_path / "shared", time.monotonic() + TIMEOUT
+    logs = {name: tmp_path / f"{name}.log" for name in ("chief", "tuner0", "tuner1")}
+    for name, log in logs.items():
+        processes[name] = _start(name, port, directory, log, extra=["--worker-timeout", "60"])
+    codes = _wait_all(processes, deadline)
+    assert codes == {"chief": 0, "tuner0": 0, "tuner1": 0}, {
+        n: log.read_text()[-2000:] for n, log in logs.items()}
+    began = _began([logs["tuner0"], logs["tuner1"]])
+    assert sorted(began) == ["00", "01", "02"]
+    assert all(len(workers) == 1 for workers in began.values()), began
+    rows = _results(directory)
+    assert sorted(row["activation"] for row in rows) == ["elu", "relu", "sigmoid"]
+    assert all(row["status"] == "COMPLETED" and row["gradient_ratio"] for row in rows)
+
+
+def test_a_worker_killed_mid_trial_does_not_lose_the_search(tmp_path, processes):
+    port, directory, deadline = _free_port(), tmp_path / "shared", time.monotonic() + TIMEOUT
+    logs = {name: tmp_path / f"{name}.log" for name in ("chief", "tuner0", "tuner1")}
+    gate, fast = tmp_path / "gate", ["--worker-timeout", "4"]
+    processes.update(
+        chief=_start("chief", port, directory, logs["chief"], extra=fast),
+        tuner1=_start("tuner1", port, directory, logs["tuner1"], KILL_SELF, fast),
+        tuner0=_start("tuner0", port, directory, logs["tuner0"], WAIT_FOR_FILE, fast,
+                      GATE=str(gate)),
+    )
+    # tuner1 takes the first trial and dies in it; only then may tuner0 ask for one.
+    assert processes["tuner1"].wait(timeout=TIMEOUT) == -signal.SIGKILL
+    gate.touch()
+    codes = _wait_all(processes, deadline)
+    assert codes["chief"] == 0 and codes["tuner0"] == 0, logs["chief"].read_text()[-2000:]
+    assert "lost worker tuner1; trial 00 -> retry" in logs["chief"].read_text()
+    assert _began([logs["tuner1"]]) == {"00": ["tuner1"]}
+    assert sorted(_began([logs["tuner0"]])) == ["00", "01", "02"]  # 00 retried
+    rows = _results(directory)
+    assert len(rows) == 3 and all(row["status"] == "COMPLETED" for row in rows)
+
+
+def test_a_worker_gives_up_on_a_silent_chief_instead_of_hanging(monkeypatch, tmp_path):
+    import threading
+
+    from actkeras.tuning import distributed
+
+    monkeypatch.setenv("KERASTUNER_ORACLE_IP", "127.0.0.1")
+    monkeypatch.setenv("KERASTUNER_ORACLE_PORT", str(_free_port()))  # nobody listens
+    monkeypatch.setenv("KERASTUNER_TUNER_ID", "tuner0")
+    local = make_tuner("grid", _hypermodel(), tmp_path).oracle._oracle
+    client = distributed.OracleClient(local, timeout=1.0)
+    start = time.monotonic()
+    with pytest.raises(distributed.ChiefLost, match="did not answer CreateTrial within 1 s"):
+        client.create_trial("tuner0")
+    lost = threading.Event()
+    with distributed.Heartbeat("tuner0", timeout=1.0, on_lost=lost.set) as heartbeat:
+        assert lost.wait(timeout=10)
+    assert heartbeat.lost and time.monotonic() - start < 15
