@@ -155,3 +155,32 @@ def plot_history(histories, metric="val_accuracy", ax=None):
     ax.set_title(f"{metric} by epoch")
     ax.legend(fontsize="small")
     return ax
+
+
+def plot_sparsity(records_by_label, ax=None, index=-1):
+    """Share of exact zeros in each label's activation layers (seed 002's sparsity), as bars.
+
+    Example:
+    >>> plot_sparsity({"relu": relu_stats.records, "sigmoid": sigmoid_stats.records})
+
+    Args:
+        records_by_label: `{label: ActivationStats.records}`.
+        ax: matplotlib axes. Defaults to `None` (a new figure).
+        index: which record of each list to draw. Defaults to `-1` (the last).
+    """
+    _need(records_by_label, "records_by_label")
+    ax = _axes(ax)
+    labels, values = [], []
+    for label, records in records_by_label.items():
+        _need(records, f"records_by_label[{label!r}]")
+        layers = records[index]["layers"]
+        fractions = [stats["zero_fraction"] for stats in layers.values()]
+        labels.append(str(label))
+        values.append(sum(fractions) / len(fractions) if fractions else math.nan)
+    bars = ax.bar(labels, values, color="tab:blue")
+    ax.bar_label(bars, fmt="%.2f", fontsize="small")
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("activation")
+    ax.set_ylabel("fraction of outputs exactly 0")
+    ax.set_title("sparsity of the hidden representation")
+    return ax
