@@ -16,6 +16,7 @@ COMMANDS = {
     "export": ("actkeras.commands.export", "export a trained run: .keras, SavedModel, metadata"),
     "tune": ("actkeras.commands.tune", "Keras Tuner search over activations, also distributed"),
     "bench": ("actkeras.commands.bench", "time training against the TF1 loop and plain Keras"),
+    "reproduce": ("actkeras.commands.reproduce", "reproduce the seeds' claims: runs, verdicts, report"),
 }
 
 

@@ -1,0 +1,64 @@
+"""The reproduction of the seeds' claims: specs, runs, verdicts and the report.
+
+`reproduce()` is the whole pipeline: the claims of a preset (`claims.py`), their
+runs (`runner.py`: resumable, one atomic result file per run), the measured
+numbers and verdicts (`analysis.py`, `verdicts.py`) and the report (`report.py`).
+
+Example:
+>>> from actkeras.experiments import reproduce
+>>> reproduce("quick", out="reproduction/quick", claim_ids=[1, 9])  # exit code
+"""
+
+import time
+from pathlib import Path
+
+from actkeras.experiments.claims import PRESETS, Sizes, claims, select
+from actkeras.experiments.spec import Claim, RunSpec
+
+__all__ = ["Claim", "PRESETS", "RunSpec", "Sizes", "claims", "reproduce", "select"]
+
+
+def reproduce(preset="quick", out=None, *, claim_ids=None, seeds=None, force=False,
+              verbose=2, data_dir=None, export=False, sizes=None, readme=None,
+              progress=print, command=None):
+    """Runs the claims of `preset` that are not finished yet, then writes the report.
+
+    Args:
+        preset: `"quick"` (embedded samples, about 6 minutes on 2 CPU cores), `"full"`
+            (the real data sets, 3 seeds) or `"tiny"` (a smoke test). Defaults to
+            `"quick"`.
+        out: output folder. Defaults to `reproduction/<preset>`.
+        claim_ids: claim numbers to run (all for `None`).
+        seeds: seeds per arm instead of the preset's.
+        force: run again the runs that finished before.
+        verbose: Keras's `verbose` (0 for quiet). Defaults to `2`, a line per epoch.
+        data_dir: where the data files are. Defaults to `$ACTKERAS_DATA_DIR`.
+        export: export each trained model to `out/models/`.
+        sizes: a `Sizes` replacing the preset's (tests).
+        readme: a README whose summary markers get the summary table.
+        progress: where progress lines go.
+        command: the command line, for the report's header.
+
+    Returns:
+        0 if every run finished (ok or diverged), 1 if any failed.
+    """
+    from actkeras.experiments.report import update_readme, write_report
+    from actkeras.experiments.runner import run_specs
+
+    start = time.perf_counter()
+    chosen = select(claims(preset, seeds=seeds, sizes=sizes), claim_ids)
+    out = Path(out or Path("reproduction") / preset)
+    specs = [spec for claim in chosen for spec in claim.runs]
+    before = set()
+    results = run_specs(specs, out, force=force, verbose=verbose, data_dir=data_dir,
+                        export=export, progress=progress, executed=before)
+    payload = write_report(chosen, results, out, preset=preset,
+                           wall_seconds=time.perf_counter() - start, executed=len(before),
+                           command=command)
+    if readme:
+        update_readme(readme, (out / "summary.md").read_text(), preset)
+    failed = [r for r in results.values() if r.get("status") == "failed"]
+    for claim in payload["claims"]:
+        progress(f"claim {claim['id']:>2}: {claim['verdict']['verdict']:<15} {claim['title']}")
+    progress(f"report: {out / 'report.md'}" + (f"; {len(failed)} runs failed" if failed else ""))
+    return 1 if failed else 0

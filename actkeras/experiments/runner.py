@@ -1,0 +1,357 @@
+"""Running `RunSpec`s: one result file per run, written atomically, so a reproduction resumes.
+
+`run_specs` runs each spec in its own seeded, cleared Keras session and writes
+`OUT/runs/<run_id>.json` (the result: status, metrics, history, monitor records),
+after `<run_id>.history.csv` and `<run_id>.config.json`. The result file is the
+commit mark: it is written last, through a temporary file and `os.replace`, so it
+is either absent or complete. A later call skips every run whose result file is
+complete, names the same content and finished (`ok` or `diverged`); anything else
+(a truncated file, another run's file, a failed run) is run again.
+
+A run whose loss becomes NaN stops (`TerminateOnNaN`) and is recorded as
+`diverged`; a run that raises is recorded as `failed` with its error, and the
+reproduction goes on.
+"""
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+import time
+import traceback
+import warnings
+from datetime import datetime, timezone
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from actkeras.commands.common import write_json
+
+RESULT_FORMAT = 2
+FINISHED = ("ok", "diverged")
+
+
+def result_path(out, spec):
+    return Path(out) / "runs" / f"{spec.run_id}.json"
+
+
+def read_result(path, spec):
+    """`(result, None)` if `path` holds a finished result of `spec`, else `(None, why)`."""
+    path = Path(path)
+    if not path.exists():
+        return None, "not run yet"
+    try:
+        result = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        return None, f"unreadable result file ({type(error).__name__})"
+    if not isinstance(result, dict) or result.get("format") != RESULT_FORMAT:
+        return None, "not a result file of this version"
+    if result.get("run_id") != spec.run_id or result.get("content") != spec.content():
+        return None, "result of another run"
+    if result.get("status") not in FINISHED:
+        return None, f"previous attempt {result.get('status', 'incomplete')}"
+    return result, None
+
+
+def clean(value):
+    """JSON-ready copy: NumPy scalars and arrays to Python, NaN and infinities to `None`."""
+    if isinstance(value, dict):
+        return {str(k): clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return clean(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+def _write_text(path, text):
+    """Atomic text write, as `write_json` does for JSON."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _history_csv(records):
+    keys = []
+    for row in records:
+        keys += [k for k in row if k not in keys]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=keys or ["epoch"], extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(records)
+    return buffer.getvalue()
+
+
+def _clock(seconds):
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+class StepLogger(keras.callbacks.Callback):
+    """Writes the optimizer's step count into each epoch's logs (`step`), for learning
+    curves against steps; it reaches `History` and the history CSV."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            iterations = self.model.optimizer.iterations
+            logs["step"] = int(keras.ops.convert_to_numpy(iterations))
+
+
+class _Data:
+    """Loads each (dataset, source, subset) once per reproduction; remembers failures."""
+
+    def __init__(self, data_dir=None):
+        self.data_dir = data_dir
+        self._cache = {}
+
+    def get(self, spec):
+        key = (spec.dataset, spec.source, tuple(spec.subset) if spec.subset else None)
+        if key not in self._cache:
+            try:
+                from actkeras.data import load_dataset
+
+                data = load_dataset(spec.dataset, data_dir=self.data_dir, source=spec.source)
+                if spec.subset:
+                    data = data.subset(*spec.subset)
+                self._cache[key] = data
+            except Exception as error:  # every run on it fails the same way, quickly
+                self._cache[key] = error
+        value = self._cache[key]
+        if isinstance(value, Exception):
+            raise value
+        return value
+
+
+def _monitors(spec, data):
+    if not spec.monitors:
+        return {}
+    from actkeras.callbacks import ActivationStats, DeadReLUMonitor, GradientNormLogger
+
+    n = min(spec.probe_size, len(data.x_valid))
+    probe = (data.x_valid[:n], data.y_valid[:n])
+    make = {
+        "dead": lambda: DeadReLUMonitor(probe_data=probe, probe_size=n),
+        "gradients": lambda: GradientNormLogger(probe_data=probe, probe_size=n),
+        "stats": lambda: ActivationStats(probe_data=probe, probe_size=n),
+        "histograms": lambda: ActivationStats(probe_data=probe, probe_size=n, histograms=True),
+    }
+    return {"stats" if name == "histograms" else name: make[name]() for name in spec.monitors}
+
+
+def _train(spec, data, verbose):
+    from actkeras.models import build_model
+    from actkeras.training import evaluate, fit, history_records
+
+    overrides = dict(spec.overrides)
+    overrides.setdefault("seed", spec.seed)
+    model = build_model(spec.activation, preset=spec.preset,
+                        activation_kwargs=spec.activation_kwargs, **overrides)
+    monitors = _monitors(spec, data)
+    callbacks = [StepLogger(), keras.callbacks.TerminateOnNaN(), *monitors.values()]
+    with warnings.catch_warnings():
+        # The dead fractions are in the result and the report; no warning per layer.
+        warnings.filterwarnings("ignore", message=r".* of the \d+ units of layer")
+        warnings.filterwarnings("ignore", message="DeadReLUMonitor found no")
+        history = fit(model, data, callbacks=callbacks, verbose=verbose, log_every=spec.log_every)
+    records = history_records(history)
+    metrics = clean(evaluate(model, data))
+    diverged = any(row.get("loss") is None for row in records) or metrics.get("train_loss") is None
+    return model, {
+        "status": "diverged" if diverged else "ok",
+        "config": model.actkeras_config.to_dict(),
+        "data": {"name": data.name, "n_train": len(data.x_train), "n_valid": len(data.x_valid),
+                 "n_test": len(data.x_test), "info": getattr(data, "info", None)},
+        "metrics": metrics,
+        "history": records,
+        "monitors": {name: monitor.records for name, monitor in monitors.items()},
+    }
+
+
+def _regression(spec, verbose):
+    from actkeras.experiments.regression import fit_sine
+
+    settings = dict(spec.overrides)
+    model, history, measurements = fit_sine(
+        spec.activation, spec.activation_kwargs, seed=spec.seed,
+        verbose=verbose, callbacks=[keras.callbacks.TerminateOnNaN()], **settings)
+    records = [{"epoch": i + 1, "loss": v} for i, v in enumerate(history.history["loss"])]
+    diverged = measurements["mse"] is None or any(r["loss"] is None or not math.isfinite(r["loss"])
+                                                  for r in records)
+    return model, {
+        "status": "diverged" if diverged else "ok",
+        "config": {"activation": spec.activation, "activation_kwargs": spec.activation_kwargs,
+                   **settings},
+        "metrics": {"mse": measurements["mse"]},
+        "history": records,
+        "measurements": measurements,
+    }
+
+
+def _cost(spec, data):
+    from actkeras import bench
+
+    o = spec.overrides
+    op = bench.activation_cost(list(o["activations"]), repeats=o["repeats"], rounds=o["rounds"])
+    epoch = bench.mlp_epoch_time(data, list(o["epoch_activations"]),
+                                 n_train=o["epoch_train"], rounds=o["rounds"])
+    reference = spec.activation
+    return None, {
+        "status": "ok",
+        "config": dict(o),
+        "measurements": {
+            "backend": keras.backend.backend(),
+            "op_seconds": op,
+            "op_ratio": {k: v / op[reference] for k, v in op.items()},
+            "epoch_seconds": epoch,
+            "epoch_ratio": {k: v / epoch[reference] for k, v in epoch.items()},
+        },
+    }
+
+
+def execute(spec, data=None, verbose=0):
+    """Runs one spec in a fresh, seeded session; returns `(model, partial result)`."""
+    from actkeras.seeding import seed_everything
+
+    keras.backend.clear_session()
+    seed_everything(spec.seed)
+    if spec.kind == "regression":
+        return _regression(spec, verbose)
+    data = (data or _Data()).get(spec)
+    if spec.kind == "cost":
+        return _cost(spec, data)
+    return _train(spec, data, verbose)
+
+
+def _work(spec):
+    """A rough cost of a run in floating-point operations, for the ETA only.
+
+    Per training step: the multiply-adds of forward and backward passes plus a fixed
+    cost per layer (on a CPU a deep narrow network is bound by per-layer overhead, not
+    by arithmetic); per run: start-up and tracing, growing with depth.
+    """
+    if spec.kind == "cost":
+        return 1.5e12
+    if spec.kind == "regression":
+        return 8e10 + 1e7 * spec.overrides.get("steps", 1000)
+    from actkeras.models import resolve_config
+
+    try:
+        config = resolve_config(spec.preset, spec.activation, spec.activation_kwargs,
+                                **{k: v for k, v in spec.overrides.items() if k != "seed"})
+    except ValueError:
+        return 1e11
+    sizes = (int(np.prod(config.input_shape)),) + config.hidden_units + (config.num_classes,)
+    flops = 6 * config.batch_size * sum(a * b for a, b in zip(sizes, sizes[1:]))
+    layers = len(sizes) - 1 + (len(config.hidden_units) if config.batch_norm else 0)
+    embedded = spec.source == "embedded"
+    n_train = spec.subset[0] if spec.subset else {
+        "notmnist": 4000 if embedded else 15000}.get(spec.dataset, 2750 if embedded else 55000)
+    steps = config.steps or config.epochs * math.ceil(n_train / config.batch_size)
+    return steps * (flops + 1.2e7 * layers) + 8e10 + 3e9 * layers
+
+
+def run_specs(specs, out, *, force=False, verbose=2, data_dir=None, export=False,
+              progress=print, executed=None):
+    """Runs every spec not finished before; returns `{run_id: result}` for all of them.
+
+    Args:
+        specs: `RunSpec`s; duplicates (same `run_id`) run once.
+        out: the reproduction folder; results go to `out/runs/`.
+        force: run again even the runs that finished before. Defaults to `False`.
+        verbose: Keras's `verbose` for training (0 quiet, 2 one line per epoch).
+        data_dir: passed to `load_dataset`. Defaults to `None`.
+        export: also export each trained model to `out/models/<run_id>/`.
+        progress: where progress lines go. Defaults to `print`.
+        executed: a set that receives the ids of the runs this call ran.
+    """
+    unique = {}
+    for spec in specs:
+        unique.setdefault(spec.run_id, spec)
+    results, todo = {}, []
+    for run_id, spec in unique.items():
+        result, why = (None, "forced") if force else read_result(result_path(out, spec), spec)
+        if result is None:
+            todo.append((spec, why))
+        else:
+            results[run_id] = result
+    progress(f"{len(unique)} runs: {len(results)} finished before, {len(todo)} to run "
+             f"-> {Path(out) / 'runs'}")
+    data = _Data(data_dir)
+    total_work = sum(_work(spec) for spec, _ in todo)
+    done_work, spent, start = 0.0, 0.0, time.perf_counter()
+    for index, (spec, why) in enumerate(todo, 1):
+        elapsed = time.perf_counter() - start
+        eta = "?" if not done_work else _clock(spent / done_work * (total_work - done_work))
+        note = "" if why in ("not run yet", "forced") else f" ({why}: running again)"
+        progress(f"[run {index}/{len(todo)}] {spec.title} — elapsed {_clock(elapsed)}, "
+                 f"ETA {eta}{note}")
+        began = time.perf_counter()
+        results[spec.run_id] = run_one(spec, out, data=data, verbose=verbose, export=export)
+        if executed is not None:
+            executed.add(spec.run_id)
+        seconds = time.perf_counter() - began
+        spent += seconds
+        done_work += _work(spec)
+        status = results[spec.run_id]["status"]
+        if status != "ok":
+            progress(f"  {status}: {results[spec.run_id].get('error') or 'loss became NaN'}")
+    if todo:
+        progress(f"{len(todo)} runs in {_clock(time.perf_counter() - start)}")
+    return {run_id: results[run_id] for run_id in unique}
+
+
+def run_one(spec, out, *, data=None, verbose=0, export=False):
+    """Runs one spec and writes its files; returns the result that was written."""
+    path = result_path(out, spec)
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    began = time.perf_counter()
+    model = None
+    try:
+        model, result = execute(spec, data, verbose)
+        error = None
+    except Exception as exc:  # recorded, and the reproduction goes on
+        result = {"status": "failed"}
+        lines = traceback.format_exception(exc)
+        error = f"{type(exc).__name__}: {exc}"
+        result["traceback"] = "".join(lines[-6:])
+    result = clean({
+        "format": RESULT_FORMAT,
+        "run_id": spec.run_id,
+        "content": spec.content(),
+        "spec": spec.to_dict(),
+        "error": error,
+        **result,
+        "timing": {"started": started, "seconds": time.perf_counter() - began,
+                   "backend": keras.backend.backend()},
+    })
+    if result.get("history"):
+        _write_text(path.with_name(f"{spec.run_id}.history.csv"), _history_csv(result["history"]))
+    write_json(path.with_name(f"{spec.run_id}.config.json"),
+               {"spec": result["spec"], "config": result.get("config"), "data": result.get("data")})
+    if export and model is not None and spec.kind == "train" and result["status"] == "ok":
+        from actkeras.export import export_model
+
+        export_model(model, spec.run_id, root=Path(out) / "models", overwrite=True,
+                     metadata={"spec": result["spec"], "metrics": result.get("metrics")})
+    write_json(path, result)
+    return result

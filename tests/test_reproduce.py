@@ -1,0 +1,323 @@
+"""`actkeras reproduce`: verdict rules on hand-made numbers, the specs, the resumable
+runner (resume, corrupt files, failures, divergence) and a SIGKILL mid-way.
+
+End-to-end runs use the `tiny` preset on the embedded samples (no files needed).
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from actkeras.experiments import reproduce, select
+from actkeras.experiments.claims import PRESETS, claims
+from actkeras.experiments import verdicts as v
+from actkeras.experiments.report import SUMMARY_END, SUMMARY_START, update_readme
+from actkeras.experiments.runner import read_result, result_path, run_specs
+from actkeras.experiments.spec import RunSpec
+from actkeras.experiments.verdicts import MIXED, NOT_REPRODUCED, REPRODUCED, Stat, stat
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def S(mean, std=0.0, n=3):
+    return Stat(mean, std, n)
+
+
+# --- verdict rules ---------------------------------------------------------------------
+
+def test_stat_and_clearly_greater():
+    s = stat([0.8, 0.82, None, float("nan"), 0.84])
+    assert s.n == 3 and abs(s.mean - 0.82) < 1e-12 and abs(s.std - 0.02) < 1e-12
+    assert stat([None]) is None
+    assert v.clearly_greater(S(0.85), S(0.80))
+    assert not v.clearly_greater(S(0.805), S(0.80))  # below the 1-point margin
+    assert not v.clearly_greater(S(0.85, 0.06), S(0.80, 0.06))  # within the noise
+    assert v.within(S(0.79), S(0.80), 0.02) and not v.within(S(0.70), S(0.80), 0.02)
+
+
+def test_combine_gives_the_three_verdicts():
+    yes, no = v.Part("a", True), v.Part("b", False)
+    assert v.combine([yes, yes], "r").verdict == REPRODUCED
+    assert v.combine([no, no], "r").verdict == NOT_REPRODUCED
+    assert v.combine([yes, no], "r").verdict == MIXED
+    assert v.combine([], "r").verdict == v.NOT_MEASURED
+
+
+def test_claim1_rule():
+    train = {"relu": S(0.95), "sigmoid": S(0.85), "softmax": S(0.60)}
+    valid = {"relu": S(0.88), "sigmoid": S(0.80), "softmax": S(0.55), "tanh": S(0.86)}
+    verdict = v.claim1(train, valid)
+    assert verdict.verdict == REPRODUCED and len(verdict.parts) == 4
+    assert "relu > tanh > sigmoid > softmax" in verdict.findings[0]
+    assert v.claim1(train, dict(valid, sigmoid=S(0.90))).verdict == MIXED
+    worse = {"relu": S(0.5), "sigmoid": S(0.9), "softmax": S(0.9)}
+    assert v.claim1(worse, worse).verdict == NOT_REPRODUCED
+    assert v.claim1(train, {"relu": S(0.9)}).verdict == v.NOT_MEASURED
+
+
+def test_claim2_rule_and_the_separated_causes():
+    grid = {("glorot_uniform", 0.01): S(0.10), ("glorot_uniform", 0.001): S(0.10),
+            ("he_normal", 0.01): S(0.84), ("he_normal", 0.001): S(0.85)}
+    verdict = v.claim2({}, relu_default=S(0.10), sigmoid_default=S(0.10), relu_he=S(0.85),
+                       leaky_he=S(0.86), elu_he=S(0.86), grid=grid)
+    assert verdict.verdict == REPRODUCED
+    assert verdict.findings[0] == "what fixes ReLU: initializer"
+    cause, _ = v.separate_causes({**grid, ("glorot_uniform", 0.001): S(0.80)})
+    assert cause == "both"
+    cause, _ = v.separate_causes({k: S(0.5) for k in grid})
+    assert cause == "neither alone"
+    stuck = v.claim2({}, relu_default=S(0.10), sigmoid_default=S(0.10), relu_he=S(0.11),
+                     leaky_he=S(0.12), elu_he=S(0.10))
+    assert stuck.verdict == MIXED  # near chance as claimed, but He fixes nothing
+
+
+def test_claim3_and_claim4_rules():
+    assert v.claim3({"relu": S(0.1), "sigmoid": S(-5.0)}).verdict == REPRODUCED
+    assert v.claim3({"relu": S(-3.0), "sigmoid": S(-3.2)}).verdict == MIXED
+    assert v.claim3({"relu": S(-0.2), "sigmoid": S(0.0)}).verdict == MIXED
+    cured = v.claim4({"relu": S(0.85), "scaled_sigmoid": S(0.85)}, {"scaled_sigmoid": S(-0.1)})
+    assert cured.verdict == NOT_REPRODUCED
+    undone = v.claim4({"relu": S(0.85), "scaled_sigmoid": S(0.10)}, {"scaled_sigmoid": S(-3.0),
+                                                                      "sigmoid": S(-9.0)})
+    assert undone.verdict == REPRODUCED and "reduces" in undone.findings[0]
+
+
+def test_claim5_rule():
+    assert v.claim5(S(0.10), S(0.845), S(0.85), S(0.86)).verdict == REPRODUCED
+    assert v.claim5(S(0.10), S(0.50), S(0.85), None).verdict == MIXED
+    assert v.claim5(S(0.10), S(0.10), S(0.85), S(0.86)).verdict == NOT_REPRODUCED
+
+
+def test_claim6_rule_counts_diverged_leaky_units_as_lost():
+    controls = {"large lr": "relu, lr 0.05", "negative bias": "relu, bias 0"}
+    final = {"relu, lr 0.05": S(0.01), "relu large lr": S(0.40), "elu large lr": S(0.0),
+             "relu, bias 0": S(0.02), "relu negative bias": S(0.90),
+             "leaky_relu negative bias": S(0.30), "elu negative bias": S(0.0)}
+    peak = dict(final, **{"relu large lr": S(0.42), "leaky_relu negative bias": S(0.80)})
+    verdict = v.claim6(final, peak, controls)
+    assert verdict.verdict == REPRODUCED, verdict
+    lost = v.claim6(final, peak, controls, diverged={"leaky_relu large lr": (3, 3)})
+    assert lost.verdict == MIXED
+    assert any("diverged" in p.detail and not p.holds for p in lost.parts)
+    stays = dict(final, **{"leaky_relu negative bias": S(0.79)})
+    assert v.claim6(stays, peak, controls).verdict == MIXED
+
+
+def test_claim7_claim8_claim9_rules():
+    assert v.claim7({"relu": S(0.6), "sigmoid": S(0.0)}).verdict == REPRODUCED
+    assert v.claim7({"relu": S(0.1), "sigmoid": S(0.2)}).verdict == NOT_REPRODUCED
+    slower = {"sigmoid": S(1.5, 0.1), "elu": S(1.3, 0.1)}
+    assert v.claim8(slower, slower).verdict == REPRODUCED
+    assert v.claim8(slower, {"sigmoid": S(1.02), "elu": S(1.5, 0.6)}).verdict == MIXED
+    ok = v.claim9(1.0, 0.0, 1e-7, S(0.2), S(0.199), S(0.001))
+    assert ok.verdict == REPRODUCED
+    assert v.claim9(1.0, 0.0, 1e-7, S(0.2), S(0.199), S(0.1)).verdict == MIXED
+
+
+def test_claim10_rule_and_steps_to_reach():
+    assert v.steps_to_reach([100, 200, 300], [0.5, 0.7, 0.9], 0.6) == 150.0
+    assert v.steps_to_reach([100, 200], [0.5, 0.55], 0.6) is None
+    assert v.steps_to_reach([100], [0.5], 0.05) == 0.0
+    setups = {"course": ([100.0, 120.0], [400.0, 380.0], 50), "deep": ([300.0], [None], 100)}
+    assert v.claim10(setups).verdict == REPRODUCED
+    assert v.claim10({"course": ([100.0], [130.0], 50)}).verdict == NOT_REPRODUCED
+
+
+# --- specs and claims ---------------------------------------------------------------------
+
+def test_run_id_is_the_content_not_the_label():
+    spec = RunSpec(claim=1, label="relu", activation="relu", preset="udacity",
+                   overrides={"steps": 30}, seed=0)
+    same = replace(spec, claim=7, label="another name")
+    assert spec.run_id == same.run_id and spec.run_id.startswith("train-udacity-relu-s0-")
+    assert replace(spec, seed=1).run_id != spec.run_id
+    assert replace(spec, overrides={"steps": 31}).run_id != spec.run_id
+    json.dumps(spec.to_dict())
+    with pytest.raises(ValueError, match="Received: monitors"):
+        RunSpec(monitors=("nope",))
+
+
+def test_every_preset_has_the_ten_claims():
+    for preset in ("quick", "full", "tiny"):
+        found = claims(preset)
+        assert [c.id for c in found] == list(range(1, 11))
+        assert all(c.runs and c.statement and c.source for c in found)
+    full = claims("full")
+    assert {s.seed for c in full for s in c.runs if s.kind == "train"} == {0, 1, 2}
+    assert {s.source for c in full for s in c.runs if s.kind == "train"} == {"auto"}
+    quick = claims("quick")
+    assert {s.source for c in quick for s in c.runs if s.kind == "train"} == {"embedded"}
+    # Runs that several claims list are the same runs (run once).
+    ids = {c.id: {s.run_id for s in c.runs} for c in quick}
+    assert ids[7] == ids[1] and ids[10] < ids[1] | ids[3] | ids[5]
+    assert len(claims("quick", seeds=2)[0].runs) == 12
+    with pytest.raises(ValueError, match="Received: claims=11"):
+        select(quick, [1, 11])
+    with pytest.raises(ValueError, match="Received: preset='huge'"):
+        claims("huge")
+
+
+# --- the runner ---------------------------------------------------------------------------
+
+TINY = replace(PRESETS["tiny"], udacity_steps=10, udacity_log_every=5,
+               regression_steps=128)
+
+
+def _strip(payload):
+    """results.json without what may differ between equal reproductions."""
+    return {k: v for k, v in payload.items() if k not in ("timing", "environment", "command")}
+
+
+def _results(out):
+    return _strip(json.loads((Path(out) / "results.json").read_text()))
+
+
+def test_reproduce_end_to_end_then_resume_only_what_is_missing(tmp_path):
+    # Claim 10 trains by steps (the course network) and by epochs (the deep MLP);
+    # claim 9 is a regression run.
+    out, lines = tmp_path / "repro", []
+    assert reproduce("tiny", out, claim_ids=[10, 9], sizes=TINY, verbose=0,
+                     progress=lines.append) == 0
+    first = _results(out)
+    assert [c["id"] for c in first["claims"]] == [9, 10]
+    assert all(c["verdict"]["verdict"] in (REPRODUCED, MIXED, NOT_REPRODUCED) for c in first["claims"])
+    assert (out / "report.md").read_text().count("**Verdict:") == 2
+    assert (out / "figures" / "claim10.png").stat().st_size > 0
+    assert lines[0].startswith("7 runs: 0 finished before, 7 to run")
+    assert any(line.startswith("[run 7/7] claim 10") and "ETA" in line for line in lines)
+    results = [p for p in (out / "runs").glob("*.json") if not p.name.endswith(".config.json")]
+    assert len(results) == 7 and len(list((out / "runs").glob("*.history.csv"))) == 7
+
+    # Nothing to do: every run is skipped and the results are the same.
+    lines.clear()
+    reproduce("tiny", out, claim_ids=[9, 10], sizes=TINY, verbose=0, progress=lines.append)
+    assert lines[0].startswith("7 runs: 7 finished before, 0 to run")
+    assert _results(out) == first
+
+    # One result deleted and one truncated (a partial write): only those two run again.
+    deleted = next(p for p in results if "udacity-sigmoid" in p.name)
+    truncated = next(p for p in results if "regression-linear" in p.name)
+    deleted.unlink()
+    truncated.write_text(truncated.read_text()[:200])
+    lines.clear()
+    reproduce("tiny", out, claim_ids=[9, 10], sizes=TINY, verbose=0, progress=lines.append)
+    assert lines[0].startswith("7 runs: 5 finished before, 2 to run")
+    assert any("unreadable result file" in line for line in lines)
+    assert _results(out) == first
+
+
+def test_failed_and_diverged_runs_are_recorded_and_the_rest_goes_on(tmp_path):
+    base = RunSpec(claim=0, label="ok", activation="relu", preset="mlp", dataset="fashion_mnist",
+                   subset=(256, 64, 64), overrides={"units": 8, "depth": 1, "epochs": 1})
+    failing = replace(base, label="bad", overrides={"units": 8, "depth": 1, "epochs": 1,
+                                                    "initializer": "no_such_initializer"})
+    diverging = replace(base, label="nan", overrides={"units": 8, "depth": 1, "epochs": 2,
+                                                      "learning_rate": 1e30})
+    lines = []
+    results = run_specs([failing, diverging, base], tmp_path, verbose=0, progress=lines.append)
+    assert [r["status"] for r in results.values()] == ["failed", "diverged", "ok"]
+    assert "no_such_initializer" in results[failing.run_id]["error"]
+    assert any(line.strip().startswith("failed: ValueError") for line in lines)
+    # A failed run is not finished: the next call tries it again; the others are kept.
+    again = []
+    run_specs([failing, diverging, base], tmp_path, verbose=0, progress=again.append)
+    assert again[0].startswith("3 runs: 2 finished before, 1 to run")
+
+
+def test_read_result_trusts_only_complete_results_of_the_same_run(tmp_path):
+    spec = RunSpec(label="x", kind="regression", activation="relu",
+                   overrides={"steps": 8, "points": 16, "log_every": 4})
+    other = replace(spec, seed=1)
+    path = result_path(tmp_path, spec)
+    assert read_result(path, spec) == (None, "not run yet")
+    run_specs([spec], tmp_path, verbose=0, progress=lambda line: None)
+    result, why = read_result(path, spec)
+    assert why is None and result["status"] == "ok"
+    text = path.read_text()
+    for broken in (text[: len(text) // 2], "", "[]", text.replace('"ok"', '"running"')):
+        path.write_text(broken)
+        assert read_result(path, spec)[0] is None
+    path.write_text(text)
+    assert read_result(path, other)[1] == "result of another run"
+
+
+def test_update_readme_between_markers(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{SUMMARY_START}\nold\n{SUMMARY_END}\nrest\n")
+    update_readme(readme, "| # | claim |\n", "full")
+    text = readme.read_text()
+    assert "old" not in text and "| # | claim |" in text and text.endswith("rest\n")
+    readme.write_text("no markers")
+    with pytest.raises(ValueError, match="summary markers"):
+        update_readme(readme, "x", "full")
+
+
+def test_cli_rejects_an_unknown_claim(capsys):
+    from actkeras.cli import main
+
+    assert main(["reproduce", "--preset", "tiny", "--claims", "1,42", "--out", "/nonexistent/x"]) == 2
+    assert "Received: claims=42" in capsys.readouterr().err
+
+
+# --- killed mid-way -------------------------------------------------------------------------
+
+def _cli(out, *extra):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), ACTKERAS_NO_DOWNLOAD="1",
+               TF_CPP_MIN_LOG_LEVEL="3")
+    command = [sys.executable, "-m", "actkeras", "reproduce", "--preset", "tiny",
+               "--claims", "9,5", "--quiet", "--out", str(out), *extra]
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def _finish(process, timeout=240):
+    output, _ = process.communicate(timeout=timeout)
+    assert process.returncode == 0, output
+    return output
+
+
+def test_sigkill_mid_way_then_restart_gives_the_uninterrupted_results(tmp_path):
+    reference, killed = tmp_path / "reference", tmp_path / "killed"
+    uninterrupted = _cli(reference)
+    process = _cli(killed)
+    deadline = time.time() + 180
+    while time.time() < deadline and process.poll() is None:
+        done = [p for p in (killed / "runs").glob("*.json") if not p.name.endswith(".config.json")]
+        if done:
+            break
+        time.sleep(0.1)
+    assert process.poll() is None, "the reproduction finished before it could be killed"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    finished_before = len([p for p in (killed / "runs").glob("*.json")
+                           if not p.name.endswith(".config.json")])
+    assert not (killed / "results.json").exists()
+    # A partial file left where the next run's result goes is never trusted.
+    pending = [s for c in claims("tiny") if c.id in (5, 9) for s in c.runs
+               if not result_path(killed, s).exists()]
+    result_path(killed, pending[0]).write_text('{"format": 2, "status": "ok", "run_id": "')
+    output = _finish(_cli(killed))
+    assert f"finished before, {len(set(s.run_id for s in pending))} to run" in output
+    assert "unreadable result file" in output
+    assert finished_before >= 1
+    _finish(uninterrupted)
+    assert _results(killed) == _results(reference)
+
+
+def test_a_failed_run_makes_the_exit_code_1_and_the_report_says_why(tmp_path, monkeypatch):
+    import actkeras.experiments as experiments
+
+    broken = claims("tiny")[8]  # claim 9
+    bad = replace(broken.runs[0], activation="no_such_activation")
+    monkeypatch.setattr(experiments, "claims", lambda *a, **k: [replace(broken, runs=(bad,))])
+    assert reproduce("tiny", tmp_path, verbose=0, progress=lambda line: None) == 1
+    report = (tmp_path / "report.md").read_text()
+    assert "failed: ValueError: Unknown activation" in report
+    assert json.loads((tmp_path / "results.json").read_text())["claims"][0]["runs"][0]["status"] == "failed"
