@@ -1,9 +1,6 @@
 """Arguments and helpers that several sub-commands share."""
 
-import json
-import os
-import tempfile
-from pathlib import Path
+from actkeras.atomic import write_json  # noqa: F401  (re-exported for the commands)
 
 DATASET_OF_PRESET = {"udacity": "notmnist", "fashion_mlp": "fashion_mnist", "mlp": "notmnist"}
 
@@ -42,20 +39,3 @@ def parse_overrides(items):
         except (ValueError, SyntaxError):
             overrides[key.strip()] = value.strip()
     return overrides
-
-
-def write_json(path, payload):
-    """Writes JSON atomically: a temporary file in the same folder, then `os.replace`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(payload, handle, indent=2, sort_keys=True)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from actkeras.commands.common import write_json
+from actkeras.atomic import write_json
 from actkeras.experiments.analysis import analyze
 from actkeras.experiments.runner import _clock, _write_text, clean
 from actkeras.experiments.verdicts import MIXED, NOT_REPRODUCED, REPRODUCED

@@ -17,8 +17,6 @@ import csv
 import io
 import json
 import math
-import os
-import tempfile
 import time
 import traceback
 import warnings
@@ -28,7 +26,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from actkeras.commands.common import write_json
+from actkeras.atomic import write_json
+from actkeras.atomic import write_text as _write_text
 
 RESULT_FORMAT = 2
 FINISHED = ("ok", "diverged")
@@ -71,22 +70,6 @@ def clean(value):
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     return str(value)
-
-
-def _write_text(path, text):
-    """Atomic text write, as `write_json` does for JSON."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _history_csv(records):

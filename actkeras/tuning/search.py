@@ -3,10 +3,11 @@
 import csv
 import json
 import math
-import os
 from pathlib import Path
 
 import keras_tuner
+
+from actkeras.atomic import write_json
 
 from actkeras.models import resolve_config
 from actkeras.tuning import distributed
@@ -164,10 +165,7 @@ def collect_results(tuner, reverse=True):
 
 def _write_json(path, payload):
     # Atomic, so that processes sharing the directory never read half a file.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as handle:
-        json.dump(payload, handle, indent=2)
-    os.replace(tmp, path)
+    write_json(path, payload, sort_keys=False)
 
 
 def write_results(rows, folder):

@@ -1,0 +1,31 @@
+"""Atomic file writes: a temporary file in the same folder, fsynced, then `os.replace`.
+
+A reader (a resumed reproduction, a tuner worker, a crashed run's next attempt)
+therefore sees either the old file or the whole new one, never half of it.
+"""
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+
+def write_text(path, text):
+    """Writes `text` to `path` atomically, creating the folder if needed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path, payload, sort_keys=True):
+    """Writes `payload` as indented JSON to `path` atomically."""
+    write_text(path, json.dumps(payload, indent=2, sort_keys=sort_keys) + "\n")
