@@ -110,7 +110,7 @@ def package_fit(data, steps, seed=0, monitors=False):
     callbacks = _all_monitors() if monitors else []
     fit(model, data, steps=WARMUP, verbose=0, validation=False)
     start = time.perf_counter()
-    fit(model, data, steps=steps, verbose=0, validation=monitors, callbacks=callbacks)
+    fit(model, data, steps=steps, verbose=0, callbacks=callbacks)
     return time.perf_counter() - start, lambda images: model.predict(images, verbose=0)
 
 
