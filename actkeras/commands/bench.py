@@ -49,6 +49,15 @@ def environment():
     }
 
 
+def _ratio_table(title, unit, values, fmt):
+    """Markdown lines: one row per activation, fastest first, with its ratio to ReLU."""
+    relu = values["relu"]
+    lines = ["", f"## {title}", "", f"| activation | {unit} | ratio to relu |", "| --- | ---: | ---: |"]
+    for name, value in sorted(values.items(), key=lambda item: item[1]):
+        lines.append(f"| {name} | {fmt.format(value)} | {value / relu:.2f} |")
+    return lines
+
+
 def to_markdown(env, speed, cost, mlp, data_info):
     lines = [
         "# Benchmarks",
@@ -82,17 +91,11 @@ def to_markdown(env, speed, cost, mlp, data_info):
     for name, value in speed["ratios"].items():
         lines.append(f"| {name} | {value:.3f} |")
     if cost:
-        relu = cost["relu"]
-        lines += ["", "## Activation cost: forward + backward on a (128, 1024) tensor", "",
-                  "| activation | microseconds | ratio to relu |", "| --- | ---: | ---: |"]
-        for name, seconds in sorted(cost.items(), key=lambda item: item[1]):
-            lines.append(f"| {name} | {seconds * 1e6:.1f} | {seconds / relu:.2f} |")
+        lines += _ratio_table("Activation cost: forward + backward on a (128, 1024) tensor",
+                              "microseconds", {k: v * 1e6 for k, v in cost.items()}, "{:.1f}")
     if mlp:
-        relu = mlp["relu"]
-        lines += ["", "## Epoch time of the 50-layer `fashion_mlp` (batch 32)", "",
-                  "| activation | seconds per epoch | ratio to relu |", "| --- | ---: | ---: |"]
-        for name, seconds in sorted(mlp.items(), key=lambda item: item[1]):
-            lines.append(f"| {name} | {seconds:.2f} | {seconds / relu:.2f} |")
+        lines += _ratio_table("Epoch time of the 50-layer `fashion_mlp` (batch 32)",
+                              "seconds per epoch", mlp, "{:.2f}")
     return "\n".join(lines) + "\n"
 
 

@@ -1,0 +1,35 @@
+"""The benchmark measures what it says, in one process, and writes its tables."""
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from actkeras import bench
+from actkeras.commands.bench import environment, to_markdown
+
+
+def _data(n=600):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(n, 28, 28)).astype("float32") * 0.3
+    y = (np.arange(n) % 10).astype("int32")
+    return SimpleNamespace(x_train=x, y_train=y, x_valid=x[:64], y_valid=y[:64],
+                           x_test=x[:128], y_test=y[:128], info={})
+
+
+def test_speed_variants_ratios_and_markdown():
+    speed = bench.run_speed(_data(), steps=12, rounds=1, variants=("a", "b", "c"),
+                            progress=lambda line: None)
+    assert set(speed["samples_per_second"]) == {"a", "b", "c"}
+    assert all(rate > 0 for rate in speed["samples_per_second"].values())
+    ratios = speed["ratios"]
+    assert ratios["c/a"] == speed["samples_per_second"]["c"] / speed["samples_per_second"]["a"]
+    assert speed["matmul_flops"] > 0 and 0 < ratios["c_flops/e"]
+    cost = bench.activation_cost(["relu", "sigmoid"], repeats=3, rounds=1)
+    text = to_markdown(environment(), speed, cost, {}, "600 random images")
+    assert "| c/a |" in text and "| sigmoid |" in text and "backend: tensorflow" in text
+
+
+def test_step_flops_count_the_five_products():
+    forward = 2 * 128 * (784 * 1024 + 1024 * 10)
+    backward = 2 * 128 * (784 * 1024 + 2 * 1024 * 10)  # dW1, dW2 and dh; no dX
+    assert bench.STEP_FLOPS == forward + backward
