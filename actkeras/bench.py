@@ -21,8 +21,11 @@ import time
 import keras
 import numpy as np
 
+from actkeras.training import course_offsets
+
 BATCH = 128
 WARMUP = 20  # untimed steps every variant runs first (graph building, compilation)
+VALID_EVERY = 500  # the seed's validation period, also `actkeras.fit`'s reported epoch
 HIDDEN = 1024
 PIXELS = 784
 CLASSES = 10
@@ -30,12 +33,12 @@ CLASSES = 10
 STEP_FLOPS = 2 * BATCH * (2 * PIXELS * HIDDEN + 3 * HIDDEN * CLASSES)
 
 
-def _offsets(n, steps):
-    return [(step * BATCH) % (n - BATCH) for step in range(steps)]
+def tf1_loop(x, y, steps, seed=0, valid=None):
+    """The seed's TensorFlow 1 training loop; returns (seconds, test-time predict fn).
 
-
-def tf1_loop(x, y, steps, seed=0):
-    """The seed's TensorFlow 1 training loop; returns (seconds, test-time predict fn)."""
+    Like the seed, it measures the validation accuracy (of `valid`, `(x, y)`) every
+    500 steps, as `actkeras.fit` does at the end of each reported epoch.
+    """
     import tensorflow as tf
 
     x = x.reshape(len(x), -1)
@@ -57,15 +60,18 @@ def tf1_loop(x, y, steps, seed=0):
         eval_logits = tf.matmul(tf.nn.relu(tf.matmul(eval_inputs, w1) + b1), w2) + b2
         session = tf.compat.v1.Session(graph=graph)
         session.run(tf.compat.v1.global_variables_initializer())
-    offsets = _offsets(len(x), WARMUP + steps)
+    offsets = course_offsets(len(x), BATCH, WARMUP + steps).tolist()
     for offset in offsets[:WARMUP]:
         session.run(train, {inputs: x[offset : offset + BATCH], labels: y[offset : offset + BATCH]})
+    valid_x = None if valid is None else valid[0].reshape(len(valid[0]), -1)
     start = time.perf_counter()
-    for offset in offsets[WARMUP:]:
+    for step, offset in enumerate(offsets[WARMUP:], start=1):
         session.run(
             [train, loss],
             {inputs: x[offset : offset + BATCH], labels: y[offset : offset + BATCH]},
         )
+        if valid_x is not None and (step % VALID_EVERY == 0 or step == steps):
+            np.argmax(session.run(eval_logits, {eval_inputs: valid_x}), axis=1)
     seconds = time.perf_counter() - start
 
     def predict(images):
@@ -108,9 +114,9 @@ def package_fit(data, steps, seed=0, monitors=False):
     keras.utils.set_random_seed(seed)
     model = build_model("relu", preset="udacity", seed=seed)
     callbacks = _all_monitors() if monitors else []
-    fit(model, data, steps=WARMUP, verbose=0, validation=False)
+    fit(model, data, steps=WARMUP, verbose=0)  # traces the train and test functions
     start = time.perf_counter()
-    fit(model, data, steps=steps, verbose=0, callbacks=callbacks)
+    fit(model, data, steps=steps, verbose=0, callbacks=callbacks, log_every=VALID_EVERY)
     return time.perf_counter() - start, lambda images: model.predict(images, verbose=0)
 
 
@@ -242,7 +248,8 @@ def accuracy(predict, images, labels):
 def run_speed(data, steps=1000, rounds=3, variants=("a", "b", "c", "d"), progress=print):
     """Times the variants round-robin; returns samples/s (median), ratios and accuracies."""
     runners = {
-        "a": ("TF1 loop (seed 003 code)", lambda: tf1_loop(data.x_train, data.y_train, steps)),
+        "a": ("TF1 loop (seed 003 code)", lambda: tf1_loop(
+            data.x_train, data.y_train, steps, valid=(data.x_valid, data.y_valid))),
         "b": ("plain keras.Sequential + fit", lambda: plain_keras(data.x_train, data.y_train, steps)),
         "c": ("build_model + actkeras.fit", lambda: package_fit(data, steps)),
         "d": ("c + all three monitors", lambda: package_fit(data, steps, monitors=True)),

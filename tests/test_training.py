@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import actkeras
-from actkeras.training import StepBatches, evaluate, fit, history_records
+from actkeras.training import StepBatches, evaluate, fit, history_records, step_batches
 
 
 def _data(n=300, seed=0):
@@ -33,6 +33,31 @@ def test_step_batches_follow_the_course_assignment_offsets():
     assert offsets == [(step * 3) % (10 - 3) for step in range(5)] == [0, 3, 6, 2, 5]
     with pytest.raises(ValueError, match="more samples than one batch"):
         StepBatches(x[:3], np.arange(3), batch_size=3, steps=1)
+
+
+def test_fit_by_steps_applies_the_course_batches_in_order():
+    """`fit` gives the same weights as one `train_on_batch` per course batch, in order
+    (a shuffled batch order, as Keras gives a `PyDataset` by default, fails this)."""
+    data = _data(n=90)
+    weights = []
+    for manual in (False, True):
+        model = actkeras.build_model("relu", preset="mlp", units=8, depth=1, seed=3, steps=12,
+                                     batch_size=16, steps_per_execution=4)
+        if manual:
+            stream = StepBatches(data.x_train, data.y_train, 16, 12)
+            for step in range(12):
+                model.train_on_batch(*stream[step])
+        else:
+            fit(model, data, log_every=4, verbose=0, validation=False)
+        weights.append(model.get_weights())
+    for a, b in zip(*weights):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_step_batches_pipeline_yields_the_course_batches():
+    x = np.arange(20)[:, None].astype("float32")
+    firsts = [int(np.asarray(bx)[0, 0]) for bx, _ in step_batches(x, np.arange(20), 4, 9)]
+    assert firsts == [(step * 4) % 16 for step in range(9)]
 
 
 def test_fit_by_epochs_and_evaluate():
