@@ -69,7 +69,7 @@ PRESETS = {
         notmnist_subset=None, fashion_subset=None,
         udacity_steps=3001, udacity_log_every=100,
         fashion_epochs=10, fashion_depth=50,
-        deep_depth=20, deep_epochs=10, dying_epochs=10,
+        deep_depth=20, deep_epochs=5, dying_epochs=5,
         regression_steps=8192, cost_rounds=5, cost_repeats=200, cost_epoch_train=4096,
         cost_repetitions=3, probe_size=1024,
     ),
