@@ -8,6 +8,8 @@ import argparse
 import importlib
 import sys
 
+from actkeras.errors import UserError
+
 # name -> (module, one-line help). Modules are imported only when their command runs,
 # so `actkeras --help` stays fast.
 COMMANDS = {
@@ -18,10 +20,6 @@ COMMANDS = {
     "bench": ("actkeras.commands.bench", "time training against the TF1 loop and plain Keras"),
     "reproduce": ("actkeras.commands.reproduce", "reproduce the seeds' claims: runs, verdicts, report"),
 }
-
-
-class UserError(Exception):
-    """A problem the user can fix; printed without a traceback."""
 
 
 def build_parser():

@@ -125,8 +125,14 @@ def load_exported(path_or_name, *, root="saved_models", compile=True):
             f"Received: path={str(path)!r}"
         )
     try:
-        return keras.saving.load_model(path, compile=compile)
+        return keras.saving.load_model(path, compile=compile, safe_mode=True)
     except (TypeError, ValueError) as error:
+        if "safe_mode" in str(error):
+            raise ValueError(
+                f"{path} holds Python code (a Lambda layer), which could do anything when "
+                f"loaded, so actkeras refuses it (Keras's safe_mode). If you trust the file, "
+                f"load it yourself with keras.saving.load_model(path, safe_mode=False)."
+            ) from error
         raise ValueError(
             f"Could not rebuild the model in {path}. If it uses custom layers, import "
             "the package that defines them before loading; if the file is damaged, "

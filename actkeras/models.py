@@ -203,6 +203,9 @@ def resolve_config(preset="udacity", activation="relu", activation_kwargs=None, 
         _check_positive_int(name, values.get(name, 1))
     if values.get("steps") is not None:
         _check_positive_int("steps", values["steps"])
+    seed = values.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise ValueError(f"`seed` must be a non-negative integer or None. Received: seed={seed!r}")
     if not isinstance(values.get("batch_norm", False), bool):
         raise ValueError(
             f"`batch_norm` must be True or False. Received: batch_norm={values['batch_norm']!r}"

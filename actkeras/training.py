@@ -1,5 +1,7 @@
 """Training a built model the way its preset says: by epochs, or by steps as the course did."""
 
+import csv
+import io
 import math
 import warnings
 
@@ -87,9 +89,20 @@ def fit(model, data, config=None, *, callbacks=(), verbose="auto", log_every=500
             "fit() needs a ModelConfig: pass config=, or build the model with build_model()."
         )
     steps = steps if steps is not None else (config.steps if epochs is None else None)
+    check_data(model, data)
     valid = (data.x_valid, data.y_valid) if validation and len(data.x_valid) else None
-    callbacks = list(callbacks)
+    guard = DivergenceGuard()
+    callbacks = [*callbacks, guard]
     _offer_probe_data(callbacks, data)
+    history = _fit(model, data, config, callbacks, verbose, log_every, valid, epochs, steps)
+    history.diverged_at_step = guard.step
+    if guard.step is not None:
+        warnings.warn(divergence_message(guard.step, config.learning_rate), RuntimeWarning,
+                      stacklevel=2)
+    return history
+
+
+def _fit(model, data, config, callbacks, verbose, log_every, valid, epochs, steps):
     if steps:
         # Keras runs whole groups of `steps_per_execution` steps: a reported epoch
         # must be a multiple of it, or an epoch would run past its length.
@@ -120,6 +133,52 @@ def fit(model, data, config=None, *, callbacks=(), verbose="auto", log_every=500
     )
 
 
+class DivergenceGuard(keras.callbacks.Callback):
+    """Stops training at the first non-finite loss and remembers the step (`step`)."""
+
+    def __init__(self):
+        super().__init__()
+        self.step = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not np.isfinite(float(keras.ops.convert_to_numpy(loss))):
+            self.step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+            self.model.stop_training = True
+
+
+def divergence_message(step, learning_rate):
+    """What `fit` warns (and `actkeras train` prints) when the loss becomes NaN."""
+    return (f"Training diverged: the loss became NaN or infinite by step {step}, and training "
+            f"stopped there. Lower the learning rate (it is {learning_rate:g}), or use an "
+            f"initializer with a smaller scale.")
+
+
+def check_data(model, data):
+    """Clear errors for training data that does not fit the model, before Keras sees it."""
+    expected = tuple(model.input_shape[1:])
+    for split in ("train", "valid", "test"):
+        x, y = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")
+        x, y = np.asarray(x), np.asarray(y)
+        if split == "train" and not len(x):
+            raise ValueError("The training split is empty: give fit() at least one batch of images.")
+        if x.dtype.kind not in "fiu":
+            raise ValueError(f"The {split} images must be numbers (float32 scaled to [0, 1]). "
+                             f"Received: dtype {x.dtype}")
+        if len(x) and tuple(x.shape[1:]) != expected:
+            raise ValueError(
+                f"The {split} images have shape {tuple(x.shape[1:])} but the model expects "
+                f"{expected}: resize the images, or build the model with "
+                f"input_shape={tuple(x.shape[1:])}.")
+        if len(x) != len(y):
+            raise ValueError(f"The {split} split has {len(x)} images but {len(y)} labels.")
+        if len(y) and (y.dtype.kind not in "iu" or y.min() < 0 or y.max() >= model.output_shape[-1]):
+            raise ValueError(
+                f"The {split} labels must be integer class indices from 0 to "
+                f"{model.output_shape[-1] - 1}. Received: dtype {y.dtype}, "
+                f"values {y.min()} to {y.max()}")
+
+
 def _offer_probe_data(callbacks, data):
     """Keras callbacks never see the validation data: the activation monitors
     (`actkeras.callbacks`) take a bounded sample of it through `set_probe_data`,
@@ -140,6 +199,18 @@ def evaluate(model, data, batch_size=1024):
             results[f"{split}_loss"] = float(loss)
             results[f"{split}_accuracy"] = float(accuracy)
     return results
+
+
+def history_csv(records):
+    """`history_records` rows as CSV text (columns in order of first appearance)."""
+    keys = []
+    for row in records:
+        keys += [k for k in row if k not in keys]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=keys or ["epoch"], extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(records)
+    return buffer.getvalue()
 
 
 def history_records(history):

@@ -453,3 +453,36 @@ def test_real_fashion_mnist(data_dir):
     assert np.bincount(np.concatenate([data.y_train, data.y_valid])).tolist() == [6_000] * 10
     assert np.bincount(data.y_test).tolist() == [1_000] * 10
     assert data.x_train.min() == 0.0 and data.x_train.max() == 1.0
+
+
+class _Trap:
+    """Unpickling this creates `path`: proof that a loader used pickle."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (Path.touch, (Path(self.path),))
+
+
+def test_a_pickled_cache_file_is_never_unpickled(tiny, tmp_path):
+    first = load_tiny(tiny[0])
+    cache = Path(first.info["cache_file"])
+    sentinel = tmp_path / "unpickled"
+    trap = np.empty(1, dtype=object)
+    trap[0] = _Trap(sentinel)
+    with open(cache, "wb") as handle:
+        np.savez(handle, x_train=trap, y_train=trap)
+    again = load_tiny(tiny[0])  # the cache is unusable: rebuilt from the archive
+    assert not sentinel.exists()
+    assert not again.info["cache_hit"]
+    np.testing.assert_array_equal(again.x_train, first.x_train)
+
+
+def test_no_loader_can_unpickle():
+    """Every `np.load` in the package passes allow_pickle=False; nothing imports pickle."""
+    for path in (DATA_PACKAGE.parent).rglob("*.py"):
+        source = path.read_text()
+        assert "import pickle" not in source and "allow_pickle=True" not in source, path
+        loads = source.count("np.load(")
+        assert loads == source.count("allow_pickle=False"), path

@@ -257,7 +257,7 @@ def test_cli_exports_a_train_run(tmp_path, capsys):
 def test_training_commands_can_offer_export_options(tmp_path, capsys):
     import argparse
 
-    from actkeras.cli import UserError
+    from actkeras.errors import UserError
     from actkeras.commands.export import add_export_arguments, export_from_args
 
     parser = argparse.ArgumentParser()
@@ -269,3 +269,15 @@ def test_training_commands_can_offer_export_options(tmp_path, capsys):
     assert read_metadata(path)["metrics"] == {"loss": 1.0}
     with pytest.raises(UserError, match="--export-overwrite"):
         export_from_args(_tiny_model("tanh"), "tanh", args)
+
+
+def test_a_lambda_layer_is_refused_by_safe_mode(tmp_path):
+    import keras
+
+    from actkeras.export import load_exported
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Lambda(lambda x: x * 2.0)])
+    path = tmp_path / "lambda.keras"
+    model.save(path)
+    with pytest.raises(ValueError, match="Lambda layer.*safe_mode=False"):
+        load_exported(path)

@@ -1,5 +1,5 @@
 """`actkeras reproduce`: verdict rules on hand-made numbers, the specs, the resumable
-runner (resume, corrupt files, failures, divergence) and a SIGKILL mid-way.
+runner (resume, corrupt files, failures, divergence) and SIGKILLs at several points.
 
 End-to-end runs use the `tiny` preset on the embedded samples (no files needed).
 """
@@ -268,45 +268,118 @@ def test_cli_rejects_an_unknown_claim(capsys):
 
 # --- killed mid-way -------------------------------------------------------------------------
 
-def _cli(out, *extra):
+# Run in the killed processes: `actkeras reproduce`, with `actkeras.atomic`'s `os` wrapped
+# so that the process SIGKILLs itself at an exact point of the N-th write of a file:
+# "half" (half the bytes in the temporary file), "before-rename" (the temporary file
+# complete, not yet renamed over the result) or "after-rename" (just committed).
+KILLER = """
+import os, signal, sys
+from actkeras import atomic
+
+target, nth, how = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+seen = []
+
+def final(name):
+    base = os.path.basename(name)[1:]  # .<name>.<random>.tmp
+    return os.path.join(os.path.dirname(name), base.rsplit(".", 2)[0])
+
+def matches(path):
+    base = os.path.basename(path)
+    if target == "result":
+        return os.sep + "runs" + os.sep in path and base.endswith(".json") and ".config." not in base
+    return base == target
+
+class Os:
+    def __getattr__(self, name):
+        return getattr(os, name)
+
+    def fsync(self, fd):
+        name = final(os.readlink(f"/proc/self/fd/{fd}"))
+        if matches(name):
+            seen.append(name)
+            if len(seen) == nth and how == "half":
+                os.ftruncate(fd, os.fstat(fd).st_size // 2)
+                os.kill(os.getpid(), signal.SIGKILL)
+        return os.fsync(fd)
+
+    def replace(self, src, dst):
+        if matches(str(dst)) and len(seen) == nth and how == "before-rename":
+            os.kill(os.getpid(), signal.SIGKILL)
+        os.replace(src, dst)
+        if matches(str(dst)) and len(seen) == nth and how == "after-rename":
+            os.kill(os.getpid(), signal.SIGKILL)
+
+atomic.os = Os()
+from actkeras.cli import main
+sys.exit(main(sys.argv[4:]))
+"""
+
+
+def _cli(out, *extra, kill=None):
     env = dict(os.environ, PYTHONPATH=str(ROOT), ACTKERAS_NO_DOWNLOAD="1",
                TF_CPP_MIN_LOG_LEVEL="3")
-    command = [sys.executable, "-m", "actkeras", "reproduce", "--preset", "tiny",
-               "--claims", "9,5", "--quiet", "--out", str(out), *extra]
+    args = ["reproduce", "--preset", "tiny", "--claims", "9,5", "--quiet", "--out", str(out), *extra]
+    command = [sys.executable, "-m", "actkeras", *args] if kill is None else \
+        [sys.executable, "-c", KILLER, *map(str, kill), *args]
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
 
 
-def _finish(process, timeout=240):
+def _finish(process, timeout=240, code=0):
     output, _ = process.communicate(timeout=timeout)
-    assert process.returncode == 0, output
+    assert process.returncode == code, output
     return output
 
 
-def test_sigkill_mid_way_then_restart_gives_the_uninterrupted_results(tmp_path):
+def _finished(out):
+    return sorted(p.name for p in (Path(out) / "runs").glob("*.json")
+                  if not p.name.endswith(".config.json"))
+
+
+def _assert_no_partial_file_is_visible(out):
+    """Every result and report file that exists is complete JSON; what a kill cut short
+    is only ever a hidden temporary file."""
+    for path in [*(Path(out) / "runs").glob("*.json"), *Path(out).glob("*.json")]:
+        json.loads(path.read_text())
+
+
+def test_sigkill_at_several_points_then_restart_gives_the_uninterrupted_results(tmp_path):
     reference, killed = tmp_path / "reference", tmp_path / "killed"
     uninterrupted = _cli(reference)
+
+    # 1. From outside, at whatever point the first result has just appeared.
     process = _cli(killed)
     deadline = time.time() + 180
-    while time.time() < deadline and process.poll() is None:
-        done = [p for p in (killed / "runs").glob("*.json") if not p.name.endswith(".config.json")]
-        if done:
-            break
+    while time.time() < deadline and process.poll() is None and not _finished(killed):
         time.sleep(0.1)
     assert process.poll() is None, "the reproduction finished before it could be killed"
     process.send_signal(signal.SIGKILL)
     process.wait()
-    finished_before = len([p for p in (killed / "runs").glob("*.json")
-                           if not p.name.endswith(".config.json")])
-    assert not (killed / "results.json").exists()
-    # A partial file left where the next run's result goes is never trusted.
+    counts = [len(_finished(killed))]
+    assert counts[0] >= 1 and not (killed / "results.json").exists()
+    _assert_no_partial_file_is_visible(killed)
+    # A partial file where the next result goes (not written through `atomic`): the
+    # next process must not trust it.
     pending = [s for c in claims("tiny") if c.id in (5, 9) for s in c.runs
                if not result_path(killed, s).exists()]
     result_path(killed, pending[0]).write_text('{"format": 2, "status": "ok", "run_id": "')
+
+    # 2-4. From inside, during a result write (half written; complete but not renamed),
+    # and while results.json is half written (every run finished by then).
+    outputs = []
+    for kill in [("result", 2, "half"), ("result", 1, "before-rename"),
+                 ("results.json", 1, "half")]:
+        outputs.append(_finish(_cli(killed, kill=kill), code=-signal.SIGKILL))
+        assert list(killed.rglob(".*.tmp")), outputs[-1]
+        _assert_no_partial_file_is_visible(killed)
+        counts.append(len(_finished(killed)))
+    assert "unreadable result file" in outputs[0]
+    assert counts[1] == counts[0] + 1 and counts[2] == counts[1], counts
+    assert list(killed.glob(".results.json.*.tmp")) and not (killed / "results.json").exists()
+
     output = _finish(_cli(killed))
-    assert f"finished before, {len(set(s.run_id for s in pending))} to run" in output
-    assert "unreadable result file" in output
-    assert finished_before >= 1
+    assert "removed 1 partial files" in output and "0 to run" in output
+    assert not list(killed.rglob(".*.tmp"))
     _finish(uninterrupted)
     assert _results(killed) == _results(reference)
 

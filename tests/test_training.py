@@ -80,17 +80,27 @@ def test_fit_without_a_config_is_a_clear_error():
         fit(plain, _data())
 
 
-def test_seeded_builds_train_identically():
+def test_same_seed_gives_identical_metrics_and_other_seeds_differ():
+    import keras
+
     from actkeras.seeding import seed_everything
 
-    results = []
-    for _ in range(2):
-        seed_everything(5)
-        model = actkeras.build_model("relu", preset="mlp", units=16, depth=2, seed=5, steps=12,
-                                     batch_size=16)
-        fit(model, _data(), verbose=0, validation=False)
-        results.append(model.get_weights())
-    for a, b in zip(*results):
+    def run(seed):
+        seed_everything(seed)
+        model = actkeras.build_model("relu", preset="mlp", units=16, depth=2, seed=seed,
+                                     epochs=2, batch_size=16, dropout=0.1)
+        history = fit(model, _data(), verbose=0)
+        return history_records(history), evaluate(model, _data()), model.get_weights()
+
+    first, again, other = run(5), run(5), run(6)
+    assert first[0] == again[0] and first[1] == again[1]  # every epoch's metrics, exactly
+    for a, b in zip(first[2], again[2]):
         np.testing.assert_array_equal(a, b)
+    assert first[1] != other[1]
+    assert not np.array_equal(first[2][0], other[2][0])
+    if keras.backend.backend() == "tensorflow":
+        from tensorflow.python.framework import config as tf_config  # no public getter
+
+        assert tf_config.is_op_determinism_enabled()
     with pytest.raises(ValueError, match="seed"):
         seed_everything(-1)

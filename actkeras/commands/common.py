@@ -1,6 +1,6 @@
 """Arguments and helpers that several sub-commands share."""
 
-from actkeras.atomic import write_json  # noqa: F401  (re-exported for the commands)
+from actkeras.atomic import write_json, write_text  # noqa: F401  (re-exported for the commands)
 
 DATASET_OF_PRESET = {"udacity": "notmnist", "fashion_mlp": "fashion_mnist", "mlp": "notmnist"}
 

@@ -42,7 +42,7 @@ def export_from_args(model, name, args, metadata=None):
 
     Raises `UserError` (exit code 2) naming the overwrite option if `name` exists.
     """
-    from actkeras.cli import UserError
+    from actkeras.errors import UserError
     from actkeras.export import export_model
 
     try:
@@ -60,7 +60,7 @@ def export_from_args(model, name, args, metadata=None):
 
 
 def run(args):
-    from actkeras.cli import UserError
+    from actkeras.errors import UserError
     from actkeras.export import load_exported
 
     run_dir = Path(args.run_dir)

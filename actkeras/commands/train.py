@@ -4,9 +4,9 @@ Writes `config.json`, `history.csv`, `history.json`, `metrics.json` and the trai
 `model.keras` (for `actkeras export --from`) to `--out`.
 """
 
-import csv
 import os
 import time
+import warnings
 from pathlib import Path
 
 from actkeras.commands.common import (
@@ -15,7 +15,9 @@ from actkeras.commands.common import (
     load_data,
     parse_overrides,
     write_json,
+    write_text,
 )
+from actkeras.errors import UserError, writing
 
 
 def add_arguments(parser):
@@ -44,7 +46,13 @@ def run(args):
     from actkeras.models import build_model
     from actkeras.registry import parse_activation_spec
     from actkeras.seeding import seed_everything
-    from actkeras.training import evaluate, fit, history_records
+    from actkeras.training import (
+        divergence_message,
+        evaluate,
+        fit,
+        history_csv,
+        history_records,
+    )
 
     name, kwargs = parse_activation_spec(args.activation)
     overrides = parse_overrides(args.set)
@@ -61,25 +69,30 @@ def run(args):
     dataset = args.dataset or DATASET_OF_PRESET[args.preset]
     data = load_data(dataset, args)
     out = Path(args.out or f"runs/train-{args.preset}-{name}")
-    out.mkdir(parents=True, exist_ok=True)
-    write_json(out / "config.json", {"model": config.to_dict(), "dataset": data.info})
+    with writing(out):
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(out / "config.json", {"model": config.to_dict(), "dataset": data.info})
 
     print(f"Training {model.name}: {model.count_params():,} parameters on {dataset} "
           f"({len(data.x_train):,} train images) -> {out}")
     start = time.perf_counter()
-    history = fit(model, data, verbose=0 if args.quiet else "auto")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Training diverged")  # raised below
+        history = fit(model, data, verbose=0 if args.quiet else "auto")
     seconds = time.perf_counter() - start
     records = history_records(history)
     metrics = {**evaluate(model, data), "train_seconds": seconds}
 
-    write_json(out / "history.json", records)
-    with open(out / "history.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(records[0]) if records else ["epoch"])
-        writer.writeheader()
-        writer.writerows(records)
-    write_json(out / "metrics.json", metrics)
-    # Saved under a temporary name and renamed, so `model.keras` is never half written.
-    model.save(out / ".model.tmp.keras")
-    os.replace(out / ".model.tmp.keras", out / "model.keras")
+    with writing(out):
+        write_json(out / "history.json", records)
+        write_text(out / "history.csv", history_csv(records))
+        write_json(out / "metrics.json", metrics)
+        if history.diverged_at_step is not None:
+            # The history is kept for a look; a diverged model is not worth saving.
+            raise UserError(divergence_message(history.diverged_at_step, config.learning_rate)
+                            + f" The history up to there is in {out}.")
+        # Saved under a temporary name and renamed, so `model.keras` is never half written.
+        model.save(out / ".model.tmp.keras")
+        os.replace(out / ".model.tmp.keras", out / "model.keras")
     print("  ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
     return 0

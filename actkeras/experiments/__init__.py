@@ -42,21 +42,28 @@ def reproduce(preset="quick", out=None, *, claim_ids=None, seeds=None, force=Fal
     Returns:
         0 if every run finished (ok or diverged), 1 if any failed.
     """
+    from actkeras.errors import writing
+    from actkeras.experiments.folder import prepare
     from actkeras.experiments.report import update_readme, write_report
-    from actkeras.experiments.runner import run_specs
+    from actkeras.experiments.runner import RESULT_FORMAT, RESUME_NOTE, run_specs
 
     start = time.perf_counter()
     chosen = select(claims(preset, seeds=seeds, sizes=sizes), claim_ids)
     out = Path(out or Path("reproduction") / preset)
+    stale = prepare(out, preset, RESULT_FORMAT, force=force)
+    if stale:
+        progress(f"removed {stale} partial files left by an interrupted run")
     specs = [spec for claim in chosen for spec in claim.runs]
     before = set()
     results = run_specs(specs, out, force=force, verbose=verbose, data_dir=data_dir,
                         export=export, progress=progress, executed=before)
-    payload = write_report(chosen, results, out, preset=preset,
-                           wall_seconds=time.perf_counter() - start, executed=len(before),
-                           command=command)
+    with writing(out, note=RESUME_NOTE):
+        payload = write_report(chosen, results, out, preset=preset,
+                               wall_seconds=time.perf_counter() - start, executed=len(before),
+                               command=command)
     if readme:
-        update_readme(readme, (out / "summary.md").read_text(), preset)
+        with writing(readme, option="--readme"):
+            update_readme(readme, (out / "summary.md").read_text(), preset)
     failed = [r for r in results.values() if r.get("status") == "failed"]
     for claim in payload["claims"]:
         progress(f"claim {claim['id']:>2}: {claim['verdict']['verdict']:<15} {claim['title']}")

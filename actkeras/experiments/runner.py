@@ -13,8 +13,6 @@ A run whose loss becomes NaN stops (`TerminateOnNaN`) and is recorded as
 reproduction goes on.
 """
 
-import csv
-import io
 import json
 import math
 import time
@@ -28,6 +26,10 @@ import numpy as np
 
 from actkeras.atomic import write_json
 from actkeras.atomic import write_text as _write_text
+from actkeras.errors import writing
+from actkeras.training import history_csv
+
+RESUME_NOTE = "Finished runs are kept: run the same command again to resume."
 
 RESULT_FORMAT = 2
 FINISHED = ("ok", "diverged")
@@ -70,17 +72,6 @@ def clean(value):
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     return str(value)
-
-
-def _history_csv(records):
-    keys = []
-    for row in records:
-        keys += [k for k in row if k not in keys]
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=keys or ["epoch"], extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(records)
-    return buffer.getvalue()
 
 
 def _clock(seconds):
@@ -155,6 +146,7 @@ def _train(spec, data, verbose):
         # The dead fractions are in the result and the report; no warning per layer.
         warnings.filterwarnings("ignore", message=r".* of the \d+ units of layer")
         warnings.filterwarnings("ignore", message="DeadReLUMonitor found no")
+        warnings.filterwarnings("ignore", message="Training diverged")  # recorded as such
         history = fit(model, data, callbacks=callbacks, verbose=verbose, log_every=spec.log_every)
     records = history_records(history)
     metrics = clean(evaluate(model, data))
@@ -327,14 +319,17 @@ def run_one(spec, out, *, data=None, verbose=0, export=False):
         "timing": {"started": started, "seconds": time.perf_counter() - began,
                    "backend": keras.backend.backend()},
     })
-    if result.get("history"):
-        _write_text(path.with_name(f"{spec.run_id}.history.csv"), _history_csv(result["history"]))
-    write_json(path.with_name(f"{spec.run_id}.config.json"),
-               {"spec": result["spec"], "config": result.get("config"), "data": result.get("data")})
-    if export and model is not None and spec.kind == "train" and result["status"] == "ok":
-        from actkeras.export import export_model
+    with writing(out, note=RESUME_NOTE):
+        if result.get("history"):
+            _write_text(path.with_name(f"{spec.run_id}.history.csv"),
+                        history_csv(result["history"]))
+        write_json(path.with_name(f"{spec.run_id}.config.json"),
+                   {"spec": result["spec"], "config": result.get("config"),
+                    "data": result.get("data")})
+        if export and model is not None and spec.kind == "train" and result["status"] == "ok":
+            from actkeras.export import export_model
 
-        export_model(model, spec.run_id, root=Path(out) / "models", overwrite=True,
-                     metadata={"spec": result["spec"], "metrics": result.get("metrics")})
-    write_json(path, result)
+            export_model(model, spec.run_id, root=Path(out) / "models", overwrite=True,
+                         metadata={"spec": result["spec"], "metrics": result.get("metrics")})
+        write_json(path, result)  # last: the commit mark
     return result

@@ -1,0 +1,30 @@
+"""Errors a user can fix: the CLI prints them as one line, without a traceback."""
+
+import errno
+from contextlib import contextmanager
+
+
+class UserError(Exception):
+    """A problem the user can fix; the message says how. The CLI exits with code 2."""
+
+
+def output_error(error, path, option="--out", note=""):
+    """A `UserError` for an `OSError` met while writing under `path`, naming the fix
+    (and `note`, a sentence added at the end)."""
+    reason = error.strerror or str(error)
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        fix = f"free some space on that disk or choose another folder with {option}"
+    elif error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        fix = f"choose a folder you can write to with {option}"
+    else:
+        fix = f"check the folder or choose another one with {option}"
+    return UserError(f"cannot write to {path} ({reason}): {fix}." + (f" {note}" if note else ""))
+
+
+@contextmanager
+def writing(path, option="--out", note=""):
+    """Turns an `OSError` raised inside the block into `output_error(...)`."""
+    try:
+        yield
+    except OSError as error:
+        raise output_error(error, path, option, note) from error
