@@ -1,4 +1,4 @@
-"""Errors a user can fix: the CLI prints them as one line, without a traceback."""
+"""Errors a user can fix: the CLI prints their message, without a traceback, and exits 2."""
 
 import errno
 from contextlib import contextmanager
