@@ -9,6 +9,11 @@ import os
 import tempfile
 from pathlib import Path
 
+# `mkstemp` makes owner-only files; a written file gets the usual permissions instead.
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+_MODE = 0o666 & ~_UMASK
+
 
 def write_text(path, text):
     """Writes `text` to `path` atomically, creating the folder if needed."""
@@ -20,6 +25,7 @@ def write_text(path, text):
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, _MODE)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -278,3 +278,4 @@ def test_a_full_disk_mid_reproduction_keeps_the_finished_runs(tmp_path, monkeypa
     assert lines[0].startswith("3 runs: 2 finished before, 1 to run")
     assert json.loads((out / "results.json").read_text())["claims"][0]["id"] == 9
     assert Path(out / "manifest.json").is_file()
+
