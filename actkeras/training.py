@@ -8,6 +8,12 @@ import warnings
 import keras
 import numpy as np
 
+# Images per batch when a model is only evaluated (validation in `fit`, `evaluate`):
+# training's small batches would cost the course network about 4 % of its speed
+# in validation alone (`actkeras bench`), and the batch size of an evaluation changes
+# its numbers only by float rounding.
+EVAL_BATCH = 1024
+
 
 class StepBatches(keras.utils.PyDataset):
     """The course assignment's minibatch stream: `offset = (step * b) % (n - b)`.
@@ -104,10 +110,8 @@ def fit(model, data, config=None, *, callbacks=(), verbose="auto", log_every=500
 
 def _fit(model, data, config, callbacks, verbose, log_every, valid, epochs, steps):
     if steps:
-        # Keras runs whole groups of `steps_per_execution` steps: a reported epoch
-        # must be a multiple of it, or an epoch would run past its length.
-        group = getattr(model, "steps_per_execution", 1) or 1
-        period = max(group, round(min(log_every, steps) / group) * group)
+        period = min(log_every, steps)
+        _fit_execution_group(model, period)
         stream = step_batches(data.x_train, data.y_train, config.batch_size, steps)
         with warnings.catch_warnings():
             # The last reported epoch is shorter by design: Keras warns about it.
@@ -117,6 +121,7 @@ def _fit(model, data, config, callbacks, verbose, log_every, valid, epochs, step
                 epochs=math.ceil(steps / period),
                 steps_per_epoch=period,
                 validation_data=valid,
+                validation_batch_size=EVAL_BATCH,
                 callbacks=list(callbacks),
                 verbose=verbose,
                 shuffle=False,  # the course's order; a PyDataset is shuffled otherwise
@@ -127,10 +132,27 @@ def _fit(model, data, config, callbacks, verbose, log_every, valid, epochs, step
         batch_size=config.batch_size,
         epochs=epochs or config.epochs,
         validation_data=valid,
+        validation_batch_size=EVAL_BATCH,
         callbacks=list(callbacks),
         verbose=verbose,
         shuffle=True,
     )
+
+
+def _fit_execution_group(model, period):
+    """Lowers `model.steps_per_execution` to a divisor of the reported epoch.
+
+    Keras runs whole groups of `steps_per_execution` steps, so an epoch that is not
+    a multiple of it would run past its length. The reporting period is the
+    caller's choice and the group only a speed setting, so the group gives way:
+    it becomes the greatest common divisor of the two, and Keras's compiled
+    functions are dropped to be traced again with it.
+    """
+    group = getattr(model, "steps_per_execution", 1) or 1
+    fitted = math.gcd(group, period)
+    if fitted != group:
+        model.steps_per_execution = fitted
+        model.train_function = model.test_function = model.predict_function = None
 
 
 class DivergenceGuard(keras.callbacks.Callback):
@@ -189,7 +211,7 @@ def _offer_probe_data(callbacks, data):
             callback.set_probe_data(x, y)
 
 
-def evaluate(model, data, batch_size=1024):
+def evaluate(model, data, batch_size=EVAL_BATCH):
     """Loss and accuracy on every non-empty split of `data`, as plain floats."""
     results = {}
     for split in ("train", "valid", "test"):

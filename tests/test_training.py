@@ -26,6 +26,21 @@ def test_by_step_training_runs_exactly_the_configured_steps(steps, log_every, gr
     assert len(history.epoch) >= 1 and "val_accuracy" in history.history
 
 
+@pytest.mark.parametrize("group, log_every, fitted", [(100, 50, 50), (100, 30, 10), (7, 10, 1), (10, 20, 10)])
+def test_by_step_reports_every_log_every_steps_whatever_the_execution_group(group, log_every, fitted):
+    """The reporting period is kept exactly; the execution group gives way to a divisor."""
+    model = actkeras.build_model("relu", preset="mlp", units=8, depth=1, steps=60,
+                                 steps_per_execution=group, batch_size=16)
+    history = fit(model, _data(), log_every=log_every, verbose=0)
+    assert len(history.epoch) == -(-60 // log_every)
+    assert model.steps_per_execution == fitted
+    assert int(model.optimizer.iterations.numpy()) == 60
+
+
+def test_the_course_preset_runs_100_steps_a_call():
+    assert actkeras.build_model("relu", preset="udacity").steps_per_execution == 100
+
+
 def test_step_batches_follow_the_course_assignment_offsets():
     x = np.arange(10)[:, None].astype("float32")
     batches = StepBatches(x, np.arange(10), batch_size=3, steps=5)
