@@ -35,11 +35,23 @@ CLASSES = 10
 STEP_FLOPS = 2 * BATCH * (2 * PIXELS * HIDDEN + 3 * HIDDEN * CLASSES)
 
 
-def tf1_loop(x, y, steps, seed=0, valid=None):
+def start_weights(seed=0):
+    """The `udacity` network's initial weights `[w1, b1, w2, b2]` for `seed`, as
+    `build_model` draws them: every variant starts from these, so that their test
+    accuracies can be compared as well as their speeds."""
+    from actkeras.models import build_model
+
+    return build_model("relu", preset="udacity", seed=seed).get_weights()
+
+
+def tf1_loop(x, y, steps, seed=0, valid=None, weights=None):
     """The seed's TensorFlow 1 training loop; returns (seconds, test-time predict fn).
 
     Like the seed, it measures the validation accuracy (of `valid`, `(x, y)`) every
-    500 steps, as `actkeras.fit` does at the end of each reported epoch.
+    500 steps, as `actkeras.fit` does at the end of each reported epoch. `weights`
+    (`[w1, b1, w2, b2]`) replace the seed's truncated-normal start; the batches
+    are the course's, from the first, after `WARMUP` untimed ones, as `package_fit`
+    runs them.
     """
     import tensorflow as tf
 
@@ -49,10 +61,10 @@ def tf1_loop(x, y, steps, seed=0, valid=None):
         tf.compat.v1.set_random_seed(seed)
         inputs = tf.compat.v1.placeholder(tf.float32, shape=(BATCH, PIXELS))
         labels = tf.compat.v1.placeholder(tf.int32, shape=(BATCH,))
-        w1 = tf.Variable(tf.random.truncated_normal([PIXELS, HIDDEN]))
-        b1 = tf.Variable(tf.zeros([HIDDEN]))
-        w2 = tf.Variable(tf.random.truncated_normal([HIDDEN, CLASSES]))
-        b2 = tf.Variable(tf.zeros([CLASSES]))
+        if weights is None:
+            weights = [tf.random.truncated_normal([PIXELS, HIDDEN]), tf.zeros([HIDDEN]),
+                       tf.random.truncated_normal([HIDDEN, CLASSES]), tf.zeros([CLASSES])]
+        w1, b1, w2, b2 = (tf.Variable(value) for value in weights)
         logits = tf.matmul(tf.nn.relu(tf.matmul(inputs, w1) + b1), w2) + b2
         loss = tf.reduce_mean(
             tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
@@ -62,12 +74,12 @@ def tf1_loop(x, y, steps, seed=0, valid=None):
         eval_logits = tf.matmul(tf.nn.relu(tf.matmul(eval_inputs, w1) + b1), w2) + b2
         session = tf.compat.v1.Session(graph=graph)
         session.run(tf.compat.v1.global_variables_initializer())
-    offsets = course_offsets(len(x), BATCH, WARMUP + steps).tolist()
-    for offset in offsets[:WARMUP]:
+    for offset in course_offsets(len(x), BATCH, WARMUP).tolist():
         session.run(train, {inputs: x[offset : offset + BATCH], labels: y[offset : offset + BATCH]})
+    offsets = course_offsets(len(x), BATCH, steps).tolist()
     valid_x = None if valid is None else valid[0].reshape(len(valid[0]), -1)
     start = time.perf_counter()
-    for step, offset in enumerate(offsets[WARMUP:], start=1):
+    for step, offset in enumerate(offsets, start=1):
         session.run(
             [train, loss],
             {inputs: x[offset : offset + BATCH], labels: y[offset : offset + BATCH]},
@@ -82,8 +94,9 @@ def tf1_loop(x, y, steps, seed=0, valid=None):
     return seconds, predict
 
 
-def plain_keras(x, y, steps, seed=0):
-    """A plain `keras.Sequential` and `fit`, as a Keras user would first write it."""
+def plain_keras(x, y, steps, seed=0, weights=None):
+    """A plain `keras.Sequential` and `fit`, as a Keras user would first write it
+    (started from `weights` where given, trained on the data in its stored order)."""
     keras.utils.set_random_seed(seed)
     init = keras.initializers.TruncatedNormal(stddev=1.0)
     model = keras.Sequential(
@@ -94,6 +107,8 @@ def plain_keras(x, y, steps, seed=0):
             keras.layers.Dense(CLASSES, kernel_initializer=init),
         ]
     )
+    if weights is not None:
+        model.set_weights(weights)
     model.compile(
         keras.optimizers.SGD(0.5),
         keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -247,12 +262,15 @@ def accuracy(predict, images, labels):
     return float(np.mean(np.argmax(predict(images), axis=-1) == labels))
 
 
-def run_speed(data, steps=1000, rounds=3, variants=("a", "b", "c", "d"), progress=print):
+def run_speed(data, steps=3001, rounds=5, variants=("a", "b", "c", "d"), progress=print):
     """Times the variants round-robin; returns samples/s (median), ratios and accuracies."""
+    weights = start_weights()
     runners = {
         "a": ("TF1 loop (seed 003 code)", lambda: tf1_loop(
-            data.x_train, data.y_train, steps, valid=(data.x_valid, data.y_valid))),
-        "b": ("plain keras.Sequential + fit", lambda: plain_keras(data.x_train, data.y_train, steps)),
+            data.x_train, data.y_train, steps, valid=(data.x_valid, data.y_valid),
+            weights=weights)),
+        "b": ("plain keras.Sequential + fit",
+              lambda: plain_keras(data.x_train, data.y_train, steps, weights=weights)),
         "c": ("build_model + actkeras.fit", lambda: package_fit(data, steps)),
         "d": ("c + all three monitors", lambda: package_fit(data, steps, monitors=True)),
     }

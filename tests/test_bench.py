@@ -33,3 +33,19 @@ def test_step_flops_count_the_five_products():
     forward = 2 * 128 * (784 * 1024 + 1024 * 10)
     backward = 2 * 128 * (784 * 1024 + 2 * 1024 * 10)  # dW1, dW2 and dh; no dX
     assert bench.STEP_FLOPS == forward + backward
+
+
+def test_tf1_loop_and_package_fit_do_the_same_training(monkeypatch):
+    """From the same start weights and the course's batches, the seed's TF1 loop and
+    `build_model` + `fit` agree to float rounding after a step of each kind (later the
+    rounding grows: SGD 0.5 on this network is chaotic), and the seed's own random
+    start does not: the benchmark compares like with like."""
+    monkeypatch.setattr(bench, "WARMUP", 1)
+    data = _data()
+    _, seed_code = bench.tf1_loop(data.x_train, data.y_train, 1, weights=bench.start_weights())
+    _, package = bench.package_fit(data, 1)
+    _, own_start = bench.tf1_loop(data.x_train, data.y_train, 1)
+    a, c, other = (f(data.x_test) for f in (seed_code, package, own_start))
+    scale = np.abs(a).max()
+    assert np.abs(a - c).max() <= 1e-5 * scale
+    assert np.abs(a - other).max() > 1e-2 * scale

@@ -14,8 +14,9 @@ from actkeras.commands.common import add_data_arguments, load_data
 
 def add_arguments(parser):
     add_data_arguments(parser)
-    parser.add_argument("--steps", type=int, default=1000, help="timed steps per variant")
-    parser.add_argument("--rounds", type=int, default=3, help="round-robin repetitions")
+    parser.add_argument("--steps", type=int, default=3001,
+                        help="timed steps per variant (default: the course's 3,001)")
+    parser.add_argument("--rounds", type=int, default=5, help="round-robin repetitions")
     parser.add_argument("--variants", default="a,b,c,d", help="subset of a,b,c,d")
     parser.add_argument("--mlp-train", type=int, default=2048,
                         help="images per epoch for the 50-layer MLP timing (0 skips it)")

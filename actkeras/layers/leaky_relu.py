@@ -23,8 +23,12 @@ class LeakyReLU(Activation):
         self.negative_slope = check_number("negative_slope", negative_slope, minimum=0.0)
 
     def call(self, inputs):
-        # Not ops.leaky_relu: it rounds the slope to float32 even in float64 layers.
-        return ops.where(inputs >= 0, inputs, inputs * self.negative_slope)
+        if keras.backend.standardize_dtype(inputs.dtype) == "float64":
+            # ops.leaky_relu rounds the slope to float32, even in float64 layers.
+            return ops.where(inputs >= 0, inputs, inputs * self.negative_slope)
+        # Elsewhere the fused op: the `where` form costs about 1.4 times ReLU's
+        # forward-plus-backward time on a CPU (`actkeras bench`).
+        return ops.leaky_relu(inputs, negative_slope=self.negative_slope)
 
     def get_config(self):
         config = super().get_config()
