@@ -264,7 +264,13 @@ def accuracy(predict, images, labels):
 
 
 def run_speed(data, steps=3001, rounds=5, variants=("a", "b", "c", "d"), progress=print):
-    """Times the variants round-robin; returns samples/s (median), ratios and accuracies."""
+    """Times the variants round-robin; returns samples/s (median), ratios and accuracies.
+
+    A ratio is the median over rounds of that round's ratio, with its range: the
+    variants of one round run back to back, so a slow patch of a shared machine
+    moves both sides of a round's ratio, while a ratio of medians can pair a fast
+    round of one variant with a slow round of the other.
+    """
     weights = start_weights()
     runners = {
         "a": ("TF1 loop (seed 003 code)", lambda: tf1_loop(
@@ -298,10 +304,13 @@ def run_speed(data, steps=3001, rounds=5, variants=("a", "b", "c", "d"), progres
         "test_accuracy": {v: statistics.mean(a) for v, a in accuracies.items()},
         "matmul_flops": peak,
         "ratios": {},
+        "ratio_ranges": {},
     }
     for top, bottom in (("c", "a"), ("d", "a"), ("d", "c"), ("c", "b")):
         if top in rate and bottom in rate:
-            result["ratios"][f"{top}/{bottom}"] = rate[top] / rate[bottom]
+            per_round = [b / t for t, b in zip(seconds[top], seconds[bottom])]
+            result["ratios"][f"{top}/{bottom}"] = statistics.median(per_round)
+            result["ratio_ranges"][f"{top}/{bottom}"] = (min(per_round), max(per_round))
     if "c" in rate:
         result["train_flops_c"] = rate["c"] / BATCH * STEP_FLOPS
         result["ratios"]["c_flops/e"] = result["train_flops_c"] / peak

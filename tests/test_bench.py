@@ -3,6 +3,7 @@
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
 from actkeras import bench
 from actkeras.commands.bench import environment, to_markdown
@@ -22,7 +23,11 @@ def test_speed_variants_ratios_and_markdown():
     assert set(speed["samples_per_second"]) == {"a", "b", "c"}
     assert all(rate > 0 for rate in speed["samples_per_second"].values())
     ratios = speed["ratios"]
-    assert ratios["c/a"] == speed["samples_per_second"]["c"] / speed["samples_per_second"]["a"]
+    # One round: the median of the per-round ratios is that round's ratio of speeds.
+    rate = speed["samples_per_second"]
+    assert ratios["c/a"] == pytest.approx(rate["c"] / rate["a"], rel=1e-12)
+    low, high = speed["ratio_ranges"]["c/a"]
+    assert low == high == pytest.approx(ratios["c/a"])
     assert speed["matmul_flops"] > 0 and 0 < ratios["c_flops/e"]
     cost = bench.activation_cost(["relu", "sigmoid"], repeats=3, rounds=1)
     text = to_markdown(environment(), speed, cost, {}, "600 random images")
@@ -49,3 +54,20 @@ def test_tf1_loop_and_package_fit_do_the_same_training(monkeypatch):
     scale = np.abs(a).max()
     assert np.abs(a - c).max() <= 1e-5 * scale
     assert np.abs(a - other).max() > 1e-2 * scale
+
+
+def test_ratios_are_medians_of_per_round_ratios(monkeypatch):
+    """A machine that slows down mid-round moves both sides of that round's ratio:
+    the ratio reported is the median of the rounds' ratios, not a ratio of medians."""
+    data = _data()
+    times = {"a": iter([1.0, 2.0, 4.0]), "c": iter([2.0, 1.0, 2.0])}
+
+    def fake(name):
+        return lambda *args, **kwargs: (next(times[name]), lambda x: np.zeros((len(x), 10)))
+
+    monkeypatch.setattr(bench, "tf1_loop", fake("a"))
+    monkeypatch.setattr(bench, "package_fit", fake("c"))
+    monkeypatch.setattr(bench, "matmul_rate", lambda: 1e9)
+    speed = bench.run_speed(data, steps=10, rounds=3, variants=("a", "c"), progress=lambda _: None)
+    assert speed["ratios"]["c/a"] == 2.0  # rounds: 0.5, 2, 2; the medians alone give 1
+    assert speed["ratio_ranges"]["c/a"] == (0.5, 2.0)

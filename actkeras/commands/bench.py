@@ -86,11 +86,15 @@ def to_markdown(env, speed, cost, mlp, data_info):
         f"| e. matrix products at the network's shapes | "
         f"{speed['matmul_flops'] / 1e9:,.1f} GFLOP/s | |",
         "",
-        "| ratio | value |",
-        "| --- | ---: |",
+        "Ratios of speeds: the median over rounds of each round's ratio, and their range.",
+        "",
+        "| ratio | median | range over rounds |",
+        "| --- | ---: | ---: |",
     ]
+    ranges = speed.get("ratio_ranges", {})
     for name, value in speed["ratios"].items():
-        lines.append(f"| {name} | {value:.3f} |")
+        spread = "{:.3f} to {:.3f}".format(*ranges[name]) if name in ranges else ""
+        lines.append(f"| {name} | {value:.3f} | {spread} |")
     if cost:
         lines += _ratio_table("Activation cost: forward + backward on a (128, 1024) tensor",
                               "microseconds", {k: v * 1e6 for k, v in cost.items()}, "{:.1f}")
