@@ -18,7 +18,7 @@ def _claim_ids(text):
 
 def add_arguments(parser):
     parser.add_argument("--preset", default="quick", choices=["quick", "full", "tiny"],
-                        help="quick: the embedded samples, about 6 minutes on 2 CPU cores "
+                        help="quick: the embedded samples, 2 to 7 minutes on 2 CPU cores "
                              "(default); full: the real data sets, 3 seeds, hours on a CPU; "
                              "tiny: every claim at toy size, a smoke test (verdicts meaningless)")
     parser.add_argument("--out", help="output folder (default: reproduction/PRESET)")

@@ -24,7 +24,7 @@ def reproduce(preset="quick", out=None, *, claim_ids=None, seeds=None, force=Fal
     """Runs the claims of `preset` that are not finished yet, then writes the report.
 
     Args:
-        preset: `"quick"` (embedded samples, about 6 minutes on 2 CPU cores), `"full"`
+        preset: `"quick"` (embedded samples, 2 to 7 minutes on 2 CPU cores), `"full"`
             (the real data sets, 3 seeds) or `"tiny"` (a smoke test). Defaults to
             `"quick"`.
         out: output folder. Defaults to `reproduction/<preset>`.
