@@ -394,3 +394,61 @@ def test_a_failed_run_makes_the_exit_code_1_and_the_report_says_why(tmp_path, mo
     report = (tmp_path / "report.md").read_text()
     assert "failed: ValueError: Unknown activation" in report
     assert json.loads((tmp_path / "results.json").read_text())["claims"][0]["runs"][0]["status"] == "failed"
+
+
+def _rounded(value):
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return float(f"{value:.10g}") if isinstance(value, float) else value
+
+
+def test_jobs_run_in_worker_processes_with_the_results_of_one_process(tmp_path):
+    """`jobs=2`: the training and regression runs are shared by two spawned processes
+    (one CPU thread each here), the cost run is timed afterwards in this process, and
+    every trained number equals a one-process reproduction's."""
+    one, two, lines = tmp_path / "one", tmp_path / "two", []
+    assert reproduce("tiny", one, claim_ids=[9, 10], sizes=TINY, verbose=0,
+                     progress=lambda _: None) == 0
+    assert reproduce("tiny", two, claim_ids=[8, 9, 10], sizes=TINY, verbose=0,
+                     progress=lines.append, jobs=2) == 0
+    assert lines[0].startswith("7 training runs for 2 worker processes")
+    assert sum(line.startswith("[run ") and "/7 done]" in line for line in lines) == 7
+    assert lines[8].startswith("8 runs: 7 finished before, 1 to run")  # the cost run
+    assert any("claim 8" in line and "[run 1/1]" in line for line in lines)
+    parallel = {c["id"]: c for c in _results(two)["claims"]}
+    sequential = _results(one)["claims"]
+    # Equal to float rounding: another thread count may sum a reduction in another order.
+    assert _rounded([parallel[c["id"]] for c in sequential]) == _rounded(sequential)
+    report = (two / "report.md").read_text()
+    assert "8 runs executed, 0 reused" in report
+    with pytest.raises(ValueError, match="Received: jobs=0"):
+        reproduce("tiny", tmp_path / "three", claim_ids=[9], sizes=TINY, jobs=0)
+
+
+def test_a_worker_killed_mid_way_costs_only_its_run(tmp_path):
+    """SIGKILL one of two workers once the first result is written: the reproduction
+    still finishes, in this process, with every result and the same numbers."""
+    import multiprocessing
+    import threading
+
+    one, two, lines = tmp_path / "one", tmp_path / "two", []
+    reproduce("tiny", one, claim_ids=[9, 10], sizes=TINY, verbose=0, progress=lambda _: None)
+
+    def kill_a_worker():
+        deadline = time.time() + 120
+        while time.time() < deadline and not _finished(two):
+            time.sleep(0.05)
+        workers = multiprocessing.active_children()
+        if workers:
+            os.kill(workers[0].pid, signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_a_worker)
+    killer.start()
+    assert reproduce("tiny", two, claim_ids=[9, 10], sizes=TINY, verbose=0,
+                     progress=lines.append, jobs=2) == 0
+    killer.join()
+    assert any("a worker process died" in line for line in lines), lines
+    assert len(_finished(two)) == 7
+    assert _rounded(_results(two)["claims"]) == _rounded(_results(one)["claims"])

@@ -31,6 +31,9 @@ def add_arguments(parser):
                                            "(default: $ACTKERAS_DATA_DIR, then the Keras cache)")
     parser.add_argument("--export", action="store_true",
                         help="also export every trained model to OUT/models/")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N",
+                        help="run the training runs in N processes at once (the cost runs "
+                             "are timed afterwards, alone); default 1")
     parser.add_argument("--readme", metavar="PATH",
                         help="write the summary table between the markers of this README")
 
@@ -46,4 +49,5 @@ def run(args):
         args.preset, args.out, claim_ids=args.claims, seeds=args.seeds, force=args.force,
         verbose=0 if args.quiet else 2, data_dir=args.data_dir, export=args.export,
         readme=args.readme, progress=lambda line: print(line, flush=True), command=command,
+        jobs=args.jobs,
     )

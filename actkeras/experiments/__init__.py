@@ -20,7 +20,7 @@ __all__ = ["Claim", "PRESETS", "RunSpec", "Sizes", "claims", "reproduce", "selec
 
 def reproduce(preset="quick", out=None, *, claim_ids=None, seeds=None, force=False,
               verbose=2, data_dir=None, export=False, sizes=None, readme=None,
-              progress=print, command=None):
+              progress=print, command=None, jobs=1):
     """Runs the claims of `preset` that are not finished yet, then writes the report.
 
     Args:
@@ -38,6 +38,8 @@ def reproduce(preset="quick", out=None, *, claim_ids=None, seeds=None, force=Fal
         readme: a README whose summary markers get the summary table.
         progress: where progress lines go.
         command: the command line, for the report's header.
+        jobs: worker processes for the training runs (`experiments.parallel`);
+            the cost runs are then timed afterwards, alone. Defaults to `1`.
 
     Returns:
         0 if every run finished (ok or diverged), 1 if any failed.
@@ -53,8 +55,19 @@ def reproduce(preset="quick", out=None, *, claim_ids=None, seeds=None, force=Fal
     stale = prepare(out, preset, RESULT_FORMAT, force=force)
     if stale:
         progress(f"removed {stale} partial files left by an interrupted run")
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"`jobs` must be a positive integer. Received: jobs={jobs!r}")
     specs = [spec for claim in chosen for spec in claim.runs]
     before = set()
+    if jobs > 1:
+        from actkeras.experiments.parallel import run_parallel
+
+        with writing(out, note=RESUME_NOTE):
+            before |= run_parallel(specs, out, jobs, force=force, verbose=verbose,
+                                   data_dir=data_dir, export=export, progress=progress)
+        # The workers' runs are on disk now: this pass times the cost runs alone and
+        # runs whatever a worker left unfinished.
+        force = (lambda spec: spec.kind == "cost") if force else False
     results = run_specs(specs, out, force=force, verbose=verbose, data_dir=data_dir,
                         export=export, progress=progress, executed=before)
     with writing(out, note=RESUME_NOTE):

@@ -252,7 +252,8 @@ def run_specs(specs, out, *, force=False, verbose=2, data_dir=None, export=False
     Args:
         specs: `RunSpec`s; duplicates (same `run_id`) run once.
         out: the reproduction folder; results go to `out/runs/`.
-        force: run again even the runs that finished before. Defaults to `False`.
+        force: run again even the runs that finished before: `True`, `False`, or a
+            predicate on a spec (run again those it accepts). Defaults to `False`.
         verbose: Keras's `verbose` for training (0 quiet, 2 one line per epoch).
         data_dir: passed to `load_dataset`. Defaults to `None`.
         export: also export each trained model to `out/models/<run_id>/`.
@@ -262,9 +263,10 @@ def run_specs(specs, out, *, force=False, verbose=2, data_dir=None, export=False
     unique = {}
     for spec in specs:
         unique.setdefault(spec.run_id, spec)
+    forced = force if callable(force) else (lambda spec: force)
     results, todo = {}, []
     for run_id, spec in unique.items():
-        result, why = (None, "forced") if force else read_result(result_path(out, spec), spec)
+        result, why = (None, "forced") if forced(spec) else read_result(result_path(out, spec), spec)
         if result is None:
             todo.append((spec, why))
         else:

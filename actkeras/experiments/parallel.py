@@ -1,0 +1,84 @@
+"""Running a reproduction's runs in several processes at once (`reproduce(jobs=N)`).
+
+Each worker is a fresh interpreter (multiprocessing's "spawn": no backend state is
+shared or forked) that takes the next unfinished run, runs it with `run_one` and
+writes its atomic result file, as a one-process reproduction does; every run seeds
+its own session, so a run gives the same numbers whichever process runs it. The
+cost runs are left to the caller, which times them alone once the workers are done:
+a timing taken while other runs train would measure the crowd.
+
+On a CPU the workers split the cores between them; on a GPU they share it (JAX is
+told not to take most of its memory for the first process that starts). A worker
+that dies (killed, out of memory) costs only its run in progress: the caller's
+one-process pass runs whatever is left.
+"""
+
+import multiprocessing
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+
+from actkeras.experiments.runner import _clock, _Data, read_result, result_path, run_one
+
+_worker_data = None  # the worker's data sets, loaded once per process
+
+
+def run_parallel(specs, out, jobs, *, force=False, verbose=0, data_dir=None, export=False,
+                 progress=print):
+    """Runs the unfinished training and regression runs of `specs` in `jobs` processes.
+
+    Args:
+        specs: `RunSpec`s; duplicates (same `run_id`) run once, cost runs not at all.
+        out: the reproduction folder, already prepared.
+        jobs: the most worker processes.
+        force: run again the runs that finished before. Defaults to `False`.
+        verbose, data_dir, export: as for `run_specs`.
+        progress: where progress lines go. Defaults to `print`.
+
+    Returns:
+        The set of the `run_id`s that the workers ran to the end.
+    """
+    unique = {}
+    for spec in specs:
+        if spec.kind != "cost":
+            unique.setdefault(spec.run_id, spec)
+    todo = [spec for spec in unique.values()
+            if force or read_result(result_path(out, spec), spec)[0] is None]
+    if not todo:
+        return set()
+    workers = min(jobs, len(todo))
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    progress(f"{len(todo)} training runs for {workers} worker processes "
+             f"({threads} CPU threads each)")
+    executed, start = set(), time.perf_counter()
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_start_worker, initargs=(threads, data_dir))
+    try:
+        futures = {pool.submit(_run, spec, str(out), verbose, export): spec for spec in todo}
+        for done, future in enumerate(as_completed(futures), 1):
+            spec, status = futures[future], future.result()
+            executed.add(spec.run_id)
+            elapsed = time.perf_counter() - start
+            eta = _clock(elapsed / done * (len(todo) - done))
+            progress(f"[run {done}/{len(todo)} done] {spec.title}: {status} — elapsed "
+                     f"{_clock(elapsed)}, ETA {eta}")
+    except BrokenProcessPool as error:
+        progress(f"a worker process died ({error}); the runs left are run in this process")
+    finally:
+        pool.shutdown(cancel_futures=True)
+    return executed
+
+
+def _start_worker(threads, data_dir):
+    global _worker_data
+    # Read when the backend starts, which is after this in a spawned process.
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(threads))
+    os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    _worker_data = _Data(data_dir)
+
+
+def _run(spec, out, verbose, export):
+    return run_one(spec, out, data=_worker_data, verbose=verbose, export=export)["status"]
