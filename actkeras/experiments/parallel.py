@@ -19,7 +19,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 
-from actkeras.experiments.runner import _clock, _Data, read_result, result_path, run_one
+from actkeras.experiments.runner import _clock, _Data, _work, read_result, result_path, run_one
 
 _worker_data = None  # the worker's data sets, loaded once per process
 
@@ -52,6 +52,7 @@ def run_parallel(specs, out, jobs, *, force=False, verbose=0, data_dir=None, exp
     progress(f"{len(todo)} training runs for {workers} worker processes "
              f"({threads} CPU threads each)")
     executed, start = set(), time.perf_counter()
+    total_work, done_work = sum(_work(spec) for spec in todo), 0.0  # for the ETA
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_start_worker, initargs=(threads, data_dir))
     try:
@@ -59,8 +60,8 @@ def run_parallel(specs, out, jobs, *, force=False, verbose=0, data_dir=None, exp
         for done, future in enumerate(as_completed(futures), 1):
             spec, status = futures[future], future.result()
             executed.add(spec.run_id)
-            elapsed = time.perf_counter() - start
-            eta = _clock(elapsed / done * (len(todo) - done))
+            elapsed, done_work = time.perf_counter() - start, done_work + _work(spec)
+            eta = _clock(elapsed / done_work * (total_work - done_work))
             progress(f"[run {done}/{len(todo)} done] {spec.title}: {status} — elapsed "
                      f"{_clock(elapsed)}, ETA {eta}")
     except BrokenProcessPool as error:
