@@ -100,8 +100,9 @@ PRESETS = {
         epochs=1,
         steps=3001,
         # A step of this network takes about a millisecond on a CPU, so Keras's
-        # per-call overhead shows: 100 steps a call beat the seed's TF1 loop, 10
-        # do not (`actkeras bench`). `fit` still reports every `log_every` steps.
+        # per-call overhead shows: 100 steps a call run at the speed of the seed's
+        # TF1 loop, 10 at 0.75 of it (`actkeras bench`). `fit` still reports every
+        # `log_every` steps.
         steps_per_execution=100,
     ),
     # The ReLU best-practice notebook: Dense(300) then 49 x Dense(100), softmax out.

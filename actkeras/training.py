@@ -9,9 +9,9 @@ import keras
 import numpy as np
 
 # Images per batch when a model is only evaluated (validation in `fit`, `evaluate`):
-# training's small batches would cost the course network about 4 % of its speed
-# in validation alone (`actkeras bench`), and the batch size of an evaluation changes
-# its numbers only by float rounding.
+# training's small batches cost the course network about 4 % of its speed in
+# validation alone (one in-process comparison on 2 CPU cores), and the batch size of
+# an evaluation changes its numbers only by float rounding.
 EVAL_BATCH = 1024
 
 
