@@ -100,9 +100,10 @@ PRESETS = {
         epochs=1,
         steps=3001,
         # A step of this network takes about a millisecond on a CPU, so Keras's
-        # per-call overhead shows: 100 steps a call run at the speed of the seed's
-        # TF1 loop, 10 at 0.75 of it (`actkeras bench`). `fit` still reports every
-        # `log_every` steps.
+        # per-call overhead shows: with 10 steps a call `fit` ran at 0.75 of the
+        # seed's TF1 loop, with 100 at its speed, and with 100 run in one graph call
+        # by `training.graph_steps` (TensorFlow) faster (`actkeras bench`). `fit`
+        # still reports every `log_every` steps.
         steps_per_execution=100,
     ),
     # The ReLU best-practice notebook: Dense(300) then 49 x Dense(100), softmax out.

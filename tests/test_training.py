@@ -5,6 +5,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from keras.backend import backend as keras_backend
+
 import actkeras
 from actkeras.training import StepBatches, evaluate, fit, history_records, step_batches
 
@@ -67,6 +69,77 @@ def test_fit_by_steps_applies_the_course_batches_in_order():
         weights.append(model.get_weights())
     for a, b in zip(*weights):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def _fit_both_ways(monkeypatch, **overrides):
+    """Weights and history of the same by-step fit through the package's in-graph
+    groups (`graph_steps`) and through Keras's own train function."""
+    from actkeras import training
+
+    results = []
+    for graph in (True, False):
+        if not graph:
+            monkeypatch.setattr(training, "_graph_steps_apply", lambda model: False)
+        model = actkeras.build_model("relu", preset="mlp", units=8, depth=1, seed=5,
+                                     batch_size=16, **overrides)
+        history = fit(model, _data(n=150), log_every=8, verbose=0)
+        results.append((model, model.get_weights(), history.history))
+    return results
+
+
+@pytest.mark.skipif(keras_backend() != "tensorflow", reason="graph_steps is TensorFlow's")
+def test_in_graph_step_groups_train_bitwise_like_keras_own_loop(monkeypatch):
+    """23 steps in groups of 4 with a report every 8: the last group and epoch are short."""
+    (graph, graph_weights, graph_history), (_, keras_weights, keras_history) = _fit_both_ways(
+        monkeypatch, steps=23, steps_per_execution=4)
+    assert int(graph.optimizer.iterations.numpy()) == 23
+    assert graph_history == keras_history and len(graph_history["loss"]) == 3
+    for a, b in zip(graph_weights, keras_weights):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.skipif(keras_backend() != "tensorflow", reason="graph_steps is TensorFlow's")
+def test_in_graph_steps_leave_keras_train_function_and_are_not_traced_again():
+    model = actkeras.build_model("relu", preset="mlp", units=8, depth=1, batch_size=16,
+                                 steps=10, steps_per_execution=5)
+    data = _data(n=150)
+    model.make_train_function()
+    keras_own = model.train_function
+    fit(model, data, verbose=0, validation=False)
+    (_, run_group) = model._actkeras_group_steps
+    traced = run_group.experimental_get_tracing_count()  # 2 where the first made variables
+    fit(model, data, steps=15, verbose=0, validation=False)
+    assert model._actkeras_group_steps[1] is run_group
+    assert run_group.experimental_get_tracing_count() == traced
+    assert model.train_function is keras_own
+    # Keras's own fit on arrays afterwards trains on those arrays, 3 batches of 16.
+    before = int(model.optimizer.iterations.numpy())
+    model.fit(data.x_train[:48], data.y_train[:48], batch_size=16, verbose=0)
+    assert int(model.optimizer.iterations.numpy()) == before + 3
+    # A new compile drops Keras's train function, and with it the traced group.
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", steps_per_execution=5)
+    fit(model, data, verbose=0, validation=False)
+    assert model._actkeras_group_steps[1] is not run_group
+
+
+@pytest.mark.skipif(keras_backend() != "tensorflow", reason="graph_steps is TensorFlow's")
+@pytest.mark.parametrize("option", ["run_eagerly", "jit_compile"])
+def test_eager_and_xla_models_keep_keras_own_train_function(option):
+    from actkeras import training
+
+    model = actkeras.build_model("relu", preset="mlp", units=8, depth=1, batch_size=16, steps=6,
+                                 steps_per_execution=3)
+    if option == "run_eagerly":
+        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy",
+                      steps_per_execution=3, run_eagerly=True)
+    else:
+        # Set underneath Keras's setter, which turns XLA off when TF op determinism
+        # is on (as an earlier test may have left it).
+        model._jit_compile = True
+    assert not training._graph_steps_apply(model)
+    fit(model, _data(n=150), verbose=0, validation=False)
+    assert int(model.optimizer.iterations.numpy()) == 6
+    assert not hasattr(model, "_actkeras_group_steps")
 
 
 def test_step_batches_pipeline_yields_the_course_batches():
