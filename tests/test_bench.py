@@ -71,3 +71,32 @@ def test_ratios_are_medians_of_per_round_ratios(monkeypatch):
     speed = bench.run_speed(data, steps=10, rounds=3, variants=("a", "c"), progress=lambda _: None)
     assert speed["ratios"]["c/a"] == 2.0  # rounds: 0.5, 2, 2; the medians alone give 1
     assert speed["ratio_ranges"]["c/a"] == (0.5, 2.0)
+
+
+def test_the_monitors_first_use_is_paid_in_an_untimed_warm_up_and_reported(monkeypatch):
+    """The warm-up before d runs the monitors too (they measure once in it), and its
+    seconds are kept for the table, where the first round's stand apart."""
+    monkeypatch.setattr(bench, "WARMUP", 3)
+    measured = []
+    original = bench._all_monitors
+
+    def counted():
+        monitors = original()
+        measured.append(monitors)
+        return monitors
+
+    monkeypatch.setattr(bench, "_all_monitors", counted)
+    warm_up = []
+    bench.package_fit(_data(), 4, monitors=True, warm_up=warm_up)
+    assert len(warm_up) == 1 and warm_up[0] > 0
+    warm, timed = measured
+    assert all(len(m.records) == 1 for m in warm) and all(m.records for m in timed)
+    text = to_markdown(environment(), _fake_speed(), {}, {}, "random")
+    assert "c 1.00 s, d 3.00 s in the first round, median c 0.60 s, d 0.70 s" in text
+
+
+def _fake_speed():
+    return {"steps": 10, "rounds": 3, "labels": {"c": "c", "d": "d"},
+            "samples_per_second": {"c": 1.0, "d": 1.0}, "test_accuracy": {"c": 0.5, "d": 0.5},
+            "matmul_flops": 1e9, "ratios": {}, "ratio_ranges": {},
+            "warm_up_seconds": {"c": [1.0, 0.5, 0.7], "d": [3.0, 0.6, 0.8]}}

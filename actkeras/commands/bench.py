@@ -7,6 +7,7 @@ made this way: regenerated, never hand-edited).
 import datetime
 import os
 import platform
+import statistics
 import time
 
 from actkeras.commands.common import add_data_arguments, load_data
@@ -59,6 +60,21 @@ def _ratio_table(title, unit, values, fmt):
     return lines
 
 
+def _warm_up_lines(seconds):
+    """What the untimed warm-up fits before c and d took: the monitors' first use in a
+    process (JAX compiling their eager operations) shows there, not in d's speed."""
+    if not seconds:
+        return []
+    from actkeras.bench import WARMUP
+
+    first = ", ".join(f"{v} {s[0]:.2f} s" for v, s in seconds.items())
+    later = ", ".join(f"{v} {statistics.median(s[1:]):.2f} s" for v, s in seconds.items()
+                      if len(s) > 1)
+    line = (f"Untimed warm-up fit before each timed one ({WARMUP} steps, with d's monitors; "
+            f"it traces the functions): {first} in the first round")
+    return [line + (f", median {later} in the others." if later else "."), ""]
+
+
 def to_markdown(env, speed, cost, mlp, data_info):
     lines = [
         "# Benchmarks",
@@ -86,6 +102,7 @@ def to_markdown(env, speed, cost, mlp, data_info):
         f"| e. matrix products at the network's shapes | "
         f"{speed['matmul_flops'] / 1e9:,.1f} GFLOP/s | |",
         "",
+        *_warm_up_lines(speed.get("warm_up_seconds") or {}),
         "Ratios of speeds: the median over rounds of each round's ratio, and their range.",
         "",
         "| ratio | median | range over rounds |",
