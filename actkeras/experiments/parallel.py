@@ -19,7 +19,14 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 
-from actkeras.experiments.runner import _clock, _Data, _work, read_result, result_path, run_one
+from actkeras.experiments.runner import (
+    DataCache,
+    clock,
+    estimated_work,
+    read_result,
+    result_path,
+    run_one,
+)
 
 _worker_data = None  # the worker's data sets, loaded once per process
 
@@ -52,7 +59,7 @@ def run_parallel(specs, out, jobs, *, force=False, verbose=0, data_dir=None, exp
     progress(f"{len(todo)} training runs for {workers} worker processes "
              f"({threads} CPU threads each)")
     executed, start = set(), time.perf_counter()
-    total_work, done_work = sum(_work(spec) for spec in todo), 0.0  # for the ETA
+    total_work, done_work = sum(estimated_work(spec) for spec in todo), 0.0  # for the ETA
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_start_worker, initargs=(threads, data_dir))
     try:
@@ -60,10 +67,10 @@ def run_parallel(specs, out, jobs, *, force=False, verbose=0, data_dir=None, exp
         for done, future in enumerate(as_completed(futures), 1):
             spec, status = futures[future], future.result()
             executed.add(spec.run_id)
-            elapsed, done_work = time.perf_counter() - start, done_work + _work(spec)
-            eta = _clock(elapsed / done_work * (total_work - done_work))
+            elapsed, done_work = time.perf_counter() - start, done_work + estimated_work(spec)
+            eta = clock(elapsed / done_work * (total_work - done_work))
             progress(f"[run {done}/{len(todo)} done] {spec.title}: {status} — elapsed "
-                     f"{_clock(elapsed)}, ETA {eta}")
+                     f"{clock(elapsed)}, ETA {eta}")
     except BrokenProcessPool as error:
         progress(f"a worker process died ({error}); the runs left are run in this process")
     finally:
@@ -78,7 +85,7 @@ def _start_worker(threads, data_dir):
     os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
-    _worker_data = _Data(data_dir)
+    _worker_data = DataCache(data_dir)
 
 
 def _run(spec, out, verbose, export):

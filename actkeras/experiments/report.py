@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from actkeras.atomic import write_json
+from actkeras.atomic import write_json, write_text
 from actkeras.experiments.analysis import analyze
-from actkeras.experiments.runner import _clock, _write_text, clean
+from actkeras.experiments.runner import clean, clock
 from actkeras.experiments.verdicts import MIXED, NOT_REPRODUCED, REPRODUCED
 
 SUMMARY_START = "<!-- actkeras reproduce summary: start -->"
@@ -294,9 +294,9 @@ def _environment_markdown(env, timing):
         f"- Machine: {env['platform']} ({env['processor']}), {env['cpu_count']} CPU cores, "
         f"accelerators: {accelerators}\n"
         f"- Keras backend: {env['backend']}; Python {env['python']}; {versions}\n"
-        f"- Wall time of this invocation: {_clock(timing['wall_seconds'])} "
+        f"- Wall time of this invocation: {clock(timing['wall_seconds'])} "
         f"({timing['executed']} runs executed, {timing['reused']} reused from earlier "
-        f"invocations); run time summed over all runs: {_clock(timing['run_seconds'])}\n"
+        f"invocations); run time summed over all runs: {clock(timing['run_seconds'])}\n"
     )
 
 
@@ -352,8 +352,8 @@ def write_report(claims, results, out, *, preset, wall_seconds, executed, comman
         + _environment_markdown(env, timing) + "\n## Summary\n\n" + summary + "\n"
     )
     body = "\n".join(_claim_markdown(c, e, analyses[c.id]) for c, e in zip(claims, entries))
-    _write_text(out / "report.md", header + "\n" + body)
-    _write_text(out / "summary.md", summary + "\n")
+    write_text(out / "report.md", header + "\n" + body)
+    write_text(out / "summary.md", summary + "\n")
     return payload
 
 
@@ -371,4 +371,4 @@ def update_readme(readme, summary, preset):
     block = (f"{SUMMARY_START}\n<!-- written by `actkeras reproduce --preset {preset} "
              f"--readme`; do not edit by hand -->\n\n{summary.strip()}\n\n{SUMMARY_END}")
     pattern = re.escape(SUMMARY_START) + r".*?" + re.escape(SUMMARY_END)
-    _write_text(readme, re.sub(pattern, lambda _: block, text, flags=re.S))
+    write_text(readme, re.sub(pattern, lambda _: block, text, flags=re.S))

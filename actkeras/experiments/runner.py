@@ -74,7 +74,7 @@ def clean(value):
     return str(value)
 
 
-def _clock(seconds):
+def clock(seconds):
     seconds = int(round(seconds))
     hours, rest = divmod(seconds, 3600)
     minutes, seconds = divmod(rest, 60)
@@ -91,7 +91,7 @@ class StepLogger(keras.callbacks.Callback):
             logs["step"] = int(keras.ops.convert_to_numpy(iterations))
 
 
-class _Data:
+class DataCache:
     """Loads each (dataset, source, subset) once per reproduction; remembers failures."""
 
     def __init__(self, data_dir=None):
@@ -211,13 +211,13 @@ def execute(spec, data=None, verbose=0):
     seed_everything(spec.seed)
     if spec.kind == "regression":
         return _regression(spec, verbose)
-    data = (data or _Data()).get(spec)
+    data = (data or DataCache()).get(spec)
     if spec.kind == "cost":
         return _cost(spec, data)
     return _train(spec, data, verbose)
 
 
-def _work(spec):
+def estimated_work(spec):
     """A rough cost of a run in floating-point operations, for the ETA only.
 
     Per training step: the multiply-adds of forward and backward passes plus a fixed
@@ -273,14 +273,14 @@ def run_specs(specs, out, *, force=False, verbose=2, data_dir=None, export=False
             results[run_id] = result
     progress(f"{len(unique)} runs: {len(results)} finished before, {len(todo)} to run "
              f"-> {Path(out) / 'runs'}")
-    data = _Data(data_dir)
-    total_work = sum(_work(spec) for spec, _ in todo)
+    data = DataCache(data_dir)
+    total_work = sum(estimated_work(spec) for spec, _ in todo)
     done_work, spent, start = 0.0, 0.0, time.perf_counter()
     for index, (spec, why) in enumerate(todo, 1):
         elapsed = time.perf_counter() - start
-        eta = "?" if not done_work else _clock(spent / done_work * (total_work - done_work))
+        eta = "?" if not done_work else clock(spent / done_work * (total_work - done_work))
         note = "" if why in ("not run yet", "forced") else f" ({why}: running again)"
-        progress(f"[run {index}/{len(todo)}] {spec.title} — elapsed {_clock(elapsed)}, "
+        progress(f"[run {index}/{len(todo)}] {spec.title} — elapsed {clock(elapsed)}, "
                  f"ETA {eta}{note}")
         began = time.perf_counter()
         results[spec.run_id] = run_one(spec, out, data=data, verbose=verbose, export=export)
@@ -288,12 +288,12 @@ def run_specs(specs, out, *, force=False, verbose=2, data_dir=None, export=False
             executed.add(spec.run_id)
         seconds = time.perf_counter() - began
         spent += seconds
-        done_work += _work(spec)
+        done_work += estimated_work(spec)
         status = results[spec.run_id]["status"]
         if status != "ok":
             progress(f"  {status}: {results[spec.run_id].get('error') or 'loss became NaN'}")
     if todo:
-        progress(f"{len(todo)} runs in {_clock(time.perf_counter() - start)}")
+        progress(f"{len(todo)} runs in {clock(time.perf_counter() - start)}")
     return {run_id: results[run_id] for run_id in unique}
 
 
