@@ -18,6 +18,7 @@ def _data(n=600):
 
 
 def test_speed_variants_ratios_and_markdown():
+    pytest.importorskip("tensorflow", reason="variant a, the TF1 loop, needs TensorFlow")
     speed = bench.run_speed(_data(), steps=12, rounds=1, variants=("a", "b", "c"),
                             progress=lambda line: None)
     assert set(speed["samples_per_second"]) == {"a", "b", "c"}
@@ -45,6 +46,7 @@ def test_tf1_loop_and_package_fit_do_the_same_training(monkeypatch):
     `build_model` + `fit` agree to float rounding after a step of each kind (later the
     rounding grows: SGD 0.5 on this network is chaotic), and the seed's own random
     start does not: the benchmark compares like with like."""
+    pytest.importorskip("tensorflow", reason="the TF1 loop needs TensorFlow")
     monkeypatch.setattr(bench, "WARMUP", 1)
     data = _data()
     _, seed_code = bench.tf1_loop(data.x_train, data.y_train, 1, weights=bench.start_weights())
@@ -59,6 +61,7 @@ def test_tf1_loop_and_package_fit_do_the_same_training(monkeypatch):
 def test_ratios_are_medians_of_per_round_ratios(monkeypatch):
     """A machine that slows down mid-round moves both sides of that round's ratio:
     the ratio reported is the median of the rounds' ratios, not a ratio of medians."""
+    pytest.importorskip("tensorflow", reason="run_speed leaves out variant a without it")
     data = _data()
     times = {"a": iter([1.0, 2.0, 4.0]), "c": iter([2.0, 1.0, 2.0])}
 
