@@ -110,7 +110,9 @@ def _reproduce(out):
 
 
 def _nan_fit():
-    fit(_small_model(learning_rate=1e30), _images(), verbose=0)
+    # A fixed seed: from some starts (1 in 8 seeds on JAX) every ReLU dies at the
+    # first update and the loss stays finite, however large the learning rate.
+    fit(_small_model(learning_rate=1e30, seed=0), _images(), verbose=0)
 
 
 # --- the table ----------------------------------------------------------------------------
