@@ -98,6 +98,11 @@ def test_the_monitors_first_use_is_paid_in_an_untimed_warm_up_and_reported(monke
     assert "c 1.00 s, d 3.00 s in the first round, median c 0.60 s, d 0.70 s" in text
 
 
+def test_the_tables_name_the_file_they_were_written_to():
+    text = to_markdown(environment(), _fake_speed(), {}, {}, "random", target="BENCHMARKS_gpu.md")
+    assert "Written by `actkeras bench --write BENCHMARKS_gpu.md`;" in text
+
+
 def _fake_speed():
     return {"steps": 10, "rounds": 3, "labels": {"c": "c", "d": "d"},
             "samples_per_second": {"c": 1.0, "d": 1.0}, "test_accuracy": {"c": 0.5, "d": 0.5},

@@ -75,11 +75,11 @@ def _warm_up_lines(seconds):
     return [line + (f", median {later} in the others." if later else "."), ""]
 
 
-def to_markdown(env, speed, cost, mlp, data_info):
+def to_markdown(env, speed, cost, mlp, data_info, target="BENCHMARKS.md"):
     lines = [
         "# Benchmarks",
         "",
-        "Written by `actkeras bench --write BENCHMARKS.md`; regenerate it, do not edit it.",
+        f"Written by `actkeras bench --write {target}`; regenerate it, do not edit it.",
         "",
         f"- date: {env['date']}",
         f"- machine: {env['machine']}; devices: {', '.join(env['devices'])}",
@@ -142,7 +142,8 @@ def run(args):
             fashion, ["relu", "leaky_relu", "elu", "sigmoid", "tanh"], n_train=args.mlp_train
         )
     info = f"{len(data.x_train):,} training images ({data.info.get('source', '?')})"
-    text = to_markdown(environment(), speed, cost, mlp, info)
+    text = to_markdown(environment(), speed, cost, mlp, info,
+                       target=os.path.basename(args.write or "BENCHMARKS.md"))
     print(text)
     print(f"benchmark wall time: {time.perf_counter() - start:.0f} s")
     if args.write:
