@@ -3,6 +3,7 @@ and (with `ACTKERAS_DATA_DIR` set) the full files."""
 
 import ast
 import gzip
+import hashlib
 import io
 import json
 import struct
@@ -18,6 +19,8 @@ from PIL import Image
 from actkeras.data import (DataError, Dataset, load_dataset, load_fashion_mnist,
                            load_notmnist)
 from actkeras.data import locate, notmnist
+from actkeras.data.near_duplicates import (NEAR_DUPLICATE_RMS, near_duplicates,
+                                           remove_near_duplicates)
 
 DATA_PACKAGE = Path(__file__).resolve().parent.parent / "actkeras" / "data"
 LETTERS = "ABCDEFGHIJ"
@@ -96,6 +99,45 @@ def arrays(data):
     return [getattr(data, f"{a}_{s}") for a in "xy" for s in ("train", "valid", "test")]
 
 
+def cache_file(data, tmp_path):
+    """The cache file of a load under the `_isolated` cache folder (`info` names only the file)."""
+    return tmp_path / "cache" / data.info["cache_file"]
+
+
+def rms_matrix(a, b):
+    """The reference: RMS distances between uint8 images in float64, pixels / 255."""
+    a = a.reshape(len(a), -1).astype(np.float64) / 255
+    b = b.reshape(len(b), -1).astype(np.float64) / 255
+    squared = (a ** 2).sum(1)[:, None] + (b ** 2).sum(1)[None, :] - 2 * a @ b.T
+    return np.sqrt(np.maximum(squared, 0) / a.shape[1])
+
+
+def uint8_pixels(x):
+    """The uint8 images behind notMNIST's `(x - 127.5) / 255` floats."""
+    return np.rint(x * 255 + 127.5).astype(np.uint8)
+
+
+def assert_no_near_duplicates(data):
+    """No validation image near a training one, no test image near either (RMS > 0.05)."""
+    train, valid, test = (uint8_pixels(getattr(data, f"x_{s}")) for s in ("train", "valid", "test"))
+    for queries, references in [(valid, train), (test, train), (test, valid)]:
+        if len(queries) and len(references):
+            assert rms_matrix(queries, references).min() > NEAR_DUPLICATE_RMS
+
+
+def machine_paths(info, *roots):
+    """Strings in `info` that are absolute paths or name one of `roots`."""
+    found = []
+    if isinstance(info, dict):
+        info = list(info.values()) + list(info.keys())
+    if isinstance(info, list):
+        for item in info:
+            found += machine_paths(item, *roots)
+    elif isinstance(info, str) and (info.startswith("/") or any(str(r) in info for r in roots)):
+        found.append(info)
+    return found
+
+
 # notMNIST on tiny archives
 
 
@@ -110,8 +152,11 @@ def test_tiny_archive_skips_unreadable_and_removes_duplicates(tiny):
     assert info["counts"] == {"train": 40, "valid": 10, "test": 10}
     assert data.x_train.dtype == np.float32 and data.x_train.shape == (40, 28, 28)
     assert data.y_train.dtype == np.int32 and set(data.y_train) <= set(range(10))
+    assert info["near_duplicates_removed"] == {"valid": 0, "test": 0}
     assert_disjoint(data)
     json.dumps(info)
+    assert info["source"] == "notmnist/notMNIST_small.tar.gz" and info["found_in"] == "data_dir"
+    assert not machine_paths(info, tiny[0])
 
 
 def test_scaling_is_exact_and_labels_follow_folders(tiny):
@@ -142,7 +187,9 @@ def test_extracted_folder_gives_the_same_data(tiny, tmp_path):
     with tarfile.open(tiny[0] / "notmnist" / "notMNIST_small.tar.gz") as tar:
         tar.extractall(folder, filter="data")
     from_folder = load_tiny(folder)
-    assert from_folder.info["source"] == str(folder / "notMNIST_small")
+    assert from_folder.info["source"] == "notMNIST_small"
+    assert from_folder.info["found_in"] == "data_dir"
+    assert from_folder.info["archives"]["notMNIST_small"]["path"] == "notMNIST_small"
     for a, b in zip(arrays(load_tiny(tiny[0])), arrays(from_folder)):
         np.testing.assert_array_equal(a, b)
 
@@ -198,7 +245,7 @@ def test_link_inside_the_archive_is_skipped(tmp_path):
 
 def test_cache_round_trip_and_corrupt_cache_is_rebuilt(tiny, tmp_path, monkeypatch):
     first = load_tiny(tiny[0])
-    path = Path(first.info["cache_file"])
+    path = cache_file(first, tmp_path)
     assert path.is_file() and not first.info["cache_hit"]
     with monkeypatch.context() as patch:
         patch.setattr(notmnist, "read_images", lambda *a, **k: pytest.fail("cache not used"))
@@ -217,10 +264,14 @@ def test_cache_round_trip_and_corrupt_cache_is_rebuilt(tiny, tmp_path, monkeypat
     assert not load_tiny(tiny[0]).info["cache_hit"]
 
 
-def test_cache_key_follows_seed_and_sizes(tiny):
+def test_cache_key_follows_seed_sizes_and_threshold(tiny, monkeypatch):
     base = load_tiny(tiny[0]).info["cache_file"]
     assert load_tiny(tiny[0], seed=3).info["cache_file"] != base
     assert load_tiny(tiny[0], valid_size=5).info["cache_file"] != base
+    monkeypatch.setattr(notmnist, "NEAR_DUPLICATE_RMS", 0.1)
+    assert load_tiny(tiny[0]).info["cache_file"] != base
+    monkeypatch.setattr(notmnist, "CACHE_VERSION", 1)  # what the code without the filter wrote
+    assert load_tiny(tiny[0]).info["cache_file"] != base
 
 
 def test_unwritable_cache_only_skips_caching(tiny, tmp_path):
@@ -239,8 +290,16 @@ def test_large_protocol_tests_on_small_and_removes_overlap(tiny, tmp_path):
     write_tar(data_dir / "notMNIST_large.tar.gz", large)
     data = load_notmnist(data_dir, seed=0, train_size=40, valid_size=10, verbose=False)
     info = data.info
-    assert info["protocol"] == "large" and info["source"].endswith("notMNIST_large.tar.gz")
+    assert info["protocol"] == "large" and info["source"] == "notMNIST_large.tar.gz"
     assert info["archives"]["notMNIST_large.tar.gz"]["overlap_removed"] == 1
+    for name, where in [("notMNIST_large.tar.gz", "notMNIST_large.tar.gz"),
+                        ("notMNIST_small.tar.gz", "notmnist/notMNIST_small.tar.gz")]:
+        archive = info["archives"][name]
+        content = (data_dir / where).read_bytes()
+        assert archive["path"] == where and archive["bytes"] == len(content)
+        assert archive["sha256"] == hashlib.sha256(content).hexdigest()
+    assert info["near_duplicates_removed"] == {"valid": 0, "test": 0}
+    assert not machine_paths(info, tmp_path)
     assert info["counts"] == {"train": 40, "valid": 10, "test": 60}
     assert split_bytes(data)["test"] == {np.float32((p - 127.5) / 255).tobytes()
                                          for p in images.values()}
@@ -258,6 +317,123 @@ def test_bad_arguments(tiny):
     with pytest.raises(ValueError, match="valid_size \\+ test_size"):
         load_tiny(tiny[0], valid_size=50, test_size=50)
     assert load_tiny(tiny[0], valid_size=0.25, test_size=0.0).info["counts"]["valid"] == 15
+
+
+# near duplicates across the splits
+
+
+def boundary_pair():
+    """Two uint8 images exactly RMS 0.05 apart: squared differences summing to 784 * 12.75²."""
+    a, b = np.zeros((28, 28), np.uint8), np.zeros((28, 28), np.uint8)
+    b.flat[:8] = [255, 249, 20, 4, 2, 1, 1, 1]  # 65025 + 62001 + 400 + 16 + 4 + 3 = 127449
+    return a, b
+
+
+def test_near_duplicates_against_the_float64_formula():
+    rng = np.random.default_rng(0)
+    references = rng.integers(0, 256, (300, 28, 28), dtype=np.uint8)
+    # copies of references with noise from none to well past the threshold
+    base = references[rng.integers(0, 300, 500)].astype(np.int16)
+    noise = rng.normal(0, 1, (500, 28, 28)) * rng.uniform(0, 25, (500, 1, 1))
+    queries = np.clip(np.rint(base + noise), 0, 255).astype(np.uint8)
+    distance = rms_matrix(queries, references).min(axis=1)
+    expected = distance <= NEAR_DUPLICATE_RMS
+    assert 100 < expected.sum() < 400  # both sides of the threshold are exercised
+    np.testing.assert_array_equal(near_duplicates(queries, references), expected)
+    np.testing.assert_array_equal(near_duplicates(queries, references, rms=0.02),
+                                  distance <= 0.02)
+
+
+def test_near_duplicates_threshold_is_inclusive_and_exact():
+    a, b = boundary_pair()
+    assert rms_matrix(a[None], b[None])[0, 0] == pytest.approx(0.05, abs=1e-15)
+    c = b.copy()
+    c.flat[8] = 1  # one grey level more: 127450
+    queries = np.stack([a, b, c])
+    assert near_duplicates(queries, a[None]).tolist() == [True, True, False]
+    assert near_duplicates(queries[:0], a[None]).shape == (0,)
+    assert not near_duplicates(queries, a[None][:0]).any()
+    with pytest.raises(ValueError, match="uint8"):
+        near_duplicates(queries.astype(np.float32), a[None])
+    with pytest.raises(ValueError, match="rms=-0.1"):
+        near_duplicates(queries, a[None], rms=-0.1)
+
+
+def test_near_duplicates_of_many_alike_images_stay_cheap():
+    blank = np.zeros((3000, 28, 28), np.uint8)  # 9 million near pairs
+    start = time.monotonic()
+    assert near_duplicates(blank, blank).all()
+    assert time.monotonic() - start < 10
+
+
+def test_remove_near_duplicates_keeps_train_and_counts_what_it_drops():
+    rng = np.random.default_rng(3)
+    base = rng.integers(20, 236, (10, 28, 28), dtype=np.uint8)
+    a, b = boundary_pair()
+
+    def shifted(image, delta):
+        return np.clip(image.astype(np.int16) + delta, 0, 255).astype(np.uint8)
+
+    images = np.stack([
+        base[0], base[1], base[2], a,  # 0-3: train
+        base[0],  # 4: valid, an exact copy of train 0 -> dropped
+        shifted(base[1], rng.integers(-8, 9, (28, 28))),  # 5: valid, RMS ~0.02 -> dropped
+        shifted(base[2], 14),  # 6: valid, RMS 14/255 = 0.055 -> kept
+        base[3],  # 7: valid, unrelated -> kept
+        b,  # 8: test, exactly RMS 0.05 from train 3 -> dropped
+        shifted(base[3], 3),  # 9: test, near the kept valid 7 -> dropped
+        shifted(base[2], -13),  # 10: test, RMS 0.051 from train 2, 0.106 from valid 6 -> kept
+        base[4],  # 11: test, unrelated -> kept
+    ])
+    split = {"train": np.arange(4), "valid": np.arange(4, 8), "test": np.arange(8, 12)}
+    kept, removed = remove_near_duplicates(split, {s: images for s in split})
+    assert removed == {"valid": 2, "test": 2}
+    assert kept["train"].tolist() == [0, 1, 2, 3]
+    assert kept["valid"].tolist() == [6, 7]
+    assert kept["test"].tolist() == [10, 11]
+    # the large protocol: test images come from another array (the small archive)
+    other = np.stack([base[0], base[5], images[7]])
+    kept, removed = remove_near_duplicates(
+        {**split, "test": np.arange(3)}, {"train": images, "valid": images, "test": other})
+    assert removed == {"valid": 2, "test": 2} and kept["test"].tolist() == [1]
+
+
+@pytest.fixture
+def tiny_with_near_copies(tmp_path):
+    """60 distinct images, and for 20 of them a near copy (RMS <= 0.05) and a far one."""
+    rng = np.random.default_rng(5)
+    images = tiny_images()
+    files = {name: png(pixels) for name, pixels in images.items()}
+    for name, pixels in list(images.items())[::3]:
+        near = np.clip(pixels.astype(np.int16) + rng.integers(-10, 11, (28, 28)), 0, 255)
+        far = np.clip(pixels.astype(np.int16) + rng.integers(-40, 41, (28, 28)), 0, 255)
+        files[name.replace(".png", "_near.png")] = png(near)
+        files[name.replace(".png", "_far.png")] = png(far)
+    write_tar(tmp_path / "data" / "notMNIST_small.tar.gz", files)
+    return tmp_path / "data"
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_loaded_splits_hold_no_near_duplicates(tiny_with_near_copies, seed):
+    data = load_tiny(tiny_with_near_copies, seed=seed, valid_size=20, test_size=20)
+    info = data.info
+    assert info["unique_images"] == 100
+    removed = info["near_duplicates_removed"]
+    assert info["near_duplicate_rms"] == NEAR_DUPLICATE_RMS
+    assert 0 < removed["valid"] + removed["test"] <= 20
+    assert info["counts"] == {"train": 60, "valid": 20 - removed["valid"],
+                              "test": 20 - removed["test"]}
+    assert_no_near_duplicates(data)
+    assert "within RMS 0.05" in info["split"]
+
+
+def test_loading_says_how_many_near_duplicates_it_removed(tiny_with_near_copies, capsys):
+    data = load_tiny(tiny_with_near_copies, valid_size=20, test_size=20, verbose=True)
+    removed = data.info["near_duplicates_removed"]
+    err = capsys.readouterr().err
+    assert (f"{removed['valid']} validation and {removed['test']} test images within RMS 0.05"
+            in err)
+    assert str(tiny_with_near_copies) in err  # the message a person reads names the real file
 
 
 # where the data is looked for
@@ -299,7 +475,8 @@ def test_download_into_keras_cache(tiny, tmp_path, monkeypatch):
     assert not target.exists() and not list(target.parent.iterdir())
     monkeypatch.delitem(locate.KNOWN_MD5, "notMNIST_small.tar.gz")
     data = load_notmnist(source="small", valid_size=10, test_size=10, verbose=False)
-    assert target.is_file() and data.info["source"] == str(target)
+    assert target.is_file() and data.info["source"] == "notmnist/notMNIST_small.tar.gz"
+    assert data.info["found_in"] == "Keras cache" and not machine_paths(data.info, tmp_path)
 
 
 def test_failed_download_is_one_quick_error(tmp_path, monkeypatch):
@@ -342,6 +519,8 @@ def test_fashion_split_and_scaling(tiny_fashion):
     folder, x, xt = tiny_fashion
     data = load_fashion_mnist(folder.parent, valid_size=5, verbose=False)
     assert data.info["counts"] == {"train": 15, "valid": 5, "test": 10}
+    assert (data.info["source"], data.info["found_in"]) == ("fashion-mnist", "data_dir")
+    assert not machine_paths(data.info, folder)
     np.testing.assert_array_equal(data.x_valid, (x[:5] / 255).astype(np.float32))
     np.testing.assert_array_equal(data.x_train, (x[5:] / 255).astype(np.float32))
     np.testing.assert_array_equal(data.y_train, np.arange(5, 20) % 10)
@@ -381,10 +560,14 @@ def test_fashion_truncated_gzip_and_mismatched_counts(tiny_fashion):
 def test_embedded_samples_are_balanced_and_small():
     notm = load_notmnist(source="embedded", seed=0)
     assert notm.info["source"] == "embedded"
-    assert notm.info["counts"] == {"train": 3200, "valid": 400, "test": 400}
-    everything = np.concatenate([notm.y_train, notm.y_valid, notm.y_test])
-    assert np.bincount(everything).tolist() == [400] * 10
+    removed = notm.info["near_duplicates_removed"]
+    assert notm.info["counts"] == {"train": 3200, "valid": 400 - removed["valid"],
+                                   "test": 400 - removed["test"]}
+    assert 0 < removed["valid"] + removed["test"] < 40
+    with np.load(DATA_PACKAGE / "samples" / notmnist.SAMPLE, allow_pickle=False) as stored:
+        assert np.bincount(stored["y"]).tolist() == [400] * 10
     assert_disjoint(notm)
+    assert_no_near_duplicates(notm)
     fashion = load_fashion_mnist(source="embedded")
     assert fashion.info["counts"] == {"train": 2250, "valid": 250, "test": 1000}
     assert np.bincount(fashion.y_train).tolist() == [225] * 10
@@ -430,11 +613,14 @@ def test_data_package_imports_only_numpy_pillow_and_stdlib():
 
 @pytest.fixture(scope="module")
 def real_notmnist(data_dir, tmp_path_factory):
+    if locate.find("notmnist", ("notMNIST_small.tar.gz", "notMNIST_small"), data_dir) is None:
+        pytest.skip(f"no notMNIST_small.tar.gz (or notMNIST_small/) in {data_dir} or its "
+                    f"notmnist/ subfolder")
     return load_notmnist(data_dir, source="small", cache_dir=tmp_path_factory.mktemp("cache"),
                          verbose=False)
 
 
-def test_real_notmnist_small(real_notmnist):
+def test_real_notmnist_small(real_notmnist, data_dir):
     info = real_notmnist.info
     assert (info["images_read"], info["skipped"]) == (18_724, 2)
     assert sorted(info["skipped_files"]) == [
@@ -442,9 +628,23 @@ def test_real_notmnist_small(real_notmnist):
         "notMNIST_small/F/Q3Jvc3NvdmVyIEJvbGRPYmxpcXVlLnR0Zg==.png"]
     assert 480 <= info["duplicates_removed"] <= 500
     assert info["unique_images"] == 18_724 - info["duplicates_removed"]
-    assert sum(info["counts"].values()) == info["unique_images"]
-    assert info["counts"]["valid"] == info["counts"]["test"] == round(0.1 * info["unique_images"])
+    removed = info["near_duplicates_removed"]
+    assert sum(info["counts"].values()) + sum(removed.values()) == info["unique_images"]
+    for split in ("valid", "test"):  # the sizes asked for apply before the near duplicates go
+        assert info["counts"][split] + removed[split] == round(0.1 * info["unique_images"])
     assert_disjoint(real_notmnist)
+    assert not machine_paths(info, data_dir)
+
+
+def test_real_notmnist_small_has_no_near_duplicates_across_splits(real_notmnist):
+    """The promise of `notmnist`'s docstring, checked with an independent float64 formula."""
+    info = real_notmnist.info
+    assert info["near_duplicate_rms"] == NEAR_DUPLICATE_RMS == 0.05
+    # measured with seed 0: 105 validation images near a training image; 116 test images
+    # near a training image and 7 more near a kept validation image
+    assert 90 <= info["near_duplicates_removed"]["valid"] <= 120
+    assert 110 <= info["near_duplicates_removed"]["test"] <= 140
+    assert_no_near_duplicates(real_notmnist)
 
 
 def test_real_fashion_mnist(data_dir):
@@ -467,7 +667,7 @@ class _Trap:
 
 def test_a_pickled_cache_file_is_never_unpickled(tiny, tmp_path):
     first = load_tiny(tiny[0])
-    cache = Path(first.info["cache_file"])
+    cache = cache_file(first, tmp_path)
     sentinel = tmp_path / "unpickled"
     trap = np.empty(1, dtype=object)
     trap[0] = _Trap(sentinel)

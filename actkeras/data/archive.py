@@ -137,7 +137,7 @@ def read_images(path, verbose=False):
         raise DataError(f"{path} holds no readable PNG under <folder>/A ... /J. Use the "
                         f"original notMNIST archive. Received: path={str(path)!r}")
     order = np.array(sorted(range(len(names)), key=names.__getitem__), dtype=np.int64)
-    stats = {"path": str(path), "files": len(names) + len(skipped), "images_read": len(names),
+    stats = {"files": len(names) + len(skipped), "images_read": len(names),
              "skipped": len(skipped), "skipped_files": sorted(skipped)[:100]}
     return images.array(), np.array(labels, dtype=np.int32), order, stats
 

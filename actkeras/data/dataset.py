@@ -17,7 +17,8 @@ class Dataset:
 
     Images are float32 of shape `(N, 28, 28)`, labels int32 of shape `(N,)` in 0..9.
     `info` is JSON-serialisable: where the data came from, the counts per split, the
-    files skipped, the duplicates found and removed, the seed and the pixel scaling.
+    files skipped, the exact and near duplicates found and removed, the seed and the
+    pixel scaling; paths are relative to the data folder, never the machine's own.
 
     Example:
 

@@ -14,7 +14,7 @@ from importlib import resources
 import numpy as np
 
 from actkeras.data.dataset import DataError, make_dataset
-from actkeras.data.locate import locate_all
+from actkeras.data.locate import locate_all, relative
 
 FILES = {
     "train_images": "train-images-idx3-ubyte.gz",
@@ -72,7 +72,9 @@ def load_fashion_mnist(data_dir=None, *, source="auto", valid_size=5000, verbose
     splits = {"train": (x_train[valid_size:], y_train[valid_size:]),
               "valid": (x_train[:valid_size], y_train[:valid_size]),
               "test": (x_test, y_test)}
-    info = {"source": str(folder), "files": list(FILES.values()), "valid_size": int(valid_size),
+    where, found_in = relative(folder, data_dir)  # info goes into results: no machine paths
+    info = {"source": where, "found_in": found_in, "files": list(FILES.values()),
+            "valid_size": int(valid_size),
             "split": f"validation = the first {valid_size:,} training images, train = the "
                      f"other {len(y_train) - valid_size:,}, test = t10k",
             "scaling": SCALING}

@@ -51,14 +51,34 @@ def search_dirs(dataset, data_dir=None):
             f"{dataset} files, or leave data_dir unset to search ${ENV_DATA_DIR} and the "
             f"Keras cache. Received: data_dir={str(data_dir)!r}"
         )
+    return [(folder, origin) for root, origin in _roots(data_dir)
+            for folder in (root, *(root / sub for sub in SUBFOLDERS[dataset]))]
+
+
+def _roots(data_dir):
     roots = []
     if data_dir is not None:
         roots.append((Path(data_dir), "data_dir="))
     if os.environ.get(ENV_DATA_DIR):
         roots.append((Path(os.environ[ENV_DATA_DIR]), f"${ENV_DATA_DIR}"))
     roots.append((keras_cache_dir(), "Keras cache"))
-    return [(folder, origin) for root, origin in roots
-            for folder in (root, *(root / sub for sub in SUBFOLDERS[dataset]))]
+    return roots
+
+
+def relative(path, data_dir=None):
+    """`(where, found_in)`: `path` relative to the search root holding it, and that root.
+
+    For records that travel (results, configs): `("notmnist/notMNIST_small.tar.gz",
+    "$ACTKERAS_DATA_DIR")` names the data without naming the machine's folders. A path
+    under no search root gives its bare name and `None`.
+    """
+    path = Path(path)
+    for root, origin in _roots(data_dir):
+        try:
+            return path.relative_to(root).as_posix(), origin.rstrip("=")
+        except ValueError:
+            continue
+    return path.name, None
 
 
 def find(dataset, names, data_dir=None):
