@@ -1,7 +1,7 @@
 """`actkeras bench`: training speed against the seed's TF1 code and plain Keras, activation cost.
 
 Prints the tables and, with `--write FILE`, writes them as Markdown (BENCHMARKS.md is
-made this way: regenerated, never hand-edited).
+made this way: regenerated, never hand-edited); `--json FILE` keeps every round.
 """
 
 import datetime
@@ -10,7 +10,7 @@ import platform
 import statistics
 import time
 
-from actkeras.commands.common import add_data_arguments, load_data
+from actkeras.commands.common import add_data_arguments, load_data, write_json
 
 
 def add_arguments(parser):
@@ -19,9 +19,18 @@ def add_arguments(parser):
                         help="timed steps per variant (default: the course's 3,001)")
     parser.add_argument("--rounds", type=int, default=5, help="round-robin repetitions")
     parser.add_argument("--variants", default="a,b,c,d", help="subset of a,b,c,d")
-    parser.add_argument("--mlp-train", type=int, default=2048,
-                        help="images per epoch for the 50-layer MLP timing (0 skips it)")
+    parser.add_argument("--cost-rounds", type=int, default=40,
+                        help="paired rounds of the activation-cost timing (0 skips it)")
+    parser.add_argument("--cost-inner", type=int, default=40,
+                        help="forward + backward passes per compiled call of the cost timing")
+    parser.add_argument("--mlp-rounds", type=int, default=40,
+                        help="paired rounds of the 50-layer MLP step timing (0 skips it)")
+    parser.add_argument("--mlp-train", type=int, default=None,
+                        help="images per epoch for the MLP's per-epoch estimate "
+                        "(default: the Fashion-MNIST training set loaded; 0 skips the MLP)")
     parser.add_argument("--write", metavar="FILE", help="write the Markdown tables to FILE")
+    parser.add_argument("--json", metavar="FILE",
+                        help="write every measurement, per round, as JSON to FILE")
 
 
 def environment():
@@ -51,13 +60,69 @@ def environment():
     }
 
 
-def _ratio_table(title, unit, values, fmt):
-    """Markdown lines: one row per activation, fastest first, with its ratio to ReLU."""
-    relu = values["relu"]
-    lines = ["", f"## {title}", "", f"| activation | {unit} | ratio to relu |", "| --- | ---: | ---: |"]
-    for name, value in sorted(values.items(), key=lambda item: item[1]):
-        lines.append(f"| {name} | {fmt.format(value)} | {value / relu:.2f} |")
+def _ci_rows(summary, columns):
+    """Markdown rows, one per arm, by ratio to ReLU: `columns(row)` gives the first
+    cells; then the ratio, its interval and the rounds it rests on."""
+    def key(item):
+        ratio = item[1]["ratio"]
+        return (ratio is None, ratio or 0.0)
+
+    lines = []
+    for name, row in sorted(summary.items(), key=key):
+        ratio = "n/a" if row["ratio"] is None else f"{row['ratio']:.2f}"
+        interval = ("n/a" if row["low"] is None
+                    else f"{row['low']:.2f} to {row['high']:.2f}")
+        used = row["n"] + row.get("skipped", 0)
+        lines.append(f"| {name} | {' | '.join(columns(row))} | {ratio} | {interval} | "
+                     f"{row['n']}/{used} |")
     return lines
+
+
+def _cost_lines(cost):
+    """The activation-cost table: net time per pass and the ratio to ReLU with its CI."""
+    level = f"{cost['level']:.0%}"
+    rows, width = cost["shape"]
+    lines = [
+        "", f"## Activation cost: forward + backward over a ({rows}, {width}) float32 tensor", "",
+        f"One compiled call runs {cost['inner']} forward + backward passes in an in-graph "
+        f"loop; every round times every activation and an identity baseline once, in a "
+        f"random order (seed {cost['seed']}), {cost['rounds']} rounds after "
+        f"{cost['warmup']} untimed ones ({cost['wall_seconds']:.0f} s in all). "
+        "An activation's net time is its time minus the baseline's in the same round; "
+        "its ratio to ReLU is the geometric mean of the rounds' ratios of net times, with "
+        f"its {level} t interval.",
+        "",
+        f"Baseline (identity; the loop, the update and the dispatch): "
+        f"{cost['baseline_us_per_pass']:.0f} µs per pass (median).",
+        "",
+        f"| activation | net µs per pass (median) | ratio to relu | {level} CI | rounds used |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    lines += _ci_rows(cost["summary"], lambda row: [f"{row['net_us_per_pass']:.0f}"])
+    if any(row["skipped"] for row in cost["summary"].values()):
+        lines += ["", "A round where an activation's or ReLU's net time was <= 0 (the baseline "
+                  "ran slower) gives no ratio: the rounds used count the others."]
+    return lines
+
+
+def _mlp_lines(mlp):
+    """The 50-layer MLP table: time per training step, per-epoch estimate, ratio with CI."""
+    level = f"{mlp['level']:.0%}"
+    lines = [
+        "", f"## Training step of the 50-layer `fashion_mlp` (batch {mlp['batch_size']})", "",
+        f"Every round times, for every activation's model, {mlp['steps']} consecutive "
+        f"`train_on_batch` steps on one fixed batch, in a random order (seed "
+        f"{mlp['seed']}), {mlp['rounds']} rounds after {mlp['warmup']} untimed ones "
+        f"({mlp['wall_seconds']:.0f} s in all). Ratios to ReLU: geometric mean of the "
+        f"rounds' ratios, with its {level} t interval. Per epoch: the median step times "
+        f"{mlp['steps_per_epoch']:,} steps.",
+        "",
+        f"| activation | ms per step (median) | s per epoch (estimate) | ratio to relu | "
+        f"{level} CI | rounds used |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    return lines + _ci_rows(mlp["summary"], lambda row: [
+        f"{row['step_seconds'] * 1e3:.2f}", f"{row['epoch_seconds']:.2f}"])
 
 
 def _warm_up_lines(seconds):
@@ -113,11 +178,9 @@ def to_markdown(env, speed, cost, mlp, data_info, target="BENCHMARKS.md"):
         spread = "{:.3f} to {:.3f}".format(*ranges[name]) if name in ranges else ""
         lines.append(f"| {name} | {value:.3f} | {spread} |")
     if cost:
-        lines += _ratio_table("Activation cost: forward + backward on a (128, 1024) tensor",
-                              "microseconds", {k: v * 1e6 for k, v in cost.items()}, "{:.1f}")
+        lines += _cost_lines(cost)
     if mlp:
-        lines += _ratio_table("Epoch time of the 50-layer `fashion_mlp` (batch 32)",
-                              "seconds per epoch", mlp, "{:.2f}")
+        lines += _mlp_lines(mlp)
     return "\n".join(lines) + "\n"
 
 
@@ -132,18 +195,23 @@ def run(args):
     if unknown:
         raise ValueError(f"--variants takes a subset of a,b,c,d. Received: {args.variants}")
     speed = bench.run_speed(data, steps=args.steps, rounds=args.rounds, variants=variants)
-    print("activation cost ...", flush=True)
-    cost = bench.activation_cost()
+    cost = {}
+    if args.cost_rounds:
+        print("activation cost ...", flush=True)
+        cost = bench.activation_cost(inner=args.cost_inner, rounds=args.cost_rounds)
     mlp = {}
-    if args.mlp_train:
-        print("50-layer MLP epoch time ...", flush=True)
+    if args.mlp_rounds and args.mlp_train != 0:
+        print("50-layer MLP step time ...", flush=True)
         fashion = load_dataset("fashion_mnist", data_dir=args.data_dir, source=args.source)
-        mlp = bench.mlp_epoch_time(
-            fashion, ["relu", "leaky_relu", "elu", "sigmoid", "tanh"], n_train=args.mlp_train
-        )
+        mlp = bench.mlp_epoch_time(fashion, ["relu", "leaky_relu", "elu", "sigmoid", "tanh"],
+                                   rounds=args.mlp_rounds, n_train=args.mlp_train)
     info = f"{len(data.x_train):,} training images ({data.info.get('source', '?')})"
-    text = to_markdown(environment(), speed, cost, mlp, info,
+    env = environment()
+    text = to_markdown(env, speed, cost, mlp, info,
                        target=os.path.basename(args.write or "BENCHMARKS.md"))
+    if args.json:
+        write_json(args.json, {"environment": env, "speed": speed, "activation_cost": cost,
+                               "mlp_step_time": mlp})
     print(text)
     print(f"benchmark wall time: {time.perf_counter() - start:.0f} s")
     if args.write:
