@@ -17,12 +17,26 @@ _MODE = 0o666 & ~_UMASK
 
 def write_text(path, text):
     """Writes `text` to `path` atomically, creating the folder if needed."""
+    write_bytes(path, text.encode())
+
+
+def write_figure(path, figure, dpi=110):
+    """Saves a matplotlib `figure` as PNG to `path` atomically."""
+    import io
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    write_bytes(path, buffer.getvalue())
+
+
+def write_bytes(path, data):
+    """Writes `data` to `path` atomically, creating the folder if needed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", newline="") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, _MODE)

@@ -6,6 +6,7 @@ errors a user can fix are printed as one line (a traceback only with `--debug`).
 
 import argparse
 import importlib
+import os
 import sys
 
 from actkeras.errors import UserError
@@ -39,8 +40,19 @@ def build_parser():
 
 def main(argv=None):
     """Runs the CLI; returns the exit code (0 success, 1 failed runs, 2 bad input)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--debug" not in argv:
+        # TensorFlow's C++ chatter (CUDA probes, oneDNN, tf.data attribute notices)
+        # says nothing a user can act on; `--debug` keeps it. This process imported
+        # TensorFlow with the package already, so this quiets the processes it starts
+        # (the reproduction's workers), which repeat it for every run.
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # --help (0) or a usage error (2), already printed
+        return stop.code if isinstance(stop.code, int) else 2
+    args.argv = argv  # the command line, for reports that record how they were made
     if not args.command:
         parser.print_help()
         return 2

@@ -58,6 +58,9 @@ class Monitor(keras.callbacks.Callback):
 
     suffix = ".monitor"  # event file suffix
     chunk_size = 1024  # samples per forward pass on the probe (bounds device memory)
+    # Set to True on an instance to also measure once before the first step
+    # (trigger "train_begin", epoch 0): the state training started from.
+    at_start = False
 
     def __init__(self, probe_data=None, probe_size=256, every=None, log_dir=None):
         super().__init__()
@@ -108,6 +111,10 @@ class Monitor(keras.callbacks.Callback):
         self._active = bool(self._setup(probe))
         if self._active and self.log_dir is not None:
             self._writer = EventWriter(self.log_dir, self.suffix)
+        if self._active and self.at_start:
+            self._epoch = -1
+            self._record("train_begin", self._base)
+            self._epoch = 0
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch

@@ -65,6 +65,9 @@ class DeadReLUMonitor(Monitor):
     """
 
     suffix = ".dead_relu"
+    # Set to True on an instance to list, per layer, the indices of the units that
+    # are off (`"off_units"`), so that a unit can be followed from one record to the next.
+    record_units = False
 
     def __init__(self, probe_data=None, probe_size=1024, every=None, threshold=0.1,
                  stop_above=None, log_dir=None):  # fmt: skip
@@ -103,6 +106,8 @@ class DeadReLUMonitor(Monitor):
             units, off = int(fired.size), int(fired.size - fired.sum())
             layers[site.name] = {"family": site.family, "kind": kind, "units": units,
                                  "inactive_units": off, "fraction": off / units}  # fmt: skip
+            if self.record_units:
+                layers[site.name]["off_units"] = [int(i) for i in (~fired).nonzero()[0]]
             scalars[f"{kind}_fraction/{site.name}"] = off / units
             totals[kind][0] += off
             totals[kind][1] += units

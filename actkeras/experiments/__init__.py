@@ -1,8 +1,11 @@
 """The reproduction of the seeds' claims: specs, runs, verdicts and the report.
 
-`reproduce()` is the whole pipeline: the claims of a preset (`claims.py`), their
-runs (`runner.py`: resumable, one atomic result file per run), the measured
-numbers and verdicts (`analysis.py`, `verdicts.py`) and the report (`report.py`).
+`reproduce()` is the whole pipeline: the claims of a preset (`claims/`, one module
+per claim holding its runs, measurement, judge and figure), their runs
+(`runner.py`: resumable, one atomic result file per run; `measures.py`: accuracy at
+fixed step budgets and post-training measurements), the statistics every judge uses
+(`stats.py`: paired per-seed differences with t intervals; `judging.py`: the four
+outcomes) and the report (`report.py`, `figures.py`).
 
 Example:
 >>> from actkeras.experiments import reproduce
@@ -24,9 +27,9 @@ def reproduce(preset="quick", out=None, *, claim_ids=None, seeds=None, force=Fal
     """Runs the claims of `preset` that are not finished yet, then writes the report.
 
     Args:
-        preset: `"quick"` (embedded samples, 2 to 7 minutes on 2 CPU cores), `"full"`
-            (the real data sets, 3 seeds) or `"tiny"` (a smoke test). Defaults to
-            `"quick"`.
+        preset: `"quick"` (embedded samples, a few minutes on 2 CPU cores), `"full"`
+            (the real data sets, 5 seeds per arm) or `"tiny"` (a smoke test).
+            Defaults to `"quick"`.
         out: output folder. Defaults to `reproduction/<preset>`.
         claim_ids: claim numbers to run (all for `None`).
         seeds: seeds per arm instead of the preset's.

@@ -8,7 +8,7 @@ is either absent or complete. A later call skips every run whose result file is
 complete, names the same content and finished (`ok` or `diverged`); anything else
 (a truncated file, another run's file, a failed run) is run again.
 
-A run whose loss becomes NaN stops (`TerminateOnNaN`) and is recorded as
+A run whose loss becomes NaN stops (`fit`'s divergence guard) and is recorded as
 `diverged`; a run that raises is recorded as `failed` with its error, and the
 reproduction goes on.
 """
@@ -31,7 +31,7 @@ from actkeras.training import history_csv
 
 RESUME_NOTE = "Finished runs are kept: run the same command again to resume."
 
-RESULT_FORMAT = 2
+RESULT_FORMAT = 3
 FINISHED = ("ok", "diverged")
 
 
@@ -123,13 +123,35 @@ def _monitors(spec, data):
 
     n = min(spec.probe_size, len(data.x_valid))
     probe = (data.x_valid[:n], data.y_valid[:n])
+    def dead():
+        monitor = DeadReLUMonitor(probe_data=probe, probe_size=n)
+        monitor.record_units = True  # which units died during training, not only how many
+        return monitor
+
     make = {
-        "dead": lambda: DeadReLUMonitor(probe_data=probe, probe_size=n),
+        "dead": dead,
         "gradients": lambda: GradientNormLogger(probe_data=probe, probe_size=n),
         "stats": lambda: ActivationStats(probe_data=probe, probe_size=n),
         "histograms": lambda: ActivationStats(probe_data=probe, probe_size=n, histograms=True),
     }
-    return {"stats" if name == "histograms" else name: make[name]() for name in spec.monitors}
+    monitors = {"stats" if name == "histograms" else name: make[name]() for name in spec.monitors}
+    for monitor in monitors.values():
+        monitor.at_start = True  # the state at step 0, before the first update
+    return monitors
+
+
+def _budgets(spec, data, config):
+    """A `BudgetEvaluator` for the spec's step (and epoch) budgets, or `None`."""
+    from actkeras.experiments.measures import BudgetEvaluator, epochs_to_steps
+
+    if not spec.eval_steps and not spec.eval_epochs:
+        return None
+    group = config.steps_per_execution or 1
+    steps = list(spec.eval_steps) + epochs_to_steps(spec.eval_epochs, len(data.x_train),
+                                                    config.batch_size, group)
+    n = min(spec.eval_train, len(data.x_train))
+    return BudgetEvaluator(data.x_valid, data.y_valid, steps,
+                           data.x_train[:n] if n else None, data.y_train[:n] if n else None)
 
 
 def _train(spec, data, verbose):
@@ -141,7 +163,8 @@ def _train(spec, data, verbose):
     model = build_model(spec.activation, preset=spec.preset,
                         activation_kwargs=spec.activation_kwargs, **overrides)
     monitors = _monitors(spec, data)
-    callbacks = [StepLogger(), keras.callbacks.TerminateOnNaN(), *monitors.values()]
+    budgets = _budgets(spec, data, model.actkeras_config)
+    callbacks = [StepLogger(), *([budgets] if budgets else []), *monitors.values()]
     with warnings.catch_warnings():
         # The dead fractions are in the result and the report; no warning per layer.
         warnings.filterwarnings("ignore", message=r".* of the \d+ units of layer")
@@ -150,7 +173,13 @@ def _train(spec, data, verbose):
         history = fit(model, data, callbacks=callbacks, verbose=verbose, log_every=spec.log_every)
     records = history_records(history)
     metrics = clean(evaluate(model, data))
-    diverged = any(row.get("loss") is None for row in records) or metrics.get("train_loss") is None
+    diverged = (any(row.get("loss") is None for row in records) or metrics.get("train_loss") is None
+                or getattr(history, "diverged_at_step", None) is not None)
+    measured = {}
+    if not diverged:
+        from actkeras.experiments.measures import MEASURES
+
+        measured = {name: MEASURES[name](model, data, spec) for name in spec.measures}
     return model, {
         "status": "diverged" if diverged else "ok",
         "config": model.actkeras_config.to_dict(),
@@ -159,6 +188,9 @@ def _train(spec, data, verbose):
         "metrics": metrics,
         "history": records,
         "monitors": {name: monitor.records for name, monitor in monitors.items()},
+        "budgets": budgets.records if budgets else [],
+        "diverged_at_step": getattr(history, "diverged_at_step", None),
+        "measures": measured,
     }
 
 
@@ -183,23 +215,19 @@ def _regression(spec, verbose):
 
 
 def _cost(spec, data):
+    """Claim 8's timings: paired, shuffled rounds (`bench.activation_cost` and
+    `bench.mlp_epoch_time`), every round's raw times kept."""
     from actkeras import bench
 
     o = spec.overrides
-    op = bench.activation_cost(list(o["activations"]), repeats=o["repeats"], rounds=o["rounds"])
-    epoch = bench.mlp_epoch_time(data, list(o["epoch_activations"]),
-                                 n_train=o["epoch_train"], rounds=o["rounds"])
-    reference = spec.activation
+    op = bench.activation_cost(list(o["activations"]), elements=o["elements"], inner=o["inner"],
+                               rounds=o["rounds"], seed=spec.seed)
+    step = bench.mlp_epoch_time(data, list(o["step_activations"]), rounds=o["step_rounds"],
+                                seed=spec.seed)
     return None, {
         "status": "ok",
         "config": dict(o),
-        "measurements": {
-            "backend": keras.backend.backend(),
-            "op_seconds": op,
-            "op_ratio": {k: v / op[reference] for k, v in op.items()},
-            "epoch_seconds": epoch,
-            "epoch_ratio": {k: v / epoch[reference] for k, v in epoch.items()},
-        },
+        "measurements": {"backend": keras.backend.backend(), "op": op, "step": step},
     }
 
 

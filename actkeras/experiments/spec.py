@@ -57,8 +57,18 @@ class RunSpec:
         log_every: steps per reported epoch for by-step presets. Defaults to `500`.
         monitors: any of `"dead"` (`DeadReLUMonitor`), `"gradients"`
             (`GradientNormLogger`), `"stats"` (`ActivationStats`) or `"histograms"`
-            (`ActivationStats` with histograms, recorded as `"stats"`). Defaults to `()`.
+            (`ActivationStats` with histograms, recorded as `"stats"`); each also
+            measures once before the first step. Defaults to `()`.
         probe_size: validation images the monitors measure on. Defaults to `256`.
+        eval_steps: training steps at which the whole validation split is scored
+            (`0`: before training), for learning curves at fixed budgets.
+            Defaults to `()`.
+        eval_epochs: the same budgets given in epochs of the training split
+            (converted to steps once the data set's size is known). Defaults to `()`.
+        eval_train: training images also scored at those budgets (`0`: none).
+            Defaults to `0`.
+        measures: named measurements taken after training (`MEASURES` in
+            `actkeras.experiments.measures`). Defaults to `()`.
     """
 
     claim: int = 0
@@ -75,8 +85,16 @@ class RunSpec:
     log_every: int = 500
     monitors: tuple = ()
     probe_size: int = 256
+    eval_steps: tuple = ()
+    eval_epochs: tuple = ()
+    eval_train: int = 0
+    measures: tuple = ()
 
     def __post_init__(self):
+        for name in ("monitors", "eval_steps", "eval_epochs", "measures"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        if self.subset is not None:
+            object.__setattr__(self, "subset", tuple(self.subset))
         if self.kind not in KINDS:
             raise ValueError(f"Unknown run kind. Valid choices: {', '.join(KINDS)}. "
                              f"Received: kind={self.kind!r}")
@@ -87,9 +105,67 @@ class RunSpec:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"`seed` must be a non-negative integer. Received: seed={self.seed!r}")
 
+        bad_steps = [s for s in self.eval_steps
+                     if isinstance(s, bool) or not isinstance(s, int) or s < 0]
+        if bad_steps:
+            raise ValueError(f"`eval_steps` must be non-negative integers. "
+                             f"Received: eval_steps={self.eval_steps!r}")
+
+    def __hash__(self):
+        return hash(json.dumps(self.to_dict(), sort_keys=True))
+
     def to_dict(self):
         """Every field, JSON-ready."""
         return _plain(asdict(self))
+
+    @classmethod
+    def from_dict(cls, payload):
+        """The spec `to_dict` wrote (lists back to tuples)."""
+        payload = dict(payload)
+        for name in ("monitors", "eval_steps", "eval_epochs", "measures"):
+            payload[name] = tuple(payload.get(name, ()))
+        overrides = dict(payload.get("overrides", {}))
+        if "hidden_units" in overrides:
+            overrides["hidden_units"] = tuple(overrides["hidden_units"])
+        payload["overrides"] = overrides
+        if payload.get("subset") is not None:
+            payload["subset"] = tuple(payload["subset"])
+        return cls(**payload)
+
+    # Structured fields that arms are selected by (never by parsing labels).
+
+    @property
+    def initializer(self):
+        return self.overrides.get("initializer")
+
+    @property
+    def learning_rate(self):
+        return self.overrides.get("learning_rate")
+
+    @property
+    def bias_init(self):
+        return self.overrides.get("bias_init", 0.0)
+
+    @property
+    def batch_norm(self):
+        return bool(self.overrides.get("batch_norm", False))
+
+    @property
+    def depth(self):
+        units = self.overrides.get("hidden_units")
+        return len(units) if units is not None else None
+
+    def matches(self, **fields):
+        """True if every named field (`activation`, `initializer`, `learning_rate`,
+        `bias_init`, `batch_norm`, `depth`, `preset`, `kind`, ...) has that value."""
+        for name, value in fields.items():
+            mine = getattr(self, name)
+            if isinstance(value, float) or isinstance(mine, float):
+                if mine is None or value is None or abs(float(mine) - float(value)) > 1e-12:
+                    return False
+            elif mine != value:
+                return False
+        return True
 
     def content(self):
         """The fields that define what is computed: what `run_id` hashes."""
@@ -125,7 +201,9 @@ class Claim:
         published: reference numbers, `{label: {metric: value}}`, with
             `published_source` saying where they come from.
         published_source: citation for `published`.
-        notes: caveats the report prints under the setup.
+        notes: caveats the report prints under the setup, including the reason for
+            every size the preset chose.
+        seed_file: the Q&A page in `shared/seeds/` the claim comes from.
     """
 
     id: int
@@ -137,6 +215,7 @@ class Claim:
     published: dict = field(default_factory=dict)
     published_source: str = ""
     notes: tuple = ()
+    seed_file: str = ""
 
     def arms(self):
         """`{label: [RunSpec, ...]}` in the order the runs are listed."""

@@ -1,0 +1,124 @@
+"""What a run measures besides its History: accuracy at fixed step budgets, and named
+measurements taken once training ends (`MEASURES`).
+
+`BudgetEvaluator` scores the whole validation split (and a fixed slice of the
+training split) before the first step and at each budget step, so learning curves
+of different arms and seeds are read at the same steps, never interpolated.
+"""
+
+import math
+
+import keras
+import numpy as np
+
+CHUNK = 2048  # images per forward pass when scoring
+
+
+def accuracy(model, x, y):
+    """Top-1 accuracy of `model` on `(x, y)` in inference mode, in chunks."""
+    if not len(x):
+        return None
+    hits = 0
+    for start in range(0, len(x), CHUNK):
+        out = keras.ops.convert_to_numpy(model(x[start:start + CHUNK], training=False))
+        hits += int(np.sum(np.argmax(out, axis=-1) == y[start:start + CHUNK]))
+    return hits / len(x)
+
+
+def epochs_to_steps(epochs, n_train, batch_size, group=10):
+    """Budgets in epochs as steps, rounded to a multiple of the execution `group`."""
+    steps = []
+    for e in epochs:
+        raw = e * n_train / batch_size
+        steps.append(max(group, int(round(raw / group)) * group))
+    return steps
+
+
+class BudgetEvaluator(keras.callbacks.Callback):
+    """Records validation (and training-slice) accuracy at step 0 and at each budget.
+
+    Keras calls `on_train_batch_end` once per group of `steps_per_execution` steps,
+    so budgets must be multiples of the group to be hit exactly; a budget that falls
+    inside a group is recorded at the group's end, with the step it was taken at.
+
+    Records: `[{"step", "valid_accuracy", "train_accuracy"}]` in `records`.
+    """
+
+    def __init__(self, x_valid, y_valid, steps, x_train=None, y_train=None):
+        super().__init__()
+        self.x_valid, self.y_valid = x_valid, y_valid
+        self.x_train, self.y_train = x_train, y_train
+        self.steps = sorted(set(int(s) for s in steps))
+        self.records = []
+
+    def _record(self, step):
+        record = {"step": step, "valid_accuracy": accuracy(self.model, self.x_valid, self.y_valid)}
+        if self.x_train is not None and len(self.x_train):
+            record["train_accuracy"] = accuracy(self.model, self.x_train, self.y_train)
+        self.records.append(record)
+
+    def _iterations(self):
+        return int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+
+    def on_train_begin(self, logs=None):
+        self.records = []
+        self._pending = [s for s in self.steps if s > 0]
+        if 0 in self.steps:
+            self._record(0)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if not self._pending:
+            return
+        step = self._iterations()
+        if step >= self._pending[0]:
+            loss = (logs or {}).get("loss")
+            if loss is not None and not math.isfinite(float(keras.ops.convert_to_numpy(loss))):
+                self._pending = []  # diverged: the weights are NaN from here on
+                return
+            self._record(step)
+            self._pending = [s for s in self._pending if s > step]
+
+
+# --- measurements after training -----------------------------------------------------------
+
+SPARSITY_EPSILON = 0.05  # "near zero": |a| <= 5 % of the layer's scale (see `sparsity`)
+
+
+def sparsity(model, data, spec):
+    """Exact zeros and near-zero outputs of every hidden activation layer, on the probe.
+
+    "Near zero" is |a| <= 5 % of the layer's scale, where the scale is the 99th
+    percentile of |a| over the probe (robust to a few huge outputs), so that units
+    of every family are compared like with like: a sigmoid unit that is "off"
+    sits near its lower asymptote 0, never at exactly 0. For a sigmoid layer the
+    scale is at most 1 and 5 % of it is at most 0.05.
+    """
+    from actkeras.callbacks._sites import Tap, find_activation_layers
+
+    sites = find_activation_layers(model)
+    if not sites:
+        return {"layers": {}}
+    n = min(spec.probe_size, len(data.x_valid))
+    tap = Tap(model, [(site, "output") for site in sites])
+    values = [keras.ops.convert_to_numpy(v).reshape(n, -1) for v in tap(data.x_valid[:n])]
+    layers = {}
+    for site, a in zip(sites, values):
+        magnitude = np.abs(a.astype(np.float64))
+        scale = float(np.percentile(magnitude, 99))
+        epsilon = SPARSITY_EPSILON * scale
+        layers[site.name] = {
+            "family": site.family,
+            "units": int(a.shape[1]),
+            "zero_fraction": float(np.mean(a == 0)),
+            "near_zero_fraction": float(np.mean(magnitude <= epsilon)),
+            "epsilon": epsilon,
+            "scale": scale,
+            "below_0.05_fraction": float(np.mean(magnitude <= 0.05)),
+            "unit_zero_fraction": [float(f) for f in np.quantile(np.mean(a == 0, axis=0),
+                                                                 [0.1, 0.5, 0.9])],
+        }
+    return {"layers": layers, "epsilon_rule": f"|a| <= {SPARSITY_EPSILON} x 99th percentile of |a|",
+            "probe": n}
+
+
+MEASURES = {"sparsity": sparsity}
