@@ -123,6 +123,7 @@ def _monitors(spec, data):
 
     n = min(spec.probe_size, len(data.x_valid))
     probe = (data.x_valid[:n], data.y_valid[:n])
+
     def dead():
         monitor = DeadReLUMonitor(probe_data=probe, probe_size=n)
         monitor.record_units = True  # which units died during training, not only how many
