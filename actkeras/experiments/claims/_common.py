@@ -10,7 +10,7 @@ left out and listed in the report.
 from dataclasses import dataclass, field
 
 from actkeras.experiments import stats
-from actkeras.experiments.claims.sizes import CHANCE
+from actkeras.experiments.claims.sizes import CHANCE, DEEP_ARMS
 from actkeras.experiments.judging import Part
 from actkeras.experiments.stats import FAILS, HOLDS, INCONCLUSIVE
 
@@ -55,6 +55,17 @@ def runs_where(claim, results, **fields):
     for spec in claim.runs:
         if spec.matches(**fields) and spec.run_id in results:
             out.setdefault(spec.seed, results[spec.run_id])
+    return out
+
+
+def deep_arm_runs(claim, results, labels):
+    """`{label: {seed: result}}` of the deep MLP's arms (`sizes.DEEP_ARMS`), selected by
+    their structured fields (activation, initializer, batch norm)."""
+    out = {}
+    for label in labels:
+        activation, initializer, batch_norm = DEEP_ARMS[label]
+        out[label] = runs_where(claim, results, activation=activation,
+                                initializer=initializer, batch_norm=batch_norm)
     return out
 
 

@@ -17,7 +17,6 @@ import math
 from actkeras.experiments import stats
 from actkeras.experiments.claims import _common as c
 from actkeras.experiments.claims.sizes import (
-    DEEP_ARMS,
     data_note,
     deep_description,
     deep_runs,
@@ -198,13 +197,8 @@ def _with_note(part, note):
 # --- analysis and figure ----------------------------------------------------------------------
 
 def arm_runs(claim, results, labels=LABELS):
-    """`{label: {seed: result}}`, selected by the structured fields of `DEEP_ARMS`."""
-    out = {}
-    for label in labels:
-        activation, initializer, batch_norm = DEEP_ARMS[label]
-        out[label] = c.runs_where(claim, results, activation=activation,
-                                  initializer=initializer, batch_norm=batch_norm)
-    return out
+    """`{label: {seed: result}}` of this claim's deep-MLP arms."""
+    return c.deep_arm_runs(claim, results, labels)
 
 
 def _sci(by_seed):

@@ -15,7 +15,6 @@ from actkeras.experiments import stats
 from actkeras.experiments.claims import _common as c
 from actkeras.experiments.claims.sizes import (
     CHANCE,
-    DEEP_ARMS,
     REASONS,
     data_note,
     deep_description,
@@ -142,14 +141,9 @@ def judge(arms):
 
 # --- analysis and figure ----------------------------------------------------------------------
 
-def arm_runs(claim, results):
-    """`{label: {seed: result}}`, selected by the structured fields of `DEEP_ARMS`."""
-    out = {}
-    for label in LABELS:
-        activation, initializer, batch_norm = DEEP_ARMS[label]
-        out[label] = c.runs_where(claim, results, activation=activation,
-                                  initializer=initializer, batch_norm=batch_norm)
-    return out
+def arm_runs(claim, results, labels=LABELS):
+    """`{label: {seed: result}}` of this claim's deep-MLP arms."""
+    return c.deep_arm_runs(claim, results, labels)
 
 
 def analyze(claim, results):
