@@ -1,30 +1,98 @@
 """actkeras: why ReLU-family activations train better than sigmoid and softmax, measured.
 
-Importing the package registers every activation layer with Keras's
-serialisation (package `actkeras`), so saved models reload after `import actkeras`.
+The public names below, and the subpackages (`actkeras.callbacks`, `actkeras.data`,
+`actkeras.layers`, ...), are imported on first use (PEP 562), so that `import
+actkeras` and `actkeras --help` do not start TensorFlow.
+
+Importing the package still registers every activation layer with Keras's
+serialisation (package `actkeras`): the layers are imported as soon as Keras is, so
+saved models reload after `import actkeras` whichever of the two came first. A Keras
+backend actkeras cannot run on (not installed, or not TensorFlow or JAX) makes that first
+import raise `ImportError` with one line saying what to install (`actkeras.backends`).
 """
+
+import importlib
+import importlib.abc
+import importlib.util
+import sys
 
 __version__ = "0.1.0"
 
-from actkeras import layers
-from actkeras.layers import (
-    ELU,
-    GELU,
-    SELU,
-    LeakyReLU,
-    Linear,
-    PReLU,
-    ReLU,
-    ScaledSigmoid,
-    Sigmoid,
-    Softmax,
-    Swish,
-    Tanh,
-)
-from actkeras.export import export_model, load_exported
-from actkeras.models import PRESETS, ModelConfig, build_from_config, build_model, resolve_config
-from actkeras.registry import ACTIVATIONS, activation_names, get_activation
-from actkeras.training import evaluate, fit
+# public name -> the module that defines it
+_EXPORTS = {
+    **dict.fromkeys(
+        ["ELU", "GELU", "SELU", "LeakyReLU", "Linear", "PReLU", "ReLU", "ScaledSigmoid",
+         "Sigmoid", "Softmax", "Swish", "Tanh"], "actkeras.layers"),
+    "export_model": "actkeras.export",
+    "load_exported": "actkeras.export",
+    "PRESETS": "actkeras.models",
+    "ModelConfig": "actkeras.models",
+    "build_from_config": "actkeras.models",
+    "build_model": "actkeras.models",
+    "resolve_config": "actkeras.models",
+    "ACTIVATIONS": "actkeras.registry",
+    "activation_names": "actkeras.registry",
+    "get_activation": "actkeras.registry",
+    "evaluate": "actkeras.training",
+    "fit": "actkeras.training",
+}
+_SUBPACKAGES = ("callbacks", "data", "experiments", "layers", "plots", "tuning")
+_MODULES = ("bench", "export", "models", "registry", "training")  # as `import actkeras` gave
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    elif name in _SUBPACKAGES or name in _MODULES:
+        value = importlib.import_module(f"actkeras.{name}")
+    else:
+        raise AttributeError(f"module 'actkeras' has no attribute {name!r}")
+    globals()[name] = value  # the next access is a plain lookup
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS) | set(_SUBPACKAGES) | set(_MODULES))
+
+
+class _RegisterLayersAfterKeras(importlib.abc.MetaPathFinder):
+    """Imports `actkeras.layers` right after `keras` itself finishes importing.
+
+    Keras has no hook for lazily registered objects: a `.keras` file names
+    `actkeras>PReLU`, which must be registered before `keras.saving.load_model`
+    runs. Importing the layers eagerly would start TensorFlow with the package.
+    """
+
+    _finding = False
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "keras" or self._finding:
+            return None
+        self._finding = True  # the search below asks the other finders, not this one
+        try:
+            spec = importlib.util.find_spec(name)
+        finally:
+            self._finding = False
+        if spec is not None and hasattr(spec.loader, "exec_module"):
+            exec_module = spec.loader.exec_module
+
+            def exec_then_register(module):
+                # A backend actkeras cannot run on fails here in one line, not deep in Keras.
+                importlib.import_module("actkeras.backends").check()
+                exec_module(module)
+                if self in sys.meta_path:
+                    sys.meta_path.remove(self)
+                importlib.import_module("actkeras.layers")
+
+            spec.loader.exec_module = exec_then_register
+        return spec
+
+
+if "keras" in sys.modules:
+    importlib.import_module("actkeras.backends").check()
+    importlib.import_module("actkeras.layers")
+else:
+    sys.meta_path.insert(0, _RegisterLayersAfterKeras())
 
 __all__ = [
     "ACTIVATIONS",
@@ -45,11 +113,16 @@ __all__ = [
     "activation_names",
     "build_from_config",
     "build_model",
+    "callbacks",
+    "data",
     "evaluate",
+    "experiments",
     "export_model",
     "fit",
     "get_activation",
     "layers",
     "load_exported",
+    "plots",
     "resolve_config",
+    "tuning",
 ]

@@ -1,11 +1,18 @@
 """Atomic file writes: a temporary file in the same folder, fsynced, then `os.replace`.
 
 A reader (a resumed reproduction, a tuner worker, a crashed run's next attempt)
-therefore sees either the old file or the whole new one, never half of it.
+therefore sees either the old file or the whole new one, never half of it. Every
+file and folder actkeras writes goes through here: `write_bytes`, `write_text`,
+`write_json`, `write_figure` for content in memory, `temporary_path` for writers
+that want a path of their own (`model.save`, `np.savez`, a download), and
+`replace_folder` for a folder built aside (an export). Files get the usual
+permissions (the umask's), not `mkstemp`'s owner-only mode.
 """
 
+import contextlib
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -31,19 +38,67 @@ def write_figure(path, figure, dpi=110):
 
 def write_bytes(path, data):
     """Writes `data` to `path` atomically, creating the folder if needed."""
+    with temporary_path(path) as tmp, open(tmp, "wb") as handle:
+        handle.write(data)
+
+
+@contextlib.contextmanager
+def temporary_path(path, suffix=".tmp"):
+    """A path beside `path` to write to; renamed onto `path` when the block succeeds.
+
+    The folder is created if needed. On an exception the temporary file is
+    removed and `path` is left as it was. `suffix` keeps a file type that a writer
+    insists on (`model.save` wants `.keras`).
+
+    Example:
+    >>> with temporary_path(out / "model.keras", suffix=".keras") as tmp:
+    ...     model.save(tmp)
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    os.close(fd)
+    tmp = Path(tmp)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
+        yield tmp
+        with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.chmod(tmp, _MODE)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+
+
+def replace_folder(staging, destination, overwrite=False):
+    """Renames the folder `staging` to `destination` (on the same file system).
+
+    An existing `destination` is replaced only with `overwrite`: it is first renamed
+    aside (renames are atomic, deleting a tree is not), put back if the rename of
+    `staging` fails, and deleted afterwards.
+
+    Raises:
+        FileExistsError: `destination` exists and `overwrite` is false.
+    """
+    staging, destination = Path(staging), Path(destination)
+    old = None
+    if destination.exists():
+        if not overwrite:
+            raise FileExistsError(
+                f"{destination} already exists; pass overwrite=True to replace it. "
+                f"Received: destination={str(destination)!r}")
+        old = Path(tempfile.mkdtemp(dir=destination.parent, prefix=f".{destination.name}.",
+                                    suffix=".old"))
+        os.rename(destination, old / destination.name)
+    try:
+        os.rename(staging, destination)
+    except BaseException:
+        if old is not None:
+            os.rename(old / destination.name, destination)
+            old.rmdir()
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def write_json(path, payload, sort_keys=True):

@@ -14,6 +14,9 @@ Plus, as ratios to ReLU with 95 % confidence intervals from paired rounds run in
 seeded random order: the cost of each activation (forward + backward, many passes in
 one compiled loop over 2**20 elements, net of an identity baseline timed in the same
 rounds), and the training-step time of the 50-layer MLP per activation.
+
+`run_all` takes every measurement `actkeras bench` reports; `to_markdown` writes
+them as BENCHMARKS.md.
 """
 
 import importlib.util
@@ -25,6 +28,8 @@ import time
 import keras
 import numpy as np
 
+from actkeras import checks
+from actkeras.records import environment
 from actkeras.experiments.stats import t_critical
 from actkeras.training import course_offsets
 
@@ -367,11 +372,9 @@ def activation_cost(names=None, *, elements=2**20, inner=40, rounds=40, warmup=3
     from actkeras.registry import activation_names, get_activation
 
     wall = time.perf_counter()
-    for arg, value in (("inner", inner), ("rounds", rounds)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"`{arg}` must be an integer >= 1. Received: {arg}={value!r}")
-    if isinstance(elements, bool) or not isinstance(elements, int) or elements < HIDDEN \
-            or elements % HIDDEN:
+    checks.positive_int("inner", inner)
+    checks.positive_int("rounds", rounds)
+    if not checks._is_int(elements) or elements < HIDDEN or elements % HIDDEN:
         raise ValueError(f"`elements` must be a positive multiple of {HIDDEN}. "
                          f"Received: elements={elements!r}")
     if names is None:
@@ -633,3 +636,174 @@ def run_speed(data, steps=3001, rounds=5, variants=("a", "b", "c", "d"), progres
         result["train_flops_c"] = rate["c"] / BATCH * STEP_FLOPS
         result["ratios"]["c_flops/e"] = result["train_flops_c"] / peak
     return result
+
+
+MLP_ACTIVATIONS = ("relu", "leaky_relu", "elu", "sigmoid", "tanh")
+
+
+def run_all(data, fashion=None, *, steps=3001, rounds=5, variants=("a", "b", "c", "d"),
+            cost_rounds=40, cost_inner=40, mlp_rounds=40, mlp_train=None, progress=print):
+    """Every measurement `actkeras bench` reports, with the machine they were taken on.
+
+    Args:
+        data: notMNIST, for the training speed (`run_speed`).
+        fashion: Fashion-MNIST, for the 50-layer MLP's step time (`mlp_epoch_time`).
+            Defaults to `None`: that timing is skipped.
+        steps, rounds, variants: as for `run_speed`.
+        cost_rounds, cost_inner: `activation_cost`'s `rounds` and `inner`; 0 rounds
+            skips it. Default to `40`.
+        mlp_rounds, mlp_train: `mlp_epoch_time`'s `rounds` and `n_train`; 0 for
+            either skips it.
+        progress: where progress lines go. Defaults to `print`.
+
+    Returns:
+        `{"environment", "speed", "activation_cost", "mlp_step_time"}` (empty dicts
+        for what was skipped), as `to_markdown` and the `--json` file take them.
+    """
+    unknown = sorted(set(variants) - {"a", "b", "c", "d"})
+    if unknown or not variants:
+        raise ValueError(f"`variants` is a non-empty subset of a, b, c, d. "
+                         f"Received: variants={list(variants)!r}")
+    speed = run_speed(data, steps=steps, rounds=rounds, variants=variants, progress=progress)
+    cost = {}
+    if cost_rounds:
+        progress("activation cost ...")
+        cost = activation_cost(inner=cost_inner, rounds=cost_rounds)
+    mlp = {}
+    if fashion is not None and mlp_rounds and mlp_train != 0:
+        progress("50-layer MLP step time ...")
+        mlp = mlp_epoch_time(fashion, list(MLP_ACTIVATIONS), rounds=mlp_rounds, n_train=mlp_train)
+    return {"environment": environment(), "speed": speed, "activation_cost": cost,
+            "mlp_step_time": mlp}
+
+
+def to_markdown(env, speed, cost, mlp, data_info, target="BENCHMARKS.md"):
+    """The benchmark tables as Markdown: what `actkeras bench --write` writes.
+
+    Args:
+        env: `actkeras.records.environment()`.
+        speed, cost, mlp: `run_speed`, `activation_cost` and `mlp_epoch_time` results
+            (an empty `cost` or `mlp` leaves its table out).
+        data_info: a line describing the notMNIST data used.
+        target: the file name the header says the tables were written to.
+    """
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Written by `actkeras bench --write {target}`; regenerate it, do not edit it.",
+        "",
+        f"- date: {env['date']}",
+        f"- machine: {env['processor']}, {env['cpu_count']} CPU cores, {env['platform']}; "
+        f"accelerators: {', '.join(env['accelerators']) or 'none'}",
+        f"- backend: {env['backend']}; "
+        + ", ".join(f"{k} {v}" for k, v in sorted(env["versions"].items())),
+        f"- data: notMNIST, {data_info}",
+        "",
+        f"## Training speed, `udacity` network ({speed['steps']} steps of batch 128, "
+        f"median of {speed['rounds']} round-robin rounds)",
+        "",
+        "| variant | samples/s | test accuracy |",
+        "| --- | ---: | ---: |",
+    ]
+    for v, label in speed["labels"].items():
+        lines.append(
+            f"| {v}. {label} | {speed['samples_per_second'][v]:,.0f} | "
+            f"{speed['test_accuracy'][v]:.4f} |"
+        )
+    lines += [
+        f"| e. matrix products at the network's shapes | "
+        f"{speed['matmul_flops'] / 1e9:,.1f} GFLOP/s | |",
+        "",
+        *_warm_up_lines(speed.get("warm_up_seconds") or {}),
+        "Ratios of speeds: the median over rounds of each round's ratio, and their range.",
+        "",
+        "| ratio | median | range over rounds |",
+        "| --- | ---: | ---: |",
+    ]
+    ranges = speed.get("ratio_ranges", {})
+    for name, value in speed["ratios"].items():
+        spread = "{:.3f} to {:.3f}".format(*ranges[name]) if name in ranges else ""
+        lines.append(f"| {name} | {value:.3f} | {spread} |")
+    if cost:
+        lines += _cost_lines(cost)
+    if mlp:
+        lines += _mlp_lines(mlp)
+    return "\n".join(lines) + "\n"
+
+
+def _ci_rows(summary, columns):
+    """Markdown rows, one per arm, by ratio to ReLU: `columns(row)` gives the first
+    cells; then the ratio, its interval and the rounds it rests on."""
+    def key(item):
+        ratio = item[1]["ratio"]
+        return (ratio is None, ratio or 0.0)
+
+    lines = []
+    for name, row in sorted(summary.items(), key=key):
+        ratio = "n/a" if row["ratio"] is None else f"{row['ratio']:.2f}"
+        interval = ("n/a" if row["low"] is None
+                    else f"{row['low']:.2f} to {row['high']:.2f}")
+        used = row["n"] + row.get("skipped", 0)
+        lines.append(f"| {name} | {' | '.join(columns(row))} | {ratio} | {interval} | "
+                     f"{row['n']}/{used} |")
+    return lines
+
+
+def _cost_lines(cost):
+    """The activation-cost table: net time per pass and the ratio to ReLU with its CI."""
+    level = f"{cost['level']:.0%}"
+    rows, width = cost["shape"]
+    lines = [
+        "", f"## Activation cost: forward + backward over a ({rows}, {width}) float32 tensor", "",
+        f"One compiled call runs {cost['inner']} forward + backward passes in an in-graph "
+        f"loop; every round times every activation and an identity baseline once, in a "
+        f"random order (seed {cost['seed']}), {cost['rounds']} rounds after "
+        f"{cost['warmup']} untimed ones ({cost['wall_seconds']:.0f} s in all). "
+        "An activation's net time is its time minus the baseline's in the same round; "
+        "its ratio to ReLU is the geometric mean of the rounds' ratios of net times, with "
+        f"its {level} t interval.",
+        "",
+        f"Baseline (identity; the loop, the update and the dispatch): "
+        f"{cost['baseline_us_per_pass']:.0f} µs per pass (median).",
+        "",
+        f"| activation | net µs per pass (median) | ratio to relu | {level} CI | rounds used |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    lines += _ci_rows(cost["summary"], lambda row: [f"{row['net_us_per_pass']:.0f}"])
+    if any(row["skipped"] for row in cost["summary"].values()):
+        lines += ["", "A round where an activation's or ReLU's net time was <= 0 (the baseline "
+                  "ran slower) gives no ratio: the rounds used count the others."]
+    return lines
+
+
+def _mlp_lines(mlp):
+    """The 50-layer MLP table: time per training step, per-epoch estimate, ratio with CI."""
+    level = f"{mlp['level']:.0%}"
+    lines = [
+        "", f"## Training step of the 50-layer `fashion_mlp` (batch {mlp['batch_size']})", "",
+        f"Every round times, for every activation's model, {mlp['steps']} consecutive "
+        f"`train_on_batch` steps on one fixed batch, in a random order (seed "
+        f"{mlp['seed']}), {mlp['rounds']} rounds after {mlp['warmup']} untimed ones "
+        f"({mlp['wall_seconds']:.0f} s in all). Ratios to ReLU: geometric mean of the "
+        f"rounds' ratios, with its {level} t interval. Per epoch: the median step times "
+        f"{mlp['steps_per_epoch']:,} steps.",
+        "",
+        f"| activation | ms per step (median) | s per epoch (estimate) | ratio to relu | "
+        f"{level} CI | rounds used |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    return lines + _ci_rows(mlp["summary"], lambda row: [
+        f"{row['step_seconds'] * 1e3:.2f}", f"{row['epoch_seconds']:.2f}"])
+
+
+def _warm_up_lines(seconds):
+    """What the untimed warm-up fits before c and d took: the monitors' first use in a
+    process (JAX compiling their eager operations) shows there, not in d's speed."""
+    if not seconds:
+        return []
+    first = ", ".join(f"{v} {s[0]:.2f} s" for v, s in seconds.items())
+    later = ", ".join(f"{v} {statistics.median(s[1:]):.2f} s" for v, s in seconds.items()
+                      if len(s) > 1)
+    line = (f"Untimed warm-up fit before each timed one ({WARMUP} steps, with d's monitors; "
+            f"it traces the functions): {first} in the first round")
+    return [line + (f", median {later} in the others." if later else "."), ""]

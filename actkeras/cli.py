@@ -1,18 +1,24 @@
 """The `actkeras` command: a thin argparse shell over the public API.
 
-Each sub-command is a module with `add_arguments(parser)` and `run(args) -> int`;
-errors a user can fix are printed as one line (a traceback only with `--debug`).
+Each sub-command is a module of `actkeras.commands` with `add_arguments(parser)` and
+`run(args) -> int`; those modules import the library (and so TensorFlow) only inside
+`run`, so `actkeras --help` and `actkeras COMMAND --help` never load it.
+
+Exit codes: 0 success; 1 a failure (a failed run, missing or corrupt data, an
+unwritable folder, a diverged training), with one line saying what and how to fix it;
+2 a usage error (a bad argument), as argparse has it; 130 interrupted. `--debug`
+shows tracebacks and TensorFlow's own start-up logging.
 """
 
 import argparse
 import importlib
-import os
 import sys
 
+from actkeras import backends, quiet
+from actkeras.commands.common import UsageError
 from actkeras.errors import UserError
 
-# name -> (module, one-line help). Modules are imported only when their command runs,
-# so `actkeras --help` stays fast.
+# name -> (module, one-line help)
 COMMANDS = {
     "train": ("actkeras.commands.train", "train one preset with one activation"),
     "activations": ("actkeras.commands.listing", "list the activation registry and presets"),
@@ -21,43 +27,57 @@ COMMANDS = {
     "bench": ("actkeras.commands.bench", "time training against the TF1 loop and plain Keras"),
     "reproduce": ("actkeras.commands.reproduce", "reproduce the seeds' claims: runs, verdicts, report"),
 }
+# TensorFlow's C++ logging (oneDNN notices, CUDA probes, tf.data attribute errors) says
+# nothing a user can act on. Set before TensorFlow loads, here and in every process the
+# command starts (the reproduction's and the tuner's workers inherit it).
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        # One line, as every other error of the command; the usage is one --help away.
+        self.exit(2, f"{self.prog}: error: {message} (`{self.prog} --help` lists the options)\n")
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
-        prog="actkeras",
+    debug = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS: `actkeras --debug train` is not undone by the sub-command's default.
+    debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show tracebacks on errors and TensorFlow's start-up logging")
+    parser = _Parser(
+        prog="actkeras", parents=[debug],
         description="Reproduce and measure why ReLU-family activations train better "
         "than sigmoid and softmax hidden units.",
     )
-    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
-        command = sub.add_parser(name, help=help_text, description=help_text)
+        command = sub.add_parser(name, help=help_text, description=help_text, parents=[debug])
         command.set_defaults(module=module_name)
         importlib.import_module(module_name).add_arguments(command)
     return parser
 
 
 def main(argv=None):
-    """Runs the CLI; returns the exit code (0 success, 1 failed runs, 2 bad input)."""
+    """Runs the CLI; returns the exit code (0 success, 1 failure, 2 usage error)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if "--debug" not in argv:
-        # TensorFlow's C++ chatter (CUDA probes, oneDNN, tf.data attribute notices)
-        # says nothing a user can act on; `--debug` keeps it. This process imported
-        # TensorFlow with the package already, so this quiets the processes it starts
-        # (the reproduction's workers), which repeat it for every run.
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as stop:  # --help (0) or a usage error (2), already printed
         return stop.code if isinstance(stop.code, int) else 2
+    args.debug = getattr(args, "debug", False)
     args.argv = argv  # the command line, for reports that record how they were made
     if not args.command:
         parser.print_help()
         return 2
+    backend_problem = backends.problem()  # before Keras loads: one line, not a traceback
+    if backend_problem:
+        print(f"actkeras {args.command}: error: {backend_problem}", file=sys.stderr)
+        return 2
+    if not args.debug:
+        quiet.start_quietly()
+    from actkeras.data.locate import fix_terms
+
     try:
-        return int(importlib.import_module(args.module).run(args) or 0)
+        with fix_terms("cli"):
+            return int(importlib.import_module(args.module).run(args) or 0)
     except KeyboardInterrupt:
         print("actkeras: interrupted", file=sys.stderr)
         return 130
@@ -65,4 +85,4 @@ def main(argv=None):
         if args.debug:
             raise
         print(f"actkeras {args.command}: error: {error}", file=sys.stderr)
-        return 2
+        return 2 if isinstance(error, UsageError) else 1

@@ -1,11 +1,12 @@
-"""Errors a user can fix: the CLI prints their message, without a traceback, and exits 2."""
+"""Errors a user can fix: the CLI prints their message, without a traceback, and exits 1
+(2 is kept for argument errors: `commands.common.UsageError`)."""
 
 import errno
 from contextlib import contextmanager
 
 
 class UserError(Exception):
-    """A problem the user can fix; the message says how. The CLI exits with code 2."""
+    """A problem the user can fix; the message says how. The CLI exits with code 1."""
 
 
 def output_error(error, path, option="--out", note=""):

@@ -2,15 +2,14 @@
 
 `export_model` writes `ROOT/NAME/` with `model.keras`, `serving/` (a SavedModel with a
 `serve` endpoint and a `serving_default` signature, for TF Serving) and
-`metadata.json`; `load_exported` reloads the `.keras` file with `safe_mode` on and
+`metadata.json`; `export_run` does the same for a finished `actkeras train` run;
+`load_exported` reloads the `.keras` file with `safe_mode` on and
 turns Keras's opaque load errors into ones that name the fix.
 """
 
 import datetime
 import importlib.util
 import json
-import os
-import platform
 import re
 import shutil
 import tempfile
@@ -18,6 +17,8 @@ import zipfile
 from pathlib import Path
 
 import keras
+
+from actkeras import atomic, records
 
 KERAS_FILE = "model.keras"
 SERVING_DIR = "serving"
@@ -80,10 +81,13 @@ def export_model(model, name, *, root="saved_models", metadata=None, overwrite=F
         else:
             files["why"] = "skipped: export_model(serving=False)"
         record = _metadata(model, name, metadata, files)
-        with open(staging / METADATA_FILE, "w") as handle:
-            json.dump(record, handle, indent=2, sort_keys=True, default=_to_json)
-            handle.write("\n")
-        _move_into_place(staging, destination, overwrite)
+        atomic.write_json(staging / METADATA_FILE, records.plain(record, strict=True))
+        try:
+            atomic.replace_folder(staging, destination, overwrite)
+        except FileExistsError:
+            raise FileExistsError(
+                f"An export appeared at {destination} while writing; pass overwrite=True "
+                f"to replace it. Received: destination={str(destination)!r}") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -149,6 +153,45 @@ def read_metadata(path_or_name, *, root="saved_models"):
         return json.load(handle)
 
 
+def export_run(run_dir, name=None, *, root="saved_models", overwrite=False, serving=True):
+    """Exports a finished training run (the folder `actkeras train --out` wrote).
+
+    The run's `model.keras` is reloaded (with `safe_mode` on) and exported with its
+    `config.json` (configuration and data set) and `metrics.json` folded into the
+    metadata.
+
+    Args:
+        run_dir: the run's folder, holding `model.keras`.
+        name: the export's name. Defaults to `None`: the run folder's name.
+        root, overwrite, serving: as for `export_model`.
+
+    Raises:
+        FileNotFoundError: `run_dir` holds no `model.keras`.
+        FileExistsError: the export exists and `overwrite` is False.
+    """
+    run_dir = Path(run_dir)
+    if not (run_dir / KERAS_FILE).is_file():
+        raise FileNotFoundError(
+            f"{run_dir} holds no {KERAS_FILE}: train into it first with "
+            f"`actkeras train --out {run_dir}`. Received: run_dir={str(run_dir)!r}"
+        )
+    model = load_exported(run_dir / KERAS_FILE)
+    metadata = {"source": str(run_dir)}
+    config = _read_json(run_dir / "config.json")
+    if config:
+        metadata.update(config=config.get("model"), dataset=config.get("dataset"))
+    metadata["metrics"] = _read_json(run_dir / "metrics.json") or {}
+    return export_model(model, name or run_dir.resolve().name, root=root, metadata=metadata,
+                        overwrite=overwrite, serving=serving)
+
+
+def _read_json(path):
+    if not path.is_file():
+        return None
+    with open(path) as handle:
+        return json.load(handle)
+
+
 def _check_exportable(model):
     if not isinstance(model, keras.Model):
         raise ValueError(
@@ -191,6 +234,7 @@ def _metadata(model, name, extra, files):
         preset = config["preset"]
     else:
         activation, preset = _activations_in(model), None
+    environment = records.environment()
     record = {
         "name": name,
         "format_version": FORMAT_VERSION,
@@ -209,7 +253,8 @@ def _metadata(model, name, extra, files):
             "outputs": [_spec(t) for t in _flat(getattr(model, "outputs", None))],
         },
         "files": files,
-        "versions": _versions(),
+        "versions": _versions(environment),
+        "environment": environment,
     }
     record.update(extra)
     return record
@@ -233,24 +278,19 @@ def _activations_in(model):
     return found[0] if len(found) == 1 else found or None
 
 
-def _versions():
-    import numpy
-
-    import actkeras
-
-    versions = {
-        "actkeras": actkeras.__version__,
-        "keras": keras.__version__,
-        "backend": keras.backend.backend(),
-        "numpy": numpy.__version__,
-        "python": platform.python_version(),
-        "tensorflow": None,
+def _versions(environment):
+    """The versions a reader checks first, from `records.environment()`; TensorFlow
+    `None` where it cannot be imported (no SavedModel then)."""
+    versions = environment["versions"]
+    tensorflow = versions.get("tensorflow") or versions.get("tensorflow-cpu")
+    return {
+        "actkeras": versions.get("actkeras"),
+        "keras": versions.get("keras"),
+        "backend": environment["backend"],
+        "numpy": versions.get("numpy"),
+        "python": environment["python"],
+        "tensorflow": tensorflow if importlib.util.find_spec("tensorflow") is not None else None,
     }
-    if importlib.util.find_spec("tensorflow") is not None:
-        import tensorflow
-
-        versions["tensorflow"] = tensorflow.__version__
-    return versions
 
 
 def _flat(tensors):
@@ -265,40 +305,6 @@ def _spec(tensor):
         "shape": list(tensor.shape),
         "dtype": str(getattr(tensor, "dtype", "float32")),
     }
-
-
-def _to_json(value):
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if isinstance(value, (tuple, set)):
-        return list(value)
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"metadata entries must be JSON-ready. Received: {type(value).__name__}")
-
-
-def _move_into_place(staging, destination, overwrite):
-    """Renames `staging` to `destination`, replacing it only when `overwrite`."""
-    old = None
-    if destination.exists():
-        if not overwrite:
-            raise FileExistsError(
-                f"An export appeared at {destination} while writing; pass overwrite=True "
-                f"to replace it. Received: destination={str(destination)!r}"
-            )
-        # Renames are atomic, deleting a tree is not: move the old export aside first.
-        old = Path(tempfile.mkdtemp(dir=destination.parent, prefix=f".{destination.name}.",
-                                    suffix=".old"))
-        os.rename(destination, old / destination.name)
-    try:
-        os.rename(staging, destination)
-    except BaseException:
-        if old is not None:
-            os.rename(old / destination.name, destination)
-            old.rmdir()
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _read_keras_config(path):

@@ -1,11 +1,12 @@
 """`build_model`: the presets of the seeds' networks, built and compiled from one config."""
 
 import dataclasses
-import math
+import json
 from dataclasses import dataclass, field
 
 import keras
 
+from actkeras import checks
 from actkeras.registry import describe_activation, get_activation
 
 OPTIMIZERS = {
@@ -78,12 +79,67 @@ class ModelConfig:
     steps_per_execution: int = 10
     seed: int | None = None
 
+    def __post_init__(self):
+        for name in ("input_shape", "hidden_units"):
+            value = getattr(self, name)
+            if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+                raise ValueError(f"`{name}` must be a sequence of positive integers. "
+                                 f"Received: {name}={value!r}")
+            object.__setattr__(self, name, tuple(value))
+        if not isinstance(self.activation_kwargs, dict):
+            raise ValueError("`activation_kwargs` must be a dict of the activation's arguments. "
+                             f"Received: activation_kwargs={self.activation_kwargs!r}")
+        object.__setattr__(self, "activation_kwargs", dict(self.activation_kwargs))
+        checks.choice("preset", self.preset, list(PRESETS))
+        if not isinstance(self.activation, str) or not self.activation:
+            raise ValueError("`activation` must be a registry name or a layer class name. "
+                             f"Received: activation={self.activation!r}")
+        if not self.hidden_units:
+            raise ValueError("`hidden_units` must hold at least one layer. Received: hidden_units=()")
+        for units in self.hidden_units:
+            checks.positive_int("units", units)
+        for dim in self.input_shape:
+            checks.positive_int("input_shape", dim)
+        checks.positive_int("num_classes", self.num_classes)
+        checks.choice("output", self.output, ["logits", "softmax"])
+        checks.choice("initializer", self.initializer, list(INITIALIZERS))
+        checks.choice("optimizer", self.optimizer, list(OPTIMIZERS))
+        checks.finite("learning_rate", self.learning_rate, low=0, strict_low=True)
+        checks.finite("init_stddev", self.init_stddev, low=0, strict_low=True)
+        checks.finite("bias_init", self.bias_init)
+        checks.finite("dropout", self.dropout, low=0, high=1)
+        for name in ("batch_size", "epochs", "steps_per_execution"):
+            checks.positive_int(name, getattr(self, name))
+        if self.steps is not None:
+            checks.positive_int("steps", self.steps)
+        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int)
+                                      or self.seed < 0):
+            raise ValueError(f"`seed` must be a non-negative integer or None. Received: seed={self.seed!r}")
+        checks.boolean("batch_norm", self.batch_norm)
+
+    def __hash__(self):
+        return hash(json.dumps(self.to_dict(), sort_keys=True))
+
     def to_dict(self):
         """A JSON-ready dict (tuples become lists)."""
         return {
             key: list(value) if isinstance(value, tuple) else value
             for key, value in dataclasses.asdict(self).items()
         }
+
+    @classmethod
+    def from_dict(cls, values):
+        """The config `to_dict` wrote (lists back to tuples), validated.
+
+        Raises:
+            ValueError: a key that is not a field, or an invalid value.
+        """
+        fields = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(values) - set(fields))
+        if unknown:
+            raise ValueError(f"Unknown ModelConfig field {unknown[0]!r}. Valid fields: "
+                             f"{', '.join(fields)}. Received: {unknown[0]}={values[unknown[0]]!r}")
+        return cls(**values)
 
 
 PRESETS = {
@@ -131,35 +187,6 @@ PRESETS = {
 _SHORTCUTS = ("units", "depth")
 
 
-def _check_choice(name, value, choices):
-    if value not in choices:
-        raise ValueError(
-            f"Unknown {name}. Valid choices: {', '.join(choices)}. Received: {name}={value!r}"
-        )
-
-
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
-
-
-def _check_finite(name, value, low=None, high=None, strict_low=False):
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    ok = ok and math.isfinite(value)
-    if ok and low is not None:
-        ok = value > low if strict_low else value >= low
-    if ok and high is not None:
-        ok = value < high
-    if not ok:
-        bounds = []
-        if low is not None:
-            bounds.append(f"{'>' if strict_low else '>='} {low}")
-        if high is not None:
-            bounds.append(f"< {high}")
-        rule = " and ".join(["a finite number"] + bounds)
-        raise ValueError(f"`{name}` must be {rule}. Received: {name}={value!r}")
-
-
 def resolve_config(preset="udacity", activation="relu", activation_kwargs=None, **overrides):
     """Returns the `ModelConfig` that `build_model` would build, validating everything.
 
@@ -167,7 +194,7 @@ def resolve_config(preset="udacity", activation="relu", activation_kwargs=None, 
         ValueError: unknown preset, activation, override or optimizer/initializer
             name, or an out-of-range value.
     """
-    _check_choice("preset", preset, list(PRESETS))
+    checks.choice("preset", preset, list(PRESETS))
     valid = [f.name for f in dataclasses.fields(ModelConfig)]
     valid = [n for n in valid if n not in ("preset", "activation", "activation_kwargs")]
     unknown = sorted(set(overrides) - set(valid) - set(_SHORTCUTS))
@@ -186,39 +213,10 @@ def resolve_config(preset="udacity", activation="relu", activation_kwargs=None, 
             )
         units = overrides.pop("units", values["hidden_units"][0])
         depth = overrides.pop("depth", len(values["hidden_units"]))
-        _check_positive_int("units", units)
-        _check_positive_int("depth", depth)
+        checks.positive_int("units", units)
+        checks.positive_int("depth", depth)
         values["hidden_units"] = (units,) * depth
     values.update(overrides)
-    values["hidden_units"] = tuple(values["hidden_units"])
-    values["input_shape"] = tuple(values.get("input_shape", (28, 28)))
-
-    if not values["hidden_units"]:
-        raise ValueError("`hidden_units` must hold at least one layer. Received: hidden_units=()")
-    for units in values["hidden_units"]:
-        _check_positive_int("units", units)
-    for dim in values["input_shape"]:
-        _check_positive_int("input_shape", dim)
-    _check_positive_int("num_classes", values.get("num_classes", 10))
-    _check_choice("output", values.get("output"), ["logits", "softmax"])
-    _check_choice("initializer", values.get("initializer"), list(INITIALIZERS))
-    _check_choice("optimizer", values.get("optimizer"), list(OPTIMIZERS))
-    _check_finite("learning_rate", values.get("learning_rate"), low=0, strict_low=True)
-    _check_finite("init_stddev", values.get("init_stddev", 0.05), low=0, strict_low=True)
-    _check_finite("bias_init", values.get("bias_init", 0.0))
-    _check_finite("dropout", values.get("dropout", 0.0), low=0, high=1)
-    for name in ("batch_size", "epochs", "steps_per_execution"):
-        _check_positive_int(name, values.get(name, 1))
-    if values.get("steps") is not None:
-        _check_positive_int("steps", values["steps"])
-    seed = values.get("seed")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-        raise ValueError(f"`seed` must be a non-negative integer or None. Received: seed={seed!r}")
-    if not isinstance(values.get("batch_norm", False), bool):
-        raise ValueError(
-            f"`batch_norm` must be True or False. Received: batch_norm={values['batch_norm']!r}"
-        )
-
     name, kwargs = describe_activation(activation, activation_kwargs)
     return ModelConfig(preset=preset, activation=name, activation_kwargs=kwargs, **values)
 

@@ -144,20 +144,17 @@ def parse_activation_spec(spec):
     Values are read as Python literals where they parse (`0.1`, `True`), else kept
     as strings, and then checked like any other arguments.
     """
-    import ast
+    from actkeras.checks import key_value
 
     name, _, rest = spec.partition(":")
     kwargs = {}
     for item in filter(None, (part.strip() for part in rest.split(","))):
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
+        pair = key_value(item)
+        if pair is None:
             raise ValueError(
                 "Activation arguments are written `name:key=value,key=value`. "
                 f"Received: activation={spec!r}"
             )
-        try:
-            kwargs[key.strip()] = ast.literal_eval(value.strip())
-        except (ValueError, SyntaxError):
-            kwargs[key.strip()] = value.strip()
+        kwargs[pair[0]] = pair[1]
     get_activation(name.strip(), kwargs)  # validate now, not later
     return name.strip(), kwargs

@@ -2,6 +2,8 @@
 
 import keras
 
+from actkeras import checks
+
 
 def seed_everything(seed, deterministic=True):
     """Seeds Python, NumPy and the backend; on TensorFlow also turns on deterministic ops.
@@ -9,8 +11,7 @@ def seed_everything(seed, deterministic=True):
     Deterministic ops make the same seed give the same numbers on CPU at a small
     cost in speed; JAX is deterministic on CPU already.
     """
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"`seed` must be a non-negative integer. Received: seed={seed!r}")
+    checks.non_negative_int("seed", seed)
     keras.utils.set_random_seed(seed)
     if deterministic and keras.backend.backend() == "tensorflow":
         import tensorflow as tf

@@ -9,6 +9,8 @@ import warnings
 import keras
 import numpy as np
 
+from actkeras import _compat, checks
+
 # Images per batch when a model is only evaluated (validation in `fit`, `evaluate`):
 # training's small batches cost the course network about 4 % of its speed in
 # validation alone (one in-process comparison on 2 CPU cores), and the batch size of
@@ -144,14 +146,16 @@ def _group_function(model, xs, ys, batch_size):
 def _graph_steps_apply(model):
     """Whether `graph_steps` may stand in for Keras's train function: TensorFlow,
     graph mode without XLA, no distribution strategy (which Keras's own function
-    runs the step through)."""
+    runs the step through), and a Keras whose internals it was tested on
+    (`actkeras._compat`; otherwise Keras's own loop, with one warning)."""
     if keras.backend.backend() != "tensorflow":
         return False
     import tensorflow as tf
 
     return (not model.run_eagerly and not model.jit_compile
             and getattr(model, "_distribute_strategy", None) is None
-            and not tf.distribute.has_strategy())
+            and not tf.distribute.has_strategy()
+            and _compat.graph_steps_supported(model))
 
 
 @contextlib.contextmanager
@@ -169,7 +173,7 @@ def _train_function(model, function):
 
 
 def fit(model, data, config=None, *, callbacks=(), verbose="auto", log_every=500,
-        validation=True, epochs=None, steps=None):
+        validation=True, epochs=None, steps=None, check_every=None):
     """Trains `model` on a `Dataset` as its `ModelConfig` says; returns the `History`.
 
     By-step presets (`config.steps`) run exactly that many updates, reported as
@@ -185,6 +189,9 @@ def fit(model, data, config=None, *, callbacks=(), verbose="auto", log_every=500
         log_every: steps per reported epoch for by-step training. Defaults to `500`.
         validation: evaluate on the validation split at each epoch end.
         epochs, steps: override the config's training length.
+        check_every: also look for a NaN loss after every `check_every` batches
+            (`DivergenceGuard`'s `every`); `None` looks at epoch ends only, which
+            leaves Keras's asynchronous dispatch on. Defaults to `None`.
     """
     config = config or getattr(model, "actkeras_config", None)
     if config is None:
@@ -194,9 +201,10 @@ def fit(model, data, config=None, *, callbacks=(), verbose="auto", log_every=500
     steps = steps if steps is not None else (config.steps if epochs is None else None)
     check_data(model, data)
     valid = (data.x_valid, data.y_valid) if validation and len(data.x_valid) else None
-    guard = DivergenceGuard()
-    callbacks = [*callbacks, guard]
+    guard = DivergenceGuard(every=check_every)
+    callbacks = [*_monitors_first(callbacks), guard]
     _offer_probe_data(callbacks, data)
+    callbacks = _with_summary_progbar(callbacks, verbose)
     history = _fit(model, data, config, callbacks, verbose, log_every, valid, epochs, steps)
     history.diverged_at_step = guard.step
     if guard.step is not None:
@@ -257,17 +265,41 @@ def _fit_execution_group(model, period):
 
 
 class DivergenceGuard(keras.callbacks.Callback):
-    """Stops training at the first non-finite loss and remembers the step (`step`)."""
+    """Stops training at a non-finite loss and remembers the step (`step`).
 
-    def __init__(self):
+    By default it looks at the loss Keras reports at each epoch end, so Keras keeps
+    dispatching steps asynchronously (any callback with a batch hook turns that
+    off); `step` is then the step count at that epoch end. With `every=N` it also
+    looks after every `N`-th batch (a group of `steps_per_execution` steps) and
+    stops there, the way `keras.callbacks.TerminateOnNaN` does with `every=1`.
+
+    Args:
+        every: check after every `every` batches too; `None` for epoch ends only.
+            Defaults to `None`.
+    """
+
+    def __init__(self, every=None):
         super().__init__()
+        if every is not None:
+            checks.positive_int("every", every)
+            # An instance attribute, so that Keras sees a batch hook only when asked.
+            self.on_train_batch_end = self._check_batch
+        self.every = every
         self.step = None
 
-    def on_train_batch_end(self, batch, logs=None):
+    def _check(self, logs):
         loss = (logs or {}).get("loss")
-        if loss is not None and not np.isfinite(float(keras.ops.convert_to_numpy(loss))):
+        if self.step is None and loss is not None and not np.isfinite(
+                float(keras.ops.convert_to_numpy(loss))):
             self.step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
             self.model.stop_training = True
+
+    def _check_batch(self, batch, logs=None):
+        if (batch + 1) % self.every == 0:
+            self._check(logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._check(logs)
 
 
 def divergence_message(step, learning_rate):
@@ -300,6 +332,14 @@ def check_data(model, data):
                 f"The {split} labels must be integer class indices from 0 to "
                 f"{model.output_shape[-1] - 1}. Received: dtype {y.dtype}, "
                 f"values {y.min()} to {y.max()}")
+
+
+def _monitors_first(callbacks):
+    """The activation monitors first, the rest in their order: Keras calls callbacks in
+    list order, and `CSVLogger`, `TensorBoard` and the like see only the keys that the
+    monitors wrote into `logs` before their turn."""
+    monitors = [c for c in callbacks if hasattr(c, "set_probe_data")]
+    return [*monitors, *(c for c in callbacks if not hasattr(c, "set_probe_data"))]
 
 
 def _offer_probe_data(callbacks, data):
@@ -347,3 +387,42 @@ def history_records(history):
             row[key] = value if np.isfinite(value) else None
         rows.append(row)
     return rows
+
+
+class SummaryProgbarLogger(keras.callbacks.ProgbarLogger):
+    """Keras's progress bar, showing the summary values only.
+
+    The monitors (`actkeras.callbacks`) write their per-layer values into `logs` as
+    `name/<layer>` (`dead_fraction/dense_3`, `act_std/activation_0`, also
+    `grad_norm/global`): dozens of keys for a deep network, meant for `History`,
+    `CSVLogger` and `TensorBoard`, which still get them all. The bar leaves out
+    every key holding a `/`, and shows the loss, the metrics and the summaries
+    (`dead_fraction`, `inactive_fraction`, `gradient_ratio`).
+    """
+
+    async_safe = True  # as Keras's own bar, which Keras may call asynchronously
+
+    def on_train_batch_end(self, batch, logs=None):
+        super().on_train_batch_end(batch, summary_logs(logs))
+
+    def on_test_batch_end(self, batch, logs=None):
+        super().on_test_batch_end(batch, summary_logs(logs))
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, summary_logs(logs))
+
+    def on_test_end(self, logs=None):
+        super().on_test_end(summary_logs(logs))
+
+
+def summary_logs(logs):
+    """`logs` without the per-layer keys (those holding a `/`), as a new dict."""
+    return None if logs is None else {k: v for k, v in logs.items() if "/" not in k}
+
+
+def _with_summary_progbar(callbacks, verbose):
+    """`callbacks` plus a `SummaryProgbarLogger`, last (after the monitors, so that it
+    sees their summaries), unless quiet or the caller brought a progress bar."""
+    if not verbose or any(isinstance(c, keras.callbacks.ProgbarLogger) for c in callbacks):
+        return callbacks
+    return [*callbacks, SummaryProgbarLogger()]

@@ -13,3 +13,35 @@ def test_atomic_writes_leave_files_with_the_usual_permissions(tmp_path):
     os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask
     assert json.loads(path.read_text()) == {"a": 1}
+
+
+def test_temporary_path_replaces_on_success_and_leaves_the_old_file_on_failure(tmp_path):
+    import pytest
+
+    path = tmp_path / "sub" / "model.keras"
+    with atomic.temporary_path(path, suffix=".keras") as tmp:
+        assert tmp.parent == path.parent and tmp.suffix == ".keras" and tmp != path
+        tmp.write_bytes(b"first")
+    assert path.read_bytes() == b"first"
+    with pytest.raises(RuntimeError, match="half way"):
+        with atomic.temporary_path(path) as tmp:
+            tmp.write_bytes(b"second, half")
+            raise RuntimeError("half way")
+    assert path.read_bytes() == b"first"
+    assert sorted(p.name for p in path.parent.iterdir()) == ["model.keras"]  # no leftovers
+
+
+def test_replace_folder_refuses_without_overwrite_and_replaces_whole_with_it(tmp_path):
+    import pytest
+
+    staging, destination = tmp_path / ".staging", tmp_path / "export"
+    destination.mkdir()
+    (destination / "old.txt").write_text("old")
+    staging.mkdir()
+    (staging / "new.txt").write_text("new")
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        atomic.replace_folder(staging, destination)
+    assert (destination / "old.txt").exists() and staging.exists()
+    atomic.replace_folder(staging, destination, overwrite=True)
+    assert sorted(p.name for p in destination.iterdir()) == ["new.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["export"]

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from actkeras import bench
-from actkeras.commands.bench import environment, to_markdown
+from actkeras.bench import to_markdown
+from actkeras.records import environment
 
 
 def _data(n=600):
@@ -18,6 +19,7 @@ def _data(n=600):
                            x_test=x[:128], y_test=y[:128], info={})
 
 
+@pytest.mark.slow
 def test_speed_variants_ratios_and_markdown():
     pytest.importorskip("tensorflow", reason="variant a, the TF1 loop, needs TensorFlow")
     speed = bench.run_speed(_data(), steps=12, rounds=1, variants=("a", "b", "c"),
@@ -44,6 +46,7 @@ def test_step_flops_count_the_five_products():
     assert bench.STEP_FLOPS == forward + backward
 
 
+@pytest.mark.slow
 def test_tf1_loop_and_package_fit_do_the_same_training(monkeypatch):
     """From the same start weights and the course's batches, the seed's TF1 loop and
     `build_model` + `fit` agree to float rounding after a step of each kind (later the

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from actkeras import bench
+from actkeras.bench import to_markdown
 from actkeras.experiments import stats
-from actkeras.commands.bench import environment, to_markdown
+from actkeras.records import environment
 
 TINY = dict(elements=2048, inner=2, rounds=4, warmup=1)
 

@@ -444,20 +444,52 @@ def test_missing_folder_is_named(tmp_path):
         load_notmnist(tmp_path / "nowhere")
 
 
-@pytest.mark.parametrize("loader, expected", [
+LOADERS_AND_FILES = [
     (load_notmnist, ["notMNIST_small.tar.gz", "notMNIST_small/"]),
     (load_fashion_mnist, ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
                           "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]),
-])
-def test_empty_folder_lists_files_places_and_fixes(tmp_path, monkeypatch, loader, expected):
+]
+
+
+@pytest.mark.parametrize("loader, expected", LOADERS_AND_FILES)
+def test_an_empty_explicit_folder_is_the_only_place_looked_in(tmp_path, monkeypatch, loader,
+                                                                 expected):
+    """Downloads allowed, yet none is tried, and nothing appears outside the folder."""
     monkeypatch.delenv("ACTKERAS_DATA_DIR", raising=False)
+    monkeypatch.delenv("ACTKERAS_NO_DOWNLOAD")
+    monkeypatch.setattr(locate, "download", lambda *args: pytest.fail("a download was tried"))
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError) as error:
         loader(tmp_path / "empty", verbose=False)
     message = str(error.value)
-    for text in [*expected, str(tmp_path / "empty"), str(tmp_path / "keras" / "datasets"),
-                 "ACTKERAS_DATA_DIR", "ACTKERAS_NO_DOWNLOAD=1", 'source="embedded"']:
+    for text in [*expected, str(tmp_path / "empty"), "is the only place looked in",
+                 "nothing is downloaded", "data_dir=", 'source="embedded"']:
         assert text in message
+    assert str(tmp_path / "keras") not in message and "--data-dir" not in message
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]
+
+
+@pytest.mark.parametrize("loader, expected", LOADERS_AND_FILES)
+def test_without_a_folder_the_search_lists_files_places_and_fixes(tmp_path, monkeypatch,
+                                                                  loader, expected):
+    monkeypatch.delenv("ACTKERAS_DATA_DIR", raising=False)
+    with pytest.raises(DataError) as error:
+        loader(verbose=False)
+    message = str(error.value)
+    for text in [*expected, str(tmp_path / "keras" / "datasets"), "ACTKERAS_DATA_DIR",
+                 "ACTKERAS_NO_DOWNLOAD=1", "data_dir=", 'source="embedded"']:
+        assert text in message
+
+
+def test_the_fix_is_named_in_the_command_line_s_terms(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with locate.fix_terms("cli"), pytest.raises(DataError) as error:
+        load_notmnist(tmp_path / "empty", verbose=False)
+    message = str(error.value)
+    assert "--data-dir" in message and "--source embedded" in message
+    assert "data_dir=" not in message and 'source="embedded"' not in message
+    with pytest.raises(DataError, match="data_dir="):  # the API's terms again after the block
+        load_notmnist(tmp_path / "empty", verbose=False)
 
 
 def test_environment_folder_and_subfolders_are_searched(tiny, monkeypatch):

@@ -1,6 +1,7 @@
 """Every registry entry: values against NumPy, gradients against finite differences,
 config and `.keras` round trips with NON-default arguments."""
 
+import contextlib
 import math
 
 import keras
@@ -59,6 +60,36 @@ def test_every_entry_has_a_reference_formula():
         reference(name, x, {})
 
 
+def _float64():
+    """Float64 for the block: JAX runs with x64 off, where a float64 layer computes in
+    float32 (a warning, no error); TensorFlow needs nothing."""
+    if keras.backend.backend() != "jax":
+        return contextlib.nullcontext()
+    import jax
+
+    if hasattr(jax, "enable_x64"):  # newer jax; older ones have jax.experimental.enable_x64
+        return jax.enable_x64(True)
+    from jax.experimental import enable_x64
+
+    return enable_x64()
+
+
+# Keras's JAX backend computes `ops.tanh` in float32 even with x64 on (its type promotion
+# maps float64 to float32, as JAX's default does), so the entries built on it can only be
+# checked to float32's machine epsilon there. K: the float32 roundings in evaluating one
+# value or derivative (about ten elementary operations, tanh within 2 ulp), with margin.
+EPS32 = float(np.finfo(np.float32).eps)
+K = 16
+
+
+def _tanh_in_float32(name, kwargs):
+    """Whether this entry goes through `ops.tanh`, on a backend that computes it in float32."""
+    if name != "tanh" and not (name == "gelu" and kwargs.get("approximate")):
+        return False
+    with _float64():
+        return keras.ops.convert_to_numpy(keras.ops.tanh(np.zeros(1))).dtype == np.float32
+
+
 def _inputs(seed=0, shape=(5, 7)):
     x = np.random.default_rng(seed).normal(scale=2.0, size=shape)
     # Keep clear of the kinks at 0 so finite differences are meaningful there.
@@ -71,7 +102,14 @@ def test_values_match_numpy_formula(name, non_default):
     kwargs = ACTIVATIONS[name].test_kwargs if non_default else {}
     x = _inputs()
     layer = get_activation(name, kwargs, dtype="float64")
-    got = keras.ops.convert_to_numpy(layer(x))
+    with _float64():
+        got = keras.ops.convert_to_numpy(layer(x))
+    if _tanh_in_float32(name, kwargs):
+        # Errors relative to the value, or to |x| times it (gelu's 0.5 * x * (1 + tanh)).
+        np.testing.assert_allclose(got, reference(name, x, kwargs), rtol=K * EPS32,
+                                   atol=K * EPS32 * np.abs(x).max())
+        return
+    assert got.dtype == np.float64
     np.testing.assert_allclose(got, reference(name, x, kwargs), rtol=1e-10, atol=1e-12)
 
 
@@ -99,19 +137,35 @@ def test_gradients_match_finite_differences(name):
     x = _inputs(seed=1, shape=(3, 4))
     w = np.random.default_rng(2).normal(size=x.shape)
     layer = get_activation(name, kwargs, dtype="float64")
-    layer(x)  # build (PReLU makes its slope weights here)
-    analytic = _gradient_of_weighted_sum(layer, x, w)
+    with _float64():
+        layer(x)  # build (PReLU makes its slope weights here)
+        analytic = _gradient_of_weighted_sum(layer, x, w)
+
+    if _tanh_in_float32(name, kwargs):
+        # Differences of a float32 tanh at a step of 1e-6 would be noise: the float64
+        # formula's instead; each derivative term is at most about 1 in size.
+        def values(v):
+            return reference(name, v, kwargs)
+
+        tolerance = {"rtol": K * EPS32, "atol": K * EPS32 * np.abs(w).max()}
+    else:
+        def values(v):
+            return keras.ops.convert_to_numpy(layer(v))
+
+        tolerance = {"rtol": 1e-6, "atol": 1e-8}
 
     def objective(v):
-        return float(np.sum(keras.ops.convert_to_numpy(layer(v)) * w))
+        return float(np.sum(values(v) * w))
 
     numeric = np.zeros_like(x)
     eps = 1e-6
     for index in np.ndindex(x.shape):
         step = np.zeros_like(x)
         step[index] = eps
-        numeric[index] = (objective(x + step) - objective(x - step)) / (2 * eps)
-    np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
+        with _float64():
+            numeric[index] = (objective(x + step) - objective(x - step)) / (2 * eps)
+    assert analytic.dtype == np.float64
+    np.testing.assert_allclose(analytic, numeric, **tolerance)
 
 
 @pytest.mark.parametrize("name", list(ACTIVATIONS))

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import actkeras
-from actkeras.models import PRESETS, build_model, resolve_config
+from actkeras.models import PRESETS, ModelConfig, build_model, resolve_config
 
 
 def _dense_layers(model):
@@ -127,7 +127,42 @@ def test_bad_arguments_raise_at_build_time(kwargs, message):
         build_model(**kwargs)
 
 
-def test_presets_resolve_without_building():
-    for preset in PRESETS:
+def test_presets_resolve_to_their_settings():
+    for preset, settings in PRESETS.items():
         config = resolve_config(preset, "tanh")
         assert config.preset == preset and config.activation == "tanh"
+        for name, value in settings.items():
+            assert getattr(config, name) == value, (preset, name)
+
+
+def test_config_holds_tuples_hashes_and_round_trips():
+    config = resolve_config("mlp", "leaky_relu", {"negative_slope": 0.3}, hidden_units=[16, 8],
+                            input_shape=[4, 4])
+    assert config.hidden_units == (16, 8) and config.input_shape == (4, 4)
+    again = ModelConfig.from_dict(json.loads(json.dumps(config.to_dict())))
+    assert again == config and hash(again) == hash(config)
+    assert len({config, again, resolve_config("mlp", "relu")}) == 2
+    assert config.to_dict()["hidden_units"] == [16, 8]
+
+
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        (dict(hidden_units=()), "at least one layer"),
+        (dict(hidden_units=8), "sequence of positive integers"),
+        (dict(learning_rate=0.0), "learning_rate"),
+        (dict(steps=0), "steps"),
+        (dict(optimizer="sgdd"), "Valid choices"),
+        (dict(activation_kwargs=[("alpha", 1)]), "activation_kwargs"),
+        (dict(preset="nope"), "Unknown preset"),
+    ],
+)
+def test_config_validates_when_made_directly(values, message):
+    with pytest.raises(ValueError, match=message):
+        ModelConfig(**{"preset": "mlp", **values})
+
+
+def test_from_dict_names_an_unknown_field():
+    values = {**resolve_config("mlp").to_dict(), "hiden_units": [3]}
+    with pytest.raises(ValueError, match="Unknown ModelConfig field 'hiden_units'.*Received: hiden_units=\\[3\\]"):
+        ModelConfig.from_dict(values)

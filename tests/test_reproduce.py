@@ -76,6 +76,7 @@ def _results(out):
     return _strip(json.loads((Path(out) / "results.json").read_text()))
 
 
+@pytest.mark.slow
 def test_reproduce_end_to_end_then_resume_only_what_is_missing(tmp_path):
     # Claim 10 trains by steps (the course network) and by epochs (the deep MLP);
     # claim 9 is a regression run.
@@ -110,6 +111,7 @@ def test_reproduce_end_to_end_then_resume_only_what_is_missing(tmp_path):
     assert _results(out) == first
 
 
+@pytest.mark.slow
 def test_failed_and_diverged_runs_are_recorded_and_the_rest_goes_on(tmp_path):
     base = RunSpec(claim=0, label="ok", activation="relu", preset="mlp", dataset="fashion_mnist",
                    subset=(256, 64, 64), overrides={"units": 8, "depth": 1, "epochs": 1})
@@ -247,6 +249,7 @@ def _assert_no_partial_file_is_visible(out):
         json.loads(path.read_text())
 
 
+@pytest.mark.slow
 def test_sigkill_at_several_points_then_restart_gives_the_uninterrupted_results(tmp_path):
     reference, killed = tmp_path / "reference", tmp_path / "killed"
     uninterrupted = _cli(reference)
@@ -308,6 +311,7 @@ def _rounded(value):
     return float(f"{value:.10g}") if isinstance(value, float) else value
 
 
+@pytest.mark.slow
 def test_jobs_run_in_worker_processes_with_the_results_of_one_process(tmp_path):
     """`jobs=2`: the training and regression runs are shared by two spawned processes
     (one CPU thread each here), the cost run is timed afterwards in this process, and
@@ -331,6 +335,7 @@ def test_jobs_run_in_worker_processes_with_the_results_of_one_process(tmp_path):
         reproduce("tiny", tmp_path / "three", claim_ids=[9], sizes=TINY, jobs=0)
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_way_costs_only_its_run(tmp_path):
     """SIGKILL one of two workers once the first result is written: the reproduction
     still finishes, in this process, with every result and the same numbers."""

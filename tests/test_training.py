@@ -192,3 +192,37 @@ def test_same_seed_gives_identical_metrics_and_other_seeds_differ():
         assert tf_config.is_op_determinism_enabled()
     with pytest.raises(ValueError, match="seed"):
         seed_everything(-1)
+
+
+def _nan_model():
+    # SGD at 1e30 sends the loss to NaN within the first steps (seed 0: not a start
+    # where every ReLU dies at once and the loss stays finite).
+    return actkeras.build_model("relu", preset="mlp", units=8, depth=1, steps=40, seed=0,
+                                steps_per_execution=1, batch_size=16, learning_rate=1e30)
+
+
+def test_divergence_guard_hooks_batches_only_when_asked():
+    from actkeras.training import DivergenceGuard
+
+    # Keras keeps dispatching steps asynchronously unless a callback has a batch hook
+    # (one that is not the base class's, which carries `_is_default`).
+    assert getattr(DivergenceGuard().on_train_batch_end, "_is_default", False)
+    assert not getattr(DivergenceGuard(every=1).on_train_batch_end, "_is_default", False)
+    with pytest.raises(ValueError, match="every.*Received: every=0"):
+        DivergenceGuard(every=0)
+
+
+@pytest.mark.parametrize("check_every, stops_at", [(None, 20), (1, None)])
+def test_divergence_guard_stops_at_the_epoch_end_or_at_the_batch(check_every, stops_at):
+    import keras
+
+    model = _nan_model()
+    with pytest.warns(RuntimeWarning, match="Training diverged"):
+        history = fit(model, _data(), log_every=20, verbose=0, check_every=check_every)
+    iterations = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+    assert history.diverged_at_step == iterations  # stopped where it noticed
+    if stops_at is None:  # every batch: the first NaN loss, long before the epoch's end
+        assert iterations < 20
+        assert not np.isfinite(history.history["loss"][-1])
+    else:
+        assert iterations == stops_at and len(history.epoch) == 1

@@ -14,7 +14,7 @@ import keras_tuner
 import pytest
 
 from actkeras.cli import main
-from actkeras.commands.tune import synthetic_dataset
+from actkeras.data import synthetic_dataset
 from actkeras.models import resolve_config
 from actkeras.registry import activation_names
 from actkeras.tuning import ActivationHyperModel, make_tuner, run_search
@@ -122,6 +122,7 @@ class _Trainings(keras.callbacks.Callback):
 
 
 @pytest.mark.parametrize("name", ["random", "grid", "hyperband", "bayesian"])
+@pytest.mark.slow
 def test_every_tuner_searches_and_records_the_monitors(name, tmp_path):
     trials, executions = (2, 1) if name == "random" else (1, 2 if name == "grid" else 1)
     tuner = make_tuner(name, _hypermodel(["relu", "sigmoid"]), tmp_path, max_trials=trials,
@@ -142,6 +143,7 @@ def test_every_tuner_searches_and_records_the_monitors(name, tmp_path):
         assert [seed for _, seed in _Trainings.started] == [0, 1]
 
 
+@pytest.mark.slow
 def test_same_seed_same_trials_and_scores(tmp_path):
     def search(folder):
         hypermodel = _hypermodel(activations=activation_names()[:6])
@@ -152,6 +154,7 @@ def test_same_seed_same_trials_and_scores(tmp_path):
     assert search("a") == search("b")
 
 
+@pytest.mark.slow
 def test_an_interrupted_search_resumes_without_repeating_finished_trials(tmp_path):
     def search():
         tuner = make_tuner("grid", _hypermodel(["relu", "sigmoid", "elu"]), tmp_path, seed=0)
@@ -169,6 +172,7 @@ def test_an_interrupted_search_resumes_without_repeating_finished_trials(tmp_pat
     assert all(row["status"] == "COMPLETED" for row in rows)
 
 
+@pytest.mark.slow
 def test_cli_tune_prints_the_table_writes_results_and_exports(tmp_path, capsys):
     code = main(["tune", "--preset", "mlp", "--tuner", "grid", "--activations", "relu",
                  "--set", "units=8", "--set", "depth=1", "--epochs", "1", "--synthetic", "64",
@@ -261,6 +265,7 @@ def _results(directory):
     return json.loads((directory / "actkeras" / "results.json").read_text())
 
 
+@pytest.mark.slow
 def test_distributed_chief_and_two_workers_run_every_trial_once(tmp_path, processes):
     port, directory, deadline = _free_port(), tmp_path / "shared", time.monotonic() + TIMEOUT
     logs = {name: tmp_path / f"{name}.log" for name in ("chief", "tuner0", "tuner1")}
@@ -277,6 +282,7 @@ def test_distributed_chief_and_two_workers_run_every_trial_once(tmp_path, proces
     assert all(row["status"] == "COMPLETED" and row["gradient_ratio"] for row in rows)
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_trial_does_not_lose_the_search(tmp_path, processes):
     port, directory, deadline = _free_port(), tmp_path / "shared", time.monotonic() + TIMEOUT
     logs = {name: tmp_path / f"{name}.log" for name in ("chief", "tuner0", "tuner1")}

@@ -1,41 +1,125 @@
-"""Arguments and helpers that several sub-commands share."""
+"""What several sub-commands share: argument types, the data options, usage errors.
 
-from actkeras.atomic import write_json, write_text  # noqa: F401  (re-exported for the commands)
+Nothing here imports Keras or TensorFlow: `actkeras COMMAND --help` builds every
+parser without them.
+"""
+
+import argparse
+import contextlib
+from pathlib import Path
+
+from actkeras import checks
+from actkeras.errors import UserError
 
 DATASET_OF_PRESET = {"udacity": "notmnist", "fashion_mlp": "fashion_mnist", "mlp": "notmnist"}
 
 
-def add_data_arguments(parser):
+class UsageError(UserError):
+    """A bad command-line argument found after parsing: exit code 2, like argparse's own."""
+
+
+@contextlib.contextmanager
+def arguments():
+    """Turns a `ValueError` raised while arguments become library objects (a config, a
+    tuner) into a `UsageError`; failures after that keep their own exit code."""
+    try:
+        yield
+    except ValueError as error:
+        raise UsageError(str(error)) from error
+
+
+def checked(kind, rule=None, what=None):
+    """The one argument check: an argparse `type` that converts with `kind(text)`, then
+    applies `rule(value)` (raises `ValueError`); either failure is argparse's usage
+    error (exit 2) saying what was expected and what was received.
+
+    Example: `parser.add_argument("--steps", type=checked(int, positive))`.
+    """
+    what = what or _KINDS.get(kind, getattr(kind, "__name__", "a value"))
+
+    def convert(text):
+        try:
+            value = kind(text)
+        except (TypeError, ValueError):
+            raise argparse.ArgumentTypeError(f"expected {what}. Received: {text}") from None
+        try:
+            return value if rule is None else rule(value)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return convert
+
+
+_KINDS = {int: "an integer", float: "a number", str: "text"}
+
+
+def positive(value):
+    if value <= 0:
+        raise ValueError(f"must be positive. Received: {value!r}")
+    return value
+
+
+def non_negative(value):
+    if value < 0:
+        raise ValueError(f"must be 0 or more. Received: {value!r}")
+    return value
+
+
+POSITIVE_INT = checked(int, positive, "a positive integer")
+COUNT = checked(int, non_negative, "an integer >= 0")
+POSITIVE_FLOAT = checked(float, positive, "a positive number")
+
+
+def comma_list(kind=str, rule=None):
+    """An argparse `type` for `a,b,c`: a list of `kind`, each checked by `rule`."""
+    item = checked(kind, rule)
+
+    def convert(text):
+        values = [item(part.strip()) for part in text.split(",") if part.strip()]
+        if not values:
+            raise argparse.ArgumentTypeError(f"expected a comma-separated list. Received: {text}")
+        return values
+
+    return convert
+
+
+def existing_folder(text):
+    """An argparse `type`: a folder that exists (an explicit data folder is the only place
+    looked in, so a missing one is a typo)."""
+    if not Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"the folder {text} does not exist. Received: {text}")
+    return text
+
+
+def key_values(items, option="--set"):
+    """`KEY=VALUE` strings to a dict, values read as Python literals where they parse."""
+    values = {}
+    for item in items or ():
+        pair = checks.key_value(item)
+        if pair is None:
+            raise UsageError(f"{option} takes KEY=VALUE. Received: {option} {item}")
+        values[pair[0]] = pair[1]
+    return values
+
+
+def add_data_arguments(parser, source=True):
     parser.add_argument(
-        "--data-dir",
-        help="folder holding the data files (default: $ACTKERAS_DATA_DIR, then the "
-        "Keras cache, then a download)",
+        "--data-dir", type=existing_folder, metavar="FOLDER",
+        help="the folder holding the data files, and the only place looked in "
+        "(default: $ACTKERAS_DATA_DIR, then the Keras cache, then a download)",
     )
-    parser.add_argument(
-        "--source",
-        default="auto",
-        choices=["auto", "embedded", "small", "large"],
-        help="'embedded' uses the small real samples shipped with the package",
-    )
+    if source:
+        parser.add_argument(
+            "--source", default="auto", choices=["auto", "embedded", "small", "large"],
+            help="'embedded' uses the small real samples shipped with the package",
+        )
+
+
+def add_quiet_argument(parser, what="no per-epoch Keras progress output"):
+    parser.add_argument("--quiet", action="store_true", help=what)
 
 
 def load_data(name, args):
     from actkeras.data import load_dataset
 
-    return load_dataset(name, data_dir=args.data_dir, source=args.source)
-
-
-def parse_overrides(items):
-    """`KEY=VALUE` strings to a dict, values read as Python literals where they parse."""
-    import ast
-
-    overrides = {}
-    for item in items or ():
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ValueError(f"--set takes KEY=VALUE. Received: --set {item}")
-        try:
-            overrides[key.strip()] = ast.literal_eval(value.strip())
-        except (ValueError, SyntaxError):
-            overrides[key.strip()] = value.strip()
-    return overrides
+    return load_dataset(name, data_dir=args.data_dir, source=getattr(args, "source", "auto"))

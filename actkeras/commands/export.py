@@ -1,13 +1,14 @@
 """`actkeras export`: turn a finished `actkeras train --out RUN_DIR` run into an export.
 
 Writes `ROOT/NAME/model.keras`, `ROOT/NAME/serving/` (a TensorFlow SavedModel) and
-`ROOT/NAME/metadata.json`, with the run's config, data set and metrics. Commands that
-train (`reproduce`, `tune`) can offer the same with `add_export_arguments` and
-`export_from_args`.
+`ROOT/NAME/metadata.json`, with the run's config, data set and metrics
+(`actkeras.export.export_run`). Commands that train can offer the same options with
+`add_export_arguments` and `export_from_args`.
 """
 
-import json
-from pathlib import Path
+import argparse
+
+from actkeras.commands.common import UsageError
 
 
 def add_arguments(parser):
@@ -20,29 +21,36 @@ def add_arguments(parser):
 def add_export_arguments(parser, flag="--export"):
     """Export options; for a command that trains, `flag` switches exporting on.
 
-    With `flag` (e.g. in `reproduce` or `tune`) the options are `--export`,
-    `--export-root`, `--export-overwrite` and `--export-no-serving`, so that they
-    cannot clash with the command's own; with `flag=None` (this command) they are
-    `--root`, `--overwrite` and `--no-serving`.
+    The destination is `--export-root` everywhere (`--root`, its old spelling here, is
+    still accepted). With `flag` (a command that trains) the other options are
+    `--export-overwrite` and `--export-no-serving`, so that they cannot clash with the
+    command's own; with `flag=None` (this command) they are `--overwrite` and
+    `--no-serving`.
     """
     prefix = "--export-" if flag else "--"
     if flag:
         parser.add_argument(flag, dest="export", action="store_true",
                             help="export the trained model(s) to --export-root")
-    parser.add_argument(prefix + "root", dest="export_root", default="saved_models",
+    parser.add_argument("--export-root", dest="export_root", default="saved_models",
                         metavar="ROOT", help="folder that holds exports (default: saved_models)")
+    if not flag:
+        parser.add_argument("--root", dest="export_root", default=argparse.SUPPRESS,
+                            help=argparse.SUPPRESS)  # the old spelling, deprecated
     parser.add_argument(prefix + "overwrite", dest="export_overwrite", action="store_true",
                         help="replace an existing export of the same name")
     parser.add_argument(prefix + "no-serving", dest="export_no_serving", action="store_true",
                         help="skip the TensorFlow SavedModel (serving/)")
 
 
+def _overwrite_option(args):
+    return "--overwrite" if getattr(args, "export", None) is None else "--export-overwrite"
+
+
 def export_from_args(model, name, args, metadata=None):
     """Exports `model` as `add_export_arguments` asked; returns the folder.
 
-    Raises `UserError` (exit code 2) naming the overwrite option if `name` exists.
+    Raises `UsageError` (exit code 2) naming the overwrite option if `name` exists.
     """
-    from actkeras.errors import UserError
     from actkeras.export import export_model
 
     try:
@@ -50,37 +58,42 @@ def export_from_args(model, name, args, metadata=None):
                             overwrite=args.export_overwrite,
                             serving=not args.export_no_serving)
     except FileExistsError as error:
-        option = "--overwrite" if getattr(args, "export", None) is None else "--export-overwrite"
-        raise UserError(
-            f"An export named {name!r} already exists in {args.export_root}: add {option} "
-            f"to replace it, or choose another name. Received: name={name!r}"
-        ) from error
-    print(f"Exported {name} -> {path}")
+        raise _exists(name, args) from error
+    _say_exported(name, path, args)
     return path
 
 
+def _say_exported(name, path, args):
+    """One line; it says so when the SavedModel asked for could not be written."""
+    from actkeras.export import read_metadata
+
+    files = read_metadata(path)["files"]
+    missing = ""
+    if not args.export_no_serving and files["savedmodel"] is None:
+        missing = f" (.keras only, no SavedModel: {files['why'].removeprefix('skipped: ')})"
+    print(f"Exported {name} -> {path}{missing}")
+
+
+def _exists(name, args):
+    return UsageError(
+        f"An export named {name!r} already exists in {args.export_root}: add "
+        f"{_overwrite_option(args)} to replace it, or choose another name. "
+        f"Received: name={name!r}")
+
+
 def run(args):
-    from actkeras.errors import UserError
-    from actkeras.export import load_exported
+    from pathlib import Path
 
-    run_dir = Path(args.run_dir)
-    if not (run_dir / "model.keras").is_file():
-        raise UserError(
-            f"{run_dir} holds no model.keras: train into it first with "
-            f"`actkeras train --out {run_dir}`. Received: --from {run_dir}"
-        )
-    model = load_exported(run_dir / "model.keras")
-    metadata = {"source": str(run_dir)}
-    config = _read_json(run_dir / "config.json")
-    if config:
-        metadata.update(config=config.get("model"), dataset=config.get("dataset"))
-    metadata["metrics"] = _read_json(run_dir / "metrics.json") or {}
-    export_from_args(model, args.name or run_dir.resolve().name, args, metadata)
+    from actkeras.export import export_run
+
+    name = args.name or Path(args.run_dir).resolve().name
+    try:
+        path = export_run(args.run_dir, name, root=args.export_root,
+                          overwrite=args.export_overwrite, serving=not args.export_no_serving)
+    except FileNotFoundError as error:  # no model.keras in --from: a bad argument
+        why = str(error).partition(" Received:")[0]
+        raise UsageError(f"{why} Received: --from {args.run_dir}") from error
+    except FileExistsError as error:
+        raise _exists(name, args) from error
+    _say_exported(name, path, args)
     return 0
-
-
-def _read_json(path):
-    if not path.is_file():
-        return None
-    with open(path) as handle:
-        return json.load(handle)

@@ -6,6 +6,8 @@ second invocation skips the finished runs (`--force` runs them again).
 
 import shlex
 
+from actkeras.commands.common import POSITIVE_INT, add_data_arguments, add_quiet_argument
+
 
 def _claim_ids(text):
     import argparse
@@ -30,21 +32,22 @@ def _claim_ids(text):
 
 def add_arguments(parser):
     parser.add_argument("--preset", default="quick", choices=["quick", "full", "tiny"],
-                        help="quick: the embedded samples, a few minutes on 2 CPU cores "
-                             "(default); full: the real data sets, 5 seeds per arm, about "
-                             "40 minutes with --jobs 2 on 2 CPU cores; tiny: every claim at "
-                             "toy size, a smoke test (verdicts meaningless)")
+                        help="quick: the embedded samples, about 8 minutes with --jobs 2 on "
+                             "2 CPU cores (default); full: the real data sets, 5 seeds per "
+                             "arm, about 65 minutes with --jobs 2 on 2 CPU cores (half of it "
+                             "claim 2's 50-layer network); tiny: every claim at toy size, a "
+                             "smoke test (verdicts meaningless)")
     parser.add_argument("--out", help="output folder (default: reproduction/PRESET)")
     parser.add_argument("--claims", type=_claim_ids, metavar="1,3,9",
                         help="only these claims (default: all ten)")
-    parser.add_argument("--seeds", type=int, metavar="N", help="seeds per arm instead of the preset's")
+    parser.add_argument("--seeds", type=POSITIVE_INT, metavar="N",
+                        help="seeds per arm instead of the preset's")
     parser.add_argument("--force", action="store_true", help="run again the runs finished before")
-    parser.add_argument("--quiet", action="store_true", help="no per-epoch Keras output")
-    parser.add_argument("--data-dir", help="folder holding the data files "
-                                           "(default: $ACTKERAS_DATA_DIR, then the Keras cache)")
+    add_quiet_argument(parser)
+    add_data_arguments(parser, source=False)
     parser.add_argument("--export", action="store_true",
                         help="also export every trained model to OUT/models/")
-    parser.add_argument("--jobs", type=int, default=1, metavar="N",
+    parser.add_argument("--jobs", type=POSITIVE_INT, default=1, metavar="N",
                         help="run the training runs in N processes at once (the cost runs "
                              "are timed afterwards, alone); default 1")
     parser.add_argument("--readme", metavar="PATH",
@@ -54,9 +57,7 @@ def add_arguments(parser):
 def run(args):
     from actkeras.experiments import reproduce
 
-    if args.seeds is not None and args.seeds < 1:
-        raise ValueError(f"--seeds must be at least 1. Received: --seeds {args.seeds}")
-    argv = getattr(args, "argv", None) or []
+    argv = getattr(args, "argv", None) or []  # the parsed command line; never sys.argv
     command = ("actkeras " + " ".join(shlex.quote(a) for a in argv)) if argv else None
     return reproduce(
         args.preset, args.out, claim_ids=args.claims, seeds=args.seeds, force=args.force,

@@ -4,18 +4,21 @@ Writes `config.json`, `history.csv`, `history.json`, `metrics.json` and the trai
 `model.keras` (for `actkeras export --from`) to `--out`.
 """
 
-import os
 import time
 import warnings
 from pathlib import Path
 
+from actkeras.atomic import temporary_path, write_json, write_text
 from actkeras.commands.common import (
+    COUNT,
     DATASET_OF_PRESET,
+    POSITIVE_FLOAT,
+    POSITIVE_INT,
     add_data_arguments,
+    add_quiet_argument,
+    arguments,
+    key_values,
     load_data,
-    parse_overrides,
-    write_json,
-    write_text,
 )
 from actkeras.errors import UserError, writing
 
@@ -31,15 +34,16 @@ def add_arguments(parser):
                         help="default: the preset's own data set")
     add_data_arguments(parser)
     parser.add_argument("--out", help="output folder (default: runs/train-PRESET-ACTIVATION)")
-    parser.add_argument("--epochs", type=int, help="train for this many epochs")
-    parser.add_argument("--steps", type=int, help="train for this many steps (udacity: 3001)")
-    parser.add_argument("--learning-rate", type=float)
+    parser.add_argument("--epochs", type=POSITIVE_INT, help="train for this many epochs")
+    parser.add_argument("--steps", type=POSITIVE_INT,
+                        help="train for this many steps (udacity: 3001)")
+    parser.add_argument("--learning-rate", type=POSITIVE_FLOAT)
     parser.add_argument("--initializer")
-    parser.add_argument("--batch-size", type=int)
-    parser.add_argument("--seed", type=int, default=0, help="seed for everything (default 0)")
+    parser.add_argument("--batch-size", type=POSITIVE_INT)
+    parser.add_argument("--seed", type=COUNT, default=0, help="seed for everything (default 0)")
     parser.add_argument("--set", action="append", metavar="KEY=VALUE",
                         help="any other build_model override, e.g. --set batch_norm=True")
-    parser.add_argument("--quiet", action="store_true", help="no per-epoch progress output")
+    add_quiet_argument(parser)
 
 
 def run(args):
@@ -47,6 +51,7 @@ def run(args):
     from actkeras.registry import parse_activation_spec
     from actkeras.seeding import seed_everything
     from actkeras.training import (
+        check_data,
         divergence_message,
         evaluate,
         fit,
@@ -54,8 +59,7 @@ def run(args):
         history_records,
     )
 
-    name, kwargs = parse_activation_spec(args.activation)
-    overrides = parse_overrides(args.set)
+    overrides = key_values(args.set)
     for key in ("learning_rate", "initializer", "batch_size", "seed"):
         if getattr(args, key) is not None:
             overrides[key] = getattr(args, key)
@@ -63,11 +67,15 @@ def run(args):
         overrides.update(epochs=args.epochs, steps=None)
     if args.steps is not None:
         overrides["steps"] = args.steps
-    seed_everything(args.seed)
-    model = build_model(name, preset=args.preset, activation_kwargs=kwargs, **overrides)
+    with arguments():
+        name, kwargs = parse_activation_spec(args.activation)
+        seed_everything(args.seed)
+        model = build_model(name, preset=args.preset, activation_kwargs=kwargs, **overrides)
     config = model.actkeras_config
     dataset = args.dataset or DATASET_OF_PRESET[args.preset]
     data = load_data(dataset, args)
+    with arguments():  # e.g. `--set input_shape=...` against the data's images
+        check_data(model, data)
     out = Path(args.out or f"runs/train-{args.preset}-{name}")
     with writing(out):
         out.mkdir(parents=True, exist_ok=True)
@@ -91,8 +99,7 @@ def run(args):
             # The history is kept for a look; a diverged model is not worth saving.
             raise UserError(divergence_message(history.diverged_at_step, config.learning_rate)
                             + f" The history up to there is in {out}.")
-        # Saved under a temporary name and renamed, so `model.keras` is never half written.
-        model.save(out / ".model.tmp.keras")
-        os.replace(out / ".model.tmp.keras", out / "model.keras")
+        with temporary_path(out / "model.keras", suffix=".keras") as tmp:  # never half written
+            model.save(tmp)
     print("  ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
     return 0

@@ -17,40 +17,43 @@ writes the results; workers train.
 import sys
 import time
 
-from actkeras.commands.common import DATASET_OF_PRESET, add_data_arguments, load_data, \
-    parse_overrides
+from actkeras.commands.common import (
+    COUNT,
+    DATASET_OF_PRESET,
+    POSITIVE_FLOAT,
+    POSITIVE_INT,
+    add_data_arguments,
+    add_quiet_argument,
+    arguments,
+    comma_list,
+    key_values,
+    load_data,
+    positive,
+)
 
 TABLE_COLUMNS = ("rank", "trial_id", "status", "score", "activation", "learning_rate",
                  "initializer", "units", "depth", "epochs", "dead_fraction", "inactive_fraction",
-                 "gradient_ratio",
-                 "val_loss")
-
-
-def _list(kind):
-    def parse(text):
-        return [kind(item.strip()) for item in text.split(",") if item.strip()]
-
-    return parse
+                 "gradient_ratio", "val_loss")
 
 
 def add_arguments(parser):
     parser.add_argument("--preset", default="udacity", help="udacity, fashion_mlp or mlp")
     parser.add_argument("--tuner", default="random",
                         help="random, grid, hyperband or bayesian (default random)")
-    parser.add_argument("--activations", type=_list(str),
+    parser.add_argument("--activations", type=comma_list(),
                         help="comma-separated registry names (default: all of them)")
-    parser.add_argument("--learning-rates", type=_list(float), metavar="LR,LR,...",
+    parser.add_argument("--learning-rates", type=comma_list(float, positive), metavar="LR,LR,...",
                         help="tune the learning rate over these values")
-    parser.add_argument("--initializers", type=_list(str), metavar="NAME,...",
+    parser.add_argument("--initializers", type=comma_list(), metavar="NAME,...",
                         help="tune the kernel initializer over these names")
-    parser.add_argument("--widths", type=_list(int), metavar="N,N,...",
+    parser.add_argument("--widths", type=comma_list(int, positive), metavar="N,N,...",
                         help="tune the hidden width (units per layer)")
-    parser.add_argument("--depths", type=_list(int), metavar="N,N,...",
+    parser.add_argument("--depths", type=comma_list(int, positive), metavar="N,N,...",
                         help="tune the number of hidden layers")
-    parser.add_argument("--max-trials", type=int, default=10,
+    parser.add_argument("--max-trials", type=COUNT, default=10,
                         help="trials at most; 0: no limit (the whole grid); Hyperband sets "
                         "its own budget (default 10)")
-    parser.add_argument("--executions-per-trial", type=int, default=1,
+    parser.add_argument("--executions-per-trial", type=POSITIVE_INT, default=1,
                         help="trainings averaged per trial (default 1)")
     parser.add_argument("--directory", default="tuning",
                         help="where the search lives; shared by every process (default tuning)")
@@ -61,98 +64,76 @@ def add_arguments(parser):
     parser.add_argument("--objective", default="val_accuracy",
                         help="metric to optimise; minimised if it names a loss "
                         "(default val_accuracy)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for everything (default 0)")
-    parser.add_argument("--epochs", type=int, help="train each trial for this many epochs")
-    parser.add_argument("--steps", type=int, help="train each trial for this many steps")
+    parser.add_argument("--seed", type=COUNT, default=0, help="seed for everything (default 0)")
+    parser.add_argument("--epochs", type=POSITIVE_INT,
+                        help="train each trial for this many epochs")
+    parser.add_argument("--steps", type=POSITIVE_INT, help="train each trial for this many steps")
     parser.add_argument("--set", action="append", metavar="KEY=VALUE",
                         help="a fixed build_model override, e.g. --set units=64")
     parser.add_argument("--dataset", choices=["notmnist", "fashion_mnist"],
                         help="default: the preset's own data set")
     add_data_arguments(parser)
-    parser.add_argument("--train-samples", type=int, help="use only this many training images")
-    parser.add_argument("--valid-samples", type=int, help="use only this many validation images")
-    parser.add_argument("--synthetic", type=int, metavar="N",
+    parser.add_argument("--train-samples", type=COUNT, help="use only this many training images")
+    parser.add_argument("--valid-samples", type=COUNT,
+                        help="use only this many validation images")
+    parser.add_argument("--synthetic", type=POSITIVE_INT, metavar="N",
                         help="smoke test: N random learnable 28x28 images instead of a data set")
-    parser.add_argument("--max-retries", type=int, default=1,
+    parser.add_argument("--max-retries", type=COUNT, default=1,
                         help="retries of a crashed trial or a lost worker's trial (default 1)")
-    parser.add_argument("--worker-timeout", type=float, default=60.0,
+    parser.add_argument("--worker-timeout", type=POSITIVE_FLOAT, default=60.0,
                         help="chief: seconds before a silent worker's trial is retried")
-    parser.add_argument("--oracle-timeout", type=float, default=120.0,
+    parser.add_argument("--oracle-timeout", type=POSITIVE_FLOAT, default=120.0,
                         help="worker: seconds before it gives up on a silent chief")
-    parser.add_argument("--export-root", default="saved_models",
+    parser.add_argument("--export-root", default="saved_models", metavar="ROOT",
                         help="where the best model is exported (default saved_models)")
     parser.add_argument("--no-export", action="store_true", help="do not export the best model")
-    parser.add_argument("--verbose", action="store_true", help="Keras progress bars per trial")
-
-
-def synthetic_dataset(samples, seed=0):
-    """`samples` train and `samples // 2` validation images, one noisy template per class."""
-    import numpy as np
-
-    from actkeras.data import Dataset
-
-    rng = np.random.default_rng(seed)
-    templates = rng.normal(size=(10, 28, 28)).astype("float32")
-
-    def split(n):
-        y = rng.integers(0, 10, n).astype("int32")
-        x = (templates[y] + rng.normal(scale=2.0, size=(n, 28, 28))).astype("float32")
-        return x, y
-
-    (x_train, y_train), (x_valid, y_valid) = split(samples), split(max(samples // 2, 1))
-    empty = np.zeros((0, 28, 28), "float32")
-    return Dataset("synthetic", x_train, y_train, x_valid, y_valid, empty,
-                   np.zeros((0,), "int32"), {"source": "synthetic", "seed": seed})
+    add_quiet_argument(parser, "no per-epoch Keras progress output in the trials")
 
 
 def _data(args):
+    from actkeras.data import synthetic_dataset
+
     if args.synthetic:
         return synthetic_dataset(args.synthetic, args.seed)
     data = load_data(args.dataset or DATASET_OF_PRESET[args.preset], args)
-    return data.subset(args.train_samples, args.valid_samples, None)
-
-
-def export_best(tuner, rows, preset, root):
-    """Exports the best completed trial's model; returns where it went (or None)."""
-    best = next((row for row in rows if row["status"] == "COMPLETED"), None)
-    if best is None:
-        return None
-    model = tuner.get_best_models(1)[0]
-    name = f"tune-{preset}-{best['activation']}"
-    metadata = {"trial": best, "search": str(tuner.project_dir),
-                "model": model.actkeras_config.to_dict()}
-    from actkeras.export import export_model
-
-    return export_model(model, name, root=root, metadata=metadata, overwrite=True)
+    with arguments():  # more images asked for than the data set has
+        return data.subset(args.train_samples, args.valid_samples, None)
 
 
 def run(args):
-    from actkeras.tuning import ActivationHyperModel, format_table, make_tuner, run_search
-    from actkeras.tuning import distributed
+    from actkeras.tuning import (
+        ActivationHyperModel,
+        distributed,
+        export_best,
+        format_table,
+        make_tuner,
+        run_search,
+    )
 
     mode = distributed.role()
-    overrides = parse_overrides(args.set)
+    overrides = key_values(args.set)
     if args.epochs is not None:
         overrides.update(epochs=args.epochs, steps=None)
     if args.steps is not None:
         overrides["steps"] = args.steps
-    hypermodel = ActivationHyperModel(
-        args.preset, activations=args.activations, learning_rates=args.learning_rates,
-        initializers=args.initializers, widths=args.widths, depths=args.depths,
-        seed=args.seed, **overrides)
-    tuner = make_tuner(
-        args.tuner, hypermodel, args.directory, project_name=args.project_name,
-        max_trials=args.max_trials or None, executions_per_trial=args.executions_per_trial,
-        objective=args.objective, overwrite=args.overwrite,
-        max_retries_per_trial=args.max_retries, worker_timeout=args.worker_timeout,
-        oracle_timeout=args.oracle_timeout)
+    with arguments():
+        hypermodel = ActivationHyperModel(
+            args.preset, activations=args.activations, learning_rates=args.learning_rates,
+            initializers=args.initializers, widths=args.widths, depths=args.depths,
+            seed=args.seed, **overrides)
+        tuner = make_tuner(
+            args.tuner, hypermodel, args.directory, project_name=args.project_name,
+            max_trials=args.max_trials or None, executions_per_trial=args.executions_per_trial,
+            objective=args.objective, overwrite=args.overwrite,
+            max_retries_per_trial=args.max_retries, worker_timeout=args.worker_timeout,
+            oracle_timeout=args.oracle_timeout)
     data = None if mode == "chief" else _data(args)  # the chief trains nothing
     who = tuner.tuner_id if mode else "search"
     print(f"{who}: {args.tuner} search over {', '.join(hypermodel.activations)} "
           f"({args.preset}) in {tuner.project_dir}", flush=True)
     start = time.perf_counter()
     try:
-        rows = run_search(tuner, data, verbose="auto" if args.verbose else 0)
+        rows = run_search(tuner, data, verbose=0 if args.quiet else 2)
     except distributed.ChiefLost as error:
         print(f"actkeras tune: {tuner.tuner_id}: {error}; the search goes on when the chief "
               "is restarted with the same arguments", file=sys.stderr)

@@ -4,7 +4,7 @@ Every loader returns a `Dataset` (float32 images `(N, 28, 28)`, int32 labels, tr
 valid / test, and an `info` dict of provenance) and raises `DataError` for any data
 problem. `source="embedded"` uses the small, class-balanced real samples shipped in
 `actkeras/data/samples/`. This package imports only NumPy, Pillow and the standard
-library, so it loads fast.
+library, so it loads fast (`import actkeras.data` starts no TensorFlow).
 
 Example:
 
@@ -17,6 +17,7 @@ Example:
 from actkeras.data.dataset import DataError, Dataset
 from actkeras.data.fashion_mnist import load_fashion_mnist
 from actkeras.data.notmnist import load_notmnist
+from actkeras.data.synthetic import synthetic_dataset
 
 LOADERS = {"notmnist": load_notmnist, "fashion_mnist": load_fashion_mnist}
 
@@ -34,4 +35,5 @@ def load_dataset(name, **kwargs):
     return LOADERS[name](**kwargs)
 
 
-__all__ = ["DataError", "Dataset", "load_dataset", "load_fashion_mnist", "load_notmnist"]
+__all__ = ["DataError", "Dataset", "load_dataset", "load_fashion_mnist", "load_notmnist",
+           "synthetic_dataset"]

@@ -8,10 +8,11 @@ An unwritable cache folder only means no caching.
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from actkeras import atomic
 
 ENV_CACHE_DIR = "ACTKERAS_CACHE_DIR"
 
@@ -51,18 +52,10 @@ def load(path, key, check):
 
 def save(path, key, arrays, info):
     """Writes `arrays` with `key` and `info`; returns whether it was written."""
-    path = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-    except OSError:
-        return False
-    try:
-        with os.fdopen(fd, "wb") as handle:
+        with atomic.temporary_path(path) as tmp, open(tmp, "wb") as handle:
             np.savez(handle, key=np.array(json.dumps(key, sort_keys=True)),
                      info=np.array(json.dumps(info)), **arrays)
-        os.replace(tmp, path)
         return True
     except OSError:
-        Path(tmp).unlink(missing_ok=True)
         return False

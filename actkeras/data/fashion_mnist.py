@@ -13,6 +13,7 @@ from importlib import resources
 
 import numpy as np
 
+from actkeras import checks
 from actkeras.data.dataset import DataError, make_dataset
 from actkeras.data.locate import locate_all, relative
 
@@ -41,8 +42,9 @@ def load_fashion_mnist(data_dir=None, *, source="auto", valid_size=5000, verbose
     ((1000, 28, 28), 'x / 255')
 
     Args:
-        data_dir: folder holding the four `.gz` files, directly or in `fashion-mnist/`.
-            Defaults to `None`: `$ACTKERAS_DATA_DIR`, the Keras cache, then a download.
+        data_dir: folder holding the four `.gz` files, directly or in `fashion-mnist/`;
+            the only place looked in (no download). Defaults to `None`:
+            `$ACTKERAS_DATA_DIR`, the Keras cache, then a download.
         source: `"auto"` (the files) or `"embedded"` (the class-balanced sample shipped
             with actkeras). Defaults to `"auto"`.
         valid_size: the first `valid_size` training images are the validation set.
@@ -51,9 +53,7 @@ def load_fashion_mnist(data_dir=None, *, source="auto", valid_size=5000, verbose
     """
     if source not in SOURCES:
         raise ValueError(f"source must be one of {', '.join(SOURCES)}. Received: source={source!r}")
-    if isinstance(valid_size, bool) or not isinstance(valid_size, (int, np.integer)) \
-            or valid_size < 0:
-        raise ValueError(f"valid_size is a count >= 0. Received: valid_size={valid_size!r}")
+    checks.non_negative_int("valid_size", valid_size)
     if source == "embedded":
         return _load_embedded(int(valid_size))
     folder = locate_all("fashion_mnist", list(FILES.values()), data_dir)

@@ -1,11 +1,17 @@
 """Where the data files are looked for, and their download from the original source.
 
-The search order: the `data_dir` argument, `$ACTKERAS_DATA_DIR`, the Keras cache
-(`$KERAS_HOME/datasets`, else `~/.keras/datasets`), then a download into the Keras
-cache (forbidden by `ACTKERAS_NO_DOWNLOAD=1`). In each folder the files may sit
-directly or in the data set's subfolder (`notmnist/`, `fashion-mnist/`, ...).
+An explicit folder (the `data_dir` argument, `--data-dir`) is the only place looked
+in: nothing is downloaded and nothing is created elsewhere. Without one, the search
+order is `$ACTKERAS_DATA_DIR`, the Keras cache (`$KERAS_HOME/datasets`, else
+`~/.keras/datasets`), then a download into the Keras cache (forbidden by
+`ACTKERAS_NO_DOWNLOAD=1`). In each folder the files may sit directly or in the data
+set's subfolder (`notmnist/`, `fashion-mnist/`, ...).
+
+Errors name the fix in the caller's terms: API arguments (`data_dir=`,
+`source="embedded"`), or the command line's flags inside `fix_terms("cli")`.
 """
 
+import contextlib
 import hashlib
 import os
 import sys
@@ -13,6 +19,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from actkeras import atomic
 from actkeras.data.dataset import DataError
 
 ENV_DATA_DIR = "ACTKERAS_DATA_DIR"
@@ -37,6 +44,33 @@ KNOWN_MD5 = {
 }
 
 
+# How a fix names the options, for the caller who reads it.
+TERMS = {
+    "api": {"data_dir": "data_dir=", "embedded": 'source="embedded"'},
+    "cli": {"data_dir": "--data-dir", "embedded": "--source embedded"},
+}
+_terms = TERMS["api"]
+
+
+@contextlib.contextmanager
+def fix_terms(caller):
+    """Within the block, data errors name their fix in `caller`'s terms: `"api"`
+    (`data_dir=`, `source="embedded"`) or `"cli"` (`--data-dir`, `--source embedded`)."""
+    global _terms
+    saved, _terms = _terms, TERMS[caller]
+    try:
+        yield
+    finally:
+        _terms = saved
+
+
+def _received(data_dir):
+    value = None if data_dir is None else str(data_dir)
+    if _terms is TERMS["cli"]:
+        return f"Received: --data-dir {value}" if value is not None else "Received: no --data-dir"
+    return f"Received: data_dir={value!r}"
+
+
 def keras_cache_dir():
     """`$KERAS_HOME/datasets`, else `~/.keras/datasets`, as Keras has it."""
     home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
@@ -46,19 +80,20 @@ def keras_cache_dir():
 def search_dirs(dataset, data_dir=None):
     """`(folder, origin)` pairs in search order; a folder may not exist."""
     if data_dir is not None and not Path(data_dir).is_dir():
+        option = _terms["data_dir"].rstrip("=")
         raise DataError(
             f"The data folder {data_dir} does not exist. Pass the folder holding the "
-            f"{dataset} files, or leave data_dir unset to search ${ENV_DATA_DIR} and the "
-            f"Keras cache. Received: data_dir={str(data_dir)!r}"
+            f"{dataset} files with {_terms['data_dir']}, or leave {option} unset to search "
+            f"${ENV_DATA_DIR} and the Keras cache. {_received(data_dir)}"
         )
     return [(folder, origin) for root, origin in _roots(data_dir)
             for folder in (root, *(root / sub for sub in SUBFOLDERS[dataset]))]
 
 
 def _roots(data_dir):
+    if data_dir is not None:  # the caller's folder, and only it
+        return [(Path(data_dir), "data_dir=")]
     roots = []
-    if data_dir is not None:
-        roots.append((Path(data_dir), "data_dir="))
     if os.environ.get(ENV_DATA_DIR):
         roots.append((Path(os.environ[ENV_DATA_DIR]), f"${ENV_DATA_DIR}"))
     roots.append((keras_cache_dir(), "Keras cache"))
@@ -114,33 +149,36 @@ def download(dataset, name):
     """
     folder = keras_cache_dir() / SUBFOLDERS[dataset][0]
     url = URLS[dataset] + name
+    created = [p for p in (folder, *folder.parents) if not p.exists()]
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise DataError(f"Cannot create {folder} to download {name} into ({error}). Set "
                         f"KERAS_HOME to a writable folder. Received: name={name!r}") from error
     target = folder / name
-    partial = folder / f".{name}.part"
     digest = hashlib.md5()
-    try:
-        with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response, \
-                open(partial, "wb") as out:
-            total = int(response.headers.get("Content-Length") or 0)
-            progress = _Progress(name, total)
-            while chunk := response.read(1 << 20):
-                out.write(chunk)
-                digest.update(chunk)
-                progress.update(len(chunk))
-            progress.done()
-    except (OSError, ValueError) as error:  # URLError, timeouts and HTTP errors are OSErrors
-        partial.unlink(missing_ok=True)
-        raise DataError(f"Downloading {url} failed: {error}") from error
     expected = KNOWN_MD5.get(name)
-    if expected and digest.hexdigest() != expected:
-        partial.unlink(missing_ok=True)
-        raise DataError(f"The download of {url} has md5 {digest.hexdigest()}, not {expected}; "
-                        f"it was deleted. Try again. Received: name={name!r}")
-    os.replace(partial, target)
+    try:
+        with atomic.temporary_path(target, suffix=".part") as partial:
+            with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response, \
+                    open(partial, "wb") as out:
+                total = int(response.headers.get("Content-Length") or 0)
+                progress = _Progress(name, total)
+                while chunk := response.read(1 << 20):
+                    out.write(chunk)
+                    digest.update(chunk)
+                    progress.update(len(chunk))
+                progress.done()
+            if expected and digest.hexdigest() != expected:  # the partial file is removed
+                raise DataError(f"The download of {url} has md5 {digest.hexdigest()}, not "
+                                f"{expected}; it was deleted. Try again. Received: name={name!r}")
+    except DataError:
+        raise
+    except (OSError, ValueError) as error:  # URLError, timeouts and HTTP errors are OSErrors
+        for made in created:  # innermost first: a failed download leaves no empty folders
+            with contextlib.suppress(OSError):
+                made.rmdir()
+        raise DataError(f"Downloading {url} failed: {error}") from error
     return target
 
 
@@ -171,7 +209,7 @@ def locate(dataset, names, data_dir=None, *, allow_download=True, what=None):
     path = find(dataset, names, data_dir)
     if path is not None:
         return path
-    reason = _download_reason(allow_download)
+    reason = _download_reason(allow_download, data_dir)
     if reason is None:
         try:
             return download(dataset, names[0])
@@ -185,7 +223,7 @@ def locate_all(dataset, names, data_dir=None):
     folder = find_all(dataset, names, data_dir)
     if folder is not None:
         return folder
-    reason = _download_reason(True)
+    reason = _download_reason(True, data_dir)
     if reason is None:
         folder = keras_cache_dir() / SUBFOLDERS[dataset][0]
         try:
@@ -198,8 +236,11 @@ def locate_all(dataset, names, data_dir=None):
     raise not_found(dataset, ", ".join(f"`{n}`" for n in names), data_dir, reason)
 
 
-def _download_reason(allow_download):
+def _download_reason(allow_download, data_dir=None):
     """Why no download is attempted, or `None` when one is."""
+    if data_dir is not None:
+        return (f"An explicit data folder ({_terms['data_dir']}) is the only place looked in; "
+                "nothing is downloaded")
     if not allow_download:
         return "no download attempted for this file"
     if not download_allowed():
@@ -209,14 +250,20 @@ def _download_reason(allow_download):
 
 def not_found(dataset, expected, data_dir, reason):
     """The one error for missing data: what, where it was looked for, and the fix."""
-    places = "\n".join(f"  {folder}  ({origin}{'' if folder.is_dir() else ', missing'})"
+    places = "\n".join(f"  {folder}  ({origin.replace('data_dir=', _terms['data_dir'])}"
+                       f"{'' if folder.is_dir() else ', missing'})"
                        for folder, origin in search_dirs(dataset, data_dir))
-    unset = "" if os.environ.get(ENV_DATA_DIR) else f" (${ENV_DATA_DIR} is not set)"
+    embedded = f"or use {_terms['embedded']} for the small sample shipped with actkeras"
+    if data_dir is not None:
+        fix = (f"Fix: put the files in {data_dir}, pass the folder that holds them with "
+               f"{_terms['data_dir']}, {embedded}.")
+    else:
+        reason += "" if os.environ.get(ENV_DATA_DIR) else f" (${ENV_DATA_DIR} is not set)"
+        fix = (f"Fix: set {ENV_DATA_DIR} to the folder holding the files (or pass "
+               f"{_terms['data_dir']}), {embedded}.")
     return DataError(
         f"The {dataset} data was not found. Expected {expected} in one of these folders:\n"
         f"{places}\n"
-        f"{reason}{unset}.\n"
-        f"Fix: set {ENV_DATA_DIR} to the folder holding the files (or pass data_dir=), "
-        f'or use source="embedded" for the small sample shipped with actkeras. '
-        f"Received: data_dir={None if data_dir is None else str(data_dir)!r}"
+        f"{reason}.\n"
+        f"{fix} {_received(data_dir)}"
     )

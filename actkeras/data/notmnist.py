@@ -61,8 +61,9 @@ def load_notmnist(data_dir=None, *, source="auto", seed=0, train_size=None, vali
 
     Args:
         data_dir: folder holding `notMNIST_small.tar.gz` (or `notMNIST_large.tar.gz`,
-            or the extracted folders), directly or in `notmnist/`. Defaults to `None`:
-            `$ACTKERAS_DATA_DIR`, the Keras cache, then a download.
+            or the extracted folders), directly or in `notmnist/`; the only place
+            looked in (no download). Defaults to `None`: `$ACTKERAS_DATA_DIR`, the
+            Keras cache, then a download.
         source: `"small"`, `"large"`, `"embedded"` (the class-balanced sample shipped
             with actkeras) or `"auto"` (large if its archive is found, else small).
             Defaults to `"auto"`.

@@ -15,6 +15,7 @@ Example:
 import time
 from pathlib import Path
 
+from actkeras import checks
 from actkeras.experiments.claims import PRESETS, Sizes, claims, select
 from actkeras.experiments.spec import Claim, RunSpec
 
@@ -58,8 +59,7 @@ def reproduce(preset="quick", out=None, *, claim_ids=None, seeds=None, force=Fal
     stale = prepare(out, preset, RESULT_FORMAT, force=force)
     if stale:
         progress(f"removed {stale} partial files left by an interrupted run")
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise ValueError(f"`jobs` must be a positive integer. Received: jobs={jobs!r}")
+    checks.positive_int("jobs", jobs)
     specs = [spec for claim in chosen for spec in claim.runs]
     before = set()
     if jobs > 1:

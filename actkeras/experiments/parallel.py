@@ -19,6 +19,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 
+from actkeras import quiet
 from actkeras.experiments.runner import (
     DataCache,
     clock,
@@ -85,6 +86,8 @@ def _start_worker(threads, data_dir):
     os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    if quiet.is_quiet():  # started from the CLI without --debug: as quiet as it is
+        quiet.import_keras_quietly()
     _worker_data = DataCache(data_dir)
 
 

@@ -6,9 +6,6 @@ whose analysis raises is reported as "could not be judged: <reason>" and the res
 of the report is still written; a figure that fails costs only itself.
 """
 
-import importlib.metadata
-import os
-import platform
 import re
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,65 +13,14 @@ from pathlib import Path
 from actkeras.atomic import write_figure, write_json, write_text
 from actkeras.experiments import judging
 from actkeras.experiments.claims import module
-from actkeras.experiments.runner import clean, clock
+from actkeras.experiments.runner import clock
+from actkeras.records import environment, plain
 
 SUMMARY_START = "<!-- actkeras reproduce summary: start -->"
 SUMMARY_END = "<!-- actkeras reproduce summary: end -->"
 _MARK = {judging.REPRODUCED: "✅", judging.NOT_REPRODUCED: "❌", judging.MIXED: "◐",
          judging.INCONCLUSIVE_VERDICT: "❔", judging.COULD_NOT_JUDGE: "⚠️"}
 _BOX = {judging.HOLDS: "x", judging.FAILS: " ", judging.INCONCLUSIVE: "?"}
-
-
-# --- environment ---------------------------------------------------------------------------
-
-def _version(name):
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
-def _accelerators(backend):
-    try:
-        if backend == "tensorflow":
-            import tensorflow as tf
-
-            return [d.name for d in tf.config.list_physical_devices("GPU")]
-        if backend == "jax":
-            import jax
-
-            return [str(d) for d in jax.devices() if d.platform != "cpu"]
-    except Exception:  # a report must not fail on a device query
-        return []
-    return []
-
-
-def _cpu_model():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def environment():
-    """Machine, backend and versions, for the report's header."""
-    import keras
-
-    backend = keras.backend.backend()
-    versions = {name: _version(name) for name in
-                ("actkeras", "keras", "tensorflow", "tensorflow-cpu", "jax", "jaxlib", "numpy")}
-    return {
-        "platform": platform.platform(),
-        "processor": _cpu_model(),
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "backend": backend,
-        "accelerators": _accelerators(backend),
-        "versions": {k: v for k, v in versions.items() if v},
-    }
 
 
 # --- markdown ------------------------------------------------------------------------------
@@ -253,7 +199,7 @@ def write_report(claims, results, out, *, preset, wall_seconds, executed, comman
         "span_seconds": run_span(results, used),
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    payload = clean({"preset": preset, "command": command, "claims": entries,
+    payload = plain({"preset": preset, "command": command, "claims": entries,
                      "environment": env, "timing": timing})
     write_json(out / "results.json", payload)
 

@@ -27,7 +27,8 @@ import numpy as np
 from actkeras.atomic import write_json
 from actkeras.atomic import write_text as _write_text
 from actkeras.errors import writing
-from actkeras.training import history_csv
+from actkeras.records import plain
+from actkeras.training import DivergenceGuard, history_csv
 
 RESUME_NOTE = "Finished runs are kept: run the same command again to resume."
 
@@ -55,23 +56,6 @@ def read_result(path, spec):
     if result.get("status") not in FINISHED:
         return None, f"previous attempt {result.get('status', 'incomplete')}"
     return result, None
-
-
-def clean(value):
-    """JSON-ready copy: NumPy scalars and arrays to Python, NaN and infinities to `None`."""
-    if isinstance(value, dict):
-        return {str(k): clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [clean(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return clean(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return str(value)
 
 
 def clock(seconds):
@@ -171,9 +155,12 @@ def _train(spec, data, verbose):
         warnings.filterwarnings("ignore", message=r".* of the \d+ units of layer")
         warnings.filterwarnings("ignore", message="DeadReLUMonitor found no")
         warnings.filterwarnings("ignore", message="Training diverged")  # recorded as such
-        history = fit(model, data, callbacks=callbacks, verbose=verbose, log_every=spec.log_every)
+        # The step a run diverged at is part of its result: checked after every batch
+        # (the step logger hooks every batch already, so this costs nothing more).
+        history = fit(model, data, callbacks=callbacks, verbose=verbose, log_every=spec.log_every,
+                      check_every=1)
     records = history_records(history)
-    metrics = clean(evaluate(model, data))
+    metrics = plain(evaluate(model, data))
     diverged = (any(row.get("loss") is None for row in records) or metrics.get("train_loss") is None
                 or getattr(history, "diverged_at_step", None) is not None)
     measured = {}
@@ -201,7 +188,7 @@ def _regression(spec, verbose):
     settings = dict(spec.overrides)
     model, history, measurements = fit_sine(
         spec.activation, spec.activation_kwargs, seed=spec.seed,
-        verbose=verbose, callbacks=[keras.callbacks.TerminateOnNaN()], **settings)
+        verbose=verbose, callbacks=[DivergenceGuard(every=1)], **settings)
     records = [{"epoch": i + 1, "loss": v} for i, v in enumerate(history.history["loss"])]
     diverged = measurements["mse"] is None or any(r["loss"] is None or not math.isfinite(r["loss"])
                                                   for r in records)
@@ -340,7 +327,7 @@ def run_one(spec, out, *, data=None, verbose=0, export=False):
         lines = traceback.format_exception(exc)
         error = f"{type(exc).__name__}: {exc}"
         result["traceback"] = "".join(lines[-6:])
-    result = clean({
+    result = plain({
         "format": RESULT_FORMAT,
         "run_id": spec.run_id,
         "content": spec.content(),

@@ -11,21 +11,15 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 
+from actkeras import checks
+from actkeras.records import plain
+
 KINDS = ("train", "regression", "cost")
 # "histograms" is "stats" with 40-bin histograms of each layer's outputs in its records.
 MONITORS = ("dead", "gradients", "stats", "histograms")
 
 # Fields that only describe a run for people: they are left out of `run_id`.
 _DISPLAY_FIELDS = ("claim", "label")
-
-
-def _plain(value):
-    """JSON-ready copy: tuples become lists, dict keys are sorted by `json.dumps`."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
 
 
 @dataclass(frozen=True)
@@ -102,8 +96,7 @@ class RunSpec:
         if unknown:
             raise ValueError(f"Unknown monitor. Valid choices: {', '.join(MONITORS)}. "
                              f"Received: monitors={self.monitors!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"`seed` must be a non-negative integer. Received: seed={self.seed!r}")
+        checks.non_negative_int("seed", self.seed)
 
         bad_steps = [s for s in self.eval_steps
                      if isinstance(s, bool) or not isinstance(s, int) or s < 0]
@@ -116,7 +109,7 @@ class RunSpec:
 
     def to_dict(self):
         """Every field, JSON-ready."""
-        return _plain(asdict(self))
+        return plain(asdict(self))
 
     @classmethod
     def from_dict(cls, payload):

@@ -2,7 +2,7 @@
 
 - `hypermodel.py`: `ActivationHyperModel`, which samples and calls `build_model`.
 - `search.py`: `make_tuner` (random, grid, hyperband, bayesian) and `run_search`,
-  resumable, refusing a directory that holds another search.
+  resumable, refusing a directory that holds another search; `export_best`.
 - `distributed.py`: keras-tuner's chief/worker mode without its hangs.
 
 Example:
@@ -16,6 +16,7 @@ from actkeras.tuning.hypermodel import ActivationHyperModel
 from actkeras.tuning.search import (
     TUNERS,
     collect_results,
+    export_best,
     format_table,
     make_tuner,
     run_search,
@@ -26,6 +27,7 @@ __all__ = [
     "ActivationHyperModel",
     "TUNERS",
     "collect_results",
+    "export_best",
     "format_table",
     "make_tuner",
     "run_search",

@@ -1,13 +1,14 @@
 """`make_tuner` and `run_search`: one search over activations, local or distributed, resumable."""
 
 import csv
+import io
 import json
 import math
 from pathlib import Path
 
 import keras_tuner
 
-from actkeras.atomic import write_json
+from actkeras.atomic import write_json, write_text
 
 from actkeras.models import resolve_config
 from actkeras.tuning import distributed
@@ -173,10 +174,11 @@ def write_results(rows, folder):
     folder = Path(folder)
     _write_json(folder / RESULTS[0], rows)
     columns = list(dict.fromkeys(key for row in rows for key in row)) or ["rank"]
-    with open(folder / RESULTS[1], "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
+    buffer = io.StringIO(newline="")
+    writer = csv.DictWriter(buffer, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text(folder / RESULTS[1], buffer.getvalue())
 
 
 def format_table(rows, columns=None):
@@ -194,3 +196,26 @@ def format_table(rows, columns=None):
     widths = [max(len(line[i]) for line in table) for i in range(len(columns))]
     return "\n".join("  ".join(v.ljust(w) for v, w in zip(line, widths)).rstrip()
                      for line in table)
+
+
+def export_best(tuner, rows, preset, root="saved_models"):
+    """Exports the best completed trial's model as `tune-PRESET-ACTIVATION` under `root`,
+    replacing an earlier export of that name; returns its folder, or `None` when no
+    trial completed.
+
+    Args:
+        tuner: the tuner `run_search` ran.
+        rows: `run_search`'s results, best first.
+        preset: the preset searched, for the export's name.
+        root: the folder that holds exports. Defaults to `"saved_models"`.
+    """
+    from actkeras.export import export_model
+
+    best = next((row for row in rows if row["status"] == "COMPLETED"), None)
+    if best is None:
+        return None
+    model = tuner.get_best_models(1)[0]
+    name = f"tune-{preset}-{best['activation']}"
+    metadata = {"trial": best, "search": str(tuner.project_dir),
+                "model": model.actkeras_config.to_dict()}
+    return export_model(model, name, root=root, metadata=metadata, overwrite=True)

@@ -15,6 +15,7 @@ Each module `cNN_<name>.py` holds one claim whole:
 import importlib
 from dataclasses import replace
 
+from actkeras import checks
 from actkeras.experiments.claims.sizes import PRESETS, Sizes
 
 __all__ = ["MODULES", "PRESETS", "Sizes", "claims", "module", "select"]
@@ -55,8 +56,7 @@ def claims(preset="quick", seeds=None, sizes=None):
                              f"{', '.join(PRESETS)}. Received: preset={preset!r}")
         sizes = PRESETS[preset]
     if seeds is not None:
-        if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
-            raise ValueError(f"`seeds` must be a positive integer. Received: seeds={seeds!r}")
+        checks.positive_int("seeds", seeds)
         sizes = replace(sizes, seeds=seeds, cheap_seeds=seeds)
     return [module(i).build(sizes) for i in MODULES]
 

@@ -20,7 +20,6 @@ from actkeras.experiments.claims import _common as c
 from actkeras.experiments.claims.sizes import (
     CHANCE,
     KWARGS,
-    REASONS,
     budget_steps,
     data_note,
     reason,

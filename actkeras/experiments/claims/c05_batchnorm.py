@@ -15,7 +15,6 @@ from actkeras.experiments import stats
 from actkeras.experiments.claims import _common as c
 from actkeras.experiments.claims.sizes import (
     CHANCE,
-    REASONS,
     data_note,
     deep_description,
     deep_runs,

@@ -25,7 +25,6 @@ from actkeras.experiments import stats
 from actkeras.experiments.claims import _common as c
 from actkeras.experiments.claims.sizes import (
     KWARGS,
-    REASONS,
     data_note,
     reason,
     seeds,

@@ -1,0 +1,103 @@
+"""The Keras and keras-tuner internals actkeras relies on, and the versions they were tested on.
+
+Two features reach past the public APIs, each behind a check made here:
+
+- `training.graph_steps` installs its own `train_function` on a model (Keras's
+  `make_train_function`, `train_step`, `steps_per_execution`, and `fit` calling
+  `model.train_function(iterator)`). On an untested Keras it is not used: `fit`
+  falls back to Keras's own loop with one warning.
+- `tuning.distributed` subclasses keras-tuner's gRPC servicer and client
+  (`keras_tuner.src`). It is imported only when distributed tuning starts; an
+  untested keras-tuner gets one warning, and missing internals a clear error.
+
+`pyproject.toml` pins both packages to the ranges below, and
+`tests/test_compat.py` fails on any installed version outside them.
+"""
+
+import importlib.metadata
+import re
+import warnings
+
+# (lowest, highest) major.minor tested; the pins in pyproject.toml say the same.
+KERAS_TESTED = ((3, 15), (3, 15))
+KERAS_TUNER_TESTED = ((1, 4), (1, 4))
+
+_warned = set()
+
+
+def minor_version(text):
+    """`(major, minor)` of a version string such as `"3.15.1"`, `"1.4.8.dev0"` or `"3.16rc1"`."""
+    match = re.match(r"(\d+)\.(\d+)", text)
+    return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+
+
+def installed(package):
+    """The installed version string of `package`, or `None`."""
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def is_tested(version, tested):
+    low, high = tested
+    return version is not None and low <= minor_version(version) <= high
+
+
+def _range(tested):
+    (a, b), (c, d) = tested
+    return f"{a}.{b}" if (a, b) == (c, d) else f"{a}.{b} to {c}.{d}"
+
+
+def warn_once(key, message):
+    if key not in _warned:
+        _warned.add(key)
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
+
+
+def graph_steps_supported(model):
+    """Whether `graph_steps` may replace `model`'s train function: a tested Keras
+    with the attributes it uses. Warns once (per process) when it may not."""
+    import keras
+
+    version = keras.version()
+    missing = [name for name in ("make_train_function", "train_step", "train_function",
+                                 "steps_per_execution") if not hasattr(model, name)]
+    if missing or not is_tested(version, KERAS_TESTED):
+        reason = (f"the model has no {', '.join(missing)}" if missing
+                  else f"it was tested with Keras {_range(KERAS_TESTED)} only")
+        warn_once("graph_steps", f"Keras {version}: training by steps uses Keras's own loop "
+                  f"instead of actkeras's in-graph step groups, because {reason}. The results "
+                  f"are the same; the course network trains about a tenth slower.")
+        return False
+    return True
+
+
+def keras_tuner_internals():
+    """The private keras-tuner modules `tuning.distributed` builds on, checked.
+
+    Returns:
+        `(protos, oracle_chief, oracle_client, trial)`.
+
+    Raises:
+        RuntimeError: keras-tuner lacks one of them, naming the versions that work.
+    """
+    version = installed("keras-tuner")
+    fix = (f"install a tested keras-tuner: pip install 'keras-tuner>={_range(KERAS_TUNER_TESTED)}"
+           f",<{KERAS_TUNER_TESTED[1][0]}.{KERAS_TUNER_TESTED[1][1] + 1}'")
+    try:
+        from keras_tuner.src import protos
+        from keras_tuner.src.distribute import oracle_chief, oracle_client
+        from keras_tuner.src.engine import trial
+        for owner, name in ((protos, "get_service"), (protos, "get_service_grpc"),
+                            (oracle_chief, "OracleServicer"), (oracle_client, "OracleClient"),
+                            (trial, "TrialStatus")):
+            getattr(owner, name)
+    except (ImportError, AttributeError) as error:
+        raise RuntimeError(f"Distributed tuning needs keras-tuner's internal gRPC oracle, which "
+                           f"keras-tuner {version} does not have as expected ({error}); {fix}.") \
+            from error
+    if not is_tested(version, KERAS_TUNER_TESTED):
+        warn_once("keras_tuner", f"keras-tuner {version}: distributed tuning was tested with "
+                  f"keras-tuner {_range(KERAS_TUNER_TESTED)} only; if workers misbehave, {fix}.")
+    return protos, oracle_chief, oracle_client, trial

@@ -1,0 +1,98 @@
+"""What every written record shares: the environment it was made in, and JSON-ready values.
+
+`environment()` is the one description of the machine, backend and versions that the
+reproduction's report, the benchmarks and the exported models' metadata carry;
+`plain()` is the one conversion of results to JSON (NumPy to Python, tuples to lists,
+NaN and infinities to `null`).
+"""
+
+import datetime
+import importlib.metadata
+import math
+import os
+import platform
+from pathlib import Path
+
+_PACKAGES = ("actkeras", "keras", "keras-tuner", "tensorflow", "tensorflow-cpu", "jax", "jaxlib",
+             "numpy")
+
+
+def version(package):
+    """The installed version of `package`, or `None`."""
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _cpu_model():
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _accelerators(backend):
+    try:
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            return [d.name for d in tf.config.list_physical_devices("GPU")]
+        if backend == "jax":
+            import jax
+
+            return [str(d) for d in jax.devices() if d.platform != "cpu"]
+    except Exception:  # a record must not fail on a device query
+        return []
+    return []
+
+
+def environment():
+    """The date, machine, backend, accelerators and package versions, JSON-ready."""
+    import keras
+
+    backend = keras.backend.backend()
+    versions = {name: version(name) for name in _PACKAGES}
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "platform": platform.platform(),
+        "processor": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "backend": backend,
+        "accelerators": _accelerators(backend),
+        "versions": {k: v for k, v in versions.items() if v},
+    }
+
+
+def plain(value, strict=False):
+    """A JSON-ready copy of `value`.
+
+    Dicts (keys as strings), lists, tuples and sets become dicts and lists; NumPy
+    scalars and arrays (anything with `tolist`) become Python numbers and lists;
+    NaN and infinities become `None`; paths become strings.
+
+    Args:
+        value: the value to convert.
+        strict: raise `TypeError` for any other object instead of writing its
+            `str()`. Defaults to `False`.
+    """
+    if isinstance(value, dict):
+        return {str(k): plain(v, strict) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [plain(v, strict) for v in value]
+    if hasattr(value, "tolist") and not isinstance(value, (bool, int, float, str)):
+        return plain(value.tolist(), strict)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, Path):
+        return str(value)
+    if strict:
+        raise TypeError(f"Only JSON-ready values can be recorded. Received: "
+                        f"{type(value).__name__} {value!r}")
+    return str(value)
