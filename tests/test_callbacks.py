@@ -234,22 +234,25 @@ def test_bad_data_fails_at_train_begin_naming_probe_data(monitor):
                       callbacks=[monitor(probe_data=(X, Y), layers=["nope"])])  # fmt: skip
 
 
-def test_subclassed_model_gets_a_clear_error():
+def test_subclassed_model_is_measured_like_a_functional_one():
     class Net(keras.Model):
         def __init__(self):
             super().__init__()
-            self.hidden = keras.layers.Dense(4, activation="relu")
-            self.out = keras.layers.Dense(3)
+            self.hidden = keras.layers.Dense(10, activation="relu", name="hidden")
+            self.out = keras.layers.Dense(3, name="out")
 
         def call(self, x):
             return self.out(self.hidden(x))
 
     model = _compile(Net())
-    with pytest.raises(ValueError, match="Functional or Sequential"):
-        model.fit(X, Y, epochs=1, verbose=0, callbacks=[DeadReLUMonitor(probe_data=X)])
-    logger = GradientNormLogger(probe_data=(X, Y))  # gradients need no graph
-    model.fit(X, Y, epochs=1, verbose=0, callbacks=[logger])
-    assert logger.records[-1]["global"] > 0
+    model(X[:1])
+    _force(model.hidden, 3)
+    monitors = [DeadReLUMonitor(probe_data=X, threshold=1.0), ActivationStats(probe_data=X),
+                GradientNormLogger(probe_data=(X, Y))]  # fmt: skip
+    model.fit(X, Y, epochs=1, verbose=0, callbacks=monitors)
+    assert monitors[0].records[-1]["layers"]["hidden"]["fraction"] == 3 / 10
+    assert monitors[1].records[-1]["layers"]["hidden"]["zero_fraction"] == pytest.approx(0.3)
+    assert list(monitors[2].records[-1]["layers"]) == ["hidden", "out"]
 
 
 # GradientNormLogger.

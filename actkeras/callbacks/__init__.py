@@ -4,9 +4,12 @@
 - `GradientNormLogger`: per-layer gradient norms and the first/last ratio.
 - `ActivationStats`: mean, std, sparsity and saturation of each activation layer.
 
-All three measure on a bounded probe sample, write their numbers into `logs`
-(and so into `History`, `CSVLogger` and `TensorBoard`), keep plain `records`
-for `actkeras.plots`, and can be deep-copied before training.
+All three work on Functional, Sequential, subclassed and nested models, measure
+every call of a shared layer, run in training mode (BatchNorm batch statistics,
+Dropout off) unless `mode="inference"`, measure on a bounded probe sample, write
+their numbers into `logs` (and so into `History`, `CSVLogger` and `TensorBoard`
+placed after them), keep plain `records` for `actkeras.plots`, and can be
+deep-copied before training.
 """
 
 from actkeras.callbacks._sites import FAMILIES, ActivationSite, find_activation_layers

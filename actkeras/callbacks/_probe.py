@@ -47,10 +47,19 @@ def to_numpy(value):
     return np.asarray(numpy() if callable(numpy) else value)
 
 
-def _to_numpy(structure):
+def _to_numpy(structure, name="probe_data", data=None):
     if structure is None:
         return None
-    return keras.tree.map_structure(to_numpy, structure)
+    try:
+        arrays = keras.tree.map_structure(to_numpy, structure)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"`{name}` holds something that is not an array ({error}). "
+                         f"Received: {name}={describe(data)}") from None
+    for array in keras.tree.flatten(arrays):
+        if array.dtype.kind == "O":  # ragged lists, dicts in lists, None values...
+            raise ValueError(f"`{name}` holds something that is not an array of one shape. "
+                             f"Received: {name}={describe(data)} giving an object array")
+    return arrays
 
 
 def _split(batch):
@@ -73,28 +82,33 @@ def describe(data):
         return f"{type(data).__name__}({', '.join(describe(d) for d in data)})"
     if isinstance(data, dict):
         return "{" + ", ".join(f"{k!r}: {describe(v)}" for k, v in data.items()) + "}"
+    spec = getattr(data, "element_spec", None)  # tf.data, without importing TensorFlow
+    if spec is not None:
+        return f"{type(data).__name__} with elements {spec}"
     return type(data).__name__
 
 
 def take_probe(data, probe_size, name="probe_data"):
     """Returns a `Probe` of at most `probe_size` samples of `data`, as NumPy.
 
-    Arrays larger than the probe give a fixed random subset (in order); an
-    iterable of batches gives its first `probe_size` samples and is read no
-    further, so an endless stream is fine.
+    Arrays larger than the probe give a fixed random subset (in order); a stream
+    gives its first `probe_size` samples and is read no further, so an endless
+    one is fine.
 
     Args:
-        data: `x`, `(x,)`, `(x, y)`, `(x, y, sample_weight)`, a `tf.data.Dataset`
-            or any iterable of such batches (batched, as `fit` wants them).
+        data: `x`, `(x,)`, `(x, y)` or `(x, y, sample_weight)` (arrays, or lists
+            and dicts of arrays for several inputs); a `tf.data.Dataset`, batched
+            or not; a `keras.utils.PyDataset`; or any iterable of batches.
         probe_size: the most samples to keep.
         name: the argument named in errors. Defaults to `"probe_data"`.
 
     Raises:
-        ValueError: no samples, or parts of different lengths.
+        ValueError: no samples, parts of different lengths, or something that
+            is not data; the message says what was received.
     """
     if _is_array(data) or isinstance(data, (tuple, list, dict)):
         x, y, weights = _split(data)
-        x, y, weights = _to_numpy(x), _to_numpy(y), _to_numpy(weights)
+        x, y, weights = (_to_numpy(part, name, data) for part in (x, y, weights))
         n = _length(x, name, data)
         if n > probe_size:
             rng = np.random.default_rng(_SEED)
@@ -103,13 +117,15 @@ def take_probe(data, probe_size, name="probe_data"):
                 None if part is None else keras.tree.map_structure(lambda a: a[keep], part)
                 for part in (x, y, weights)
             )
-    elif hasattr(data, "__iter__") or hasattr(data, "__getitem__"):
-        x, y, weights = _take_batches(data, probe_size, name)
-    else:
+    elif isinstance(data, (str, bytes)) or not (
+        hasattr(data, "__iter__") or hasattr(data, "__getitem__")
+    ):
         raise ValueError(
-            f"`{name}` must be an array, an (x, y) tuple or an iterable of batches. "
-            f"Received: {name}={describe(data)}"
+            f"`{name}` must be arrays, an (x, y) tuple, a tf.data.Dataset, a PyDataset or an "
+            f"iterable of batches. Received: {name}={describe(data)}"
         )
+    else:
+        x, y, weights = _take_stream(data, probe_size, name)
     probe = Probe(x, y, weights)
     for part in (y, weights):
         if part is not None and len(keras.tree.flatten(part)[0]) != len(probe):
@@ -127,17 +143,47 @@ def _length(x, name, data):
     return len(leaves[0])
 
 
-def _take_batches(data, probe_size, name):
-    parts, total = [], 0
-    for batch in data:
-        x, y, weights = (_to_numpy(p) for p in _split(batch))
-        if not keras.tree.flatten(x) or not keras.tree.flatten(x)[0].ndim:
+def _elements(data):
+    """The elements of a stream: a PyDataset by index (it may not stop by itself)."""
+    if isinstance(data, keras.utils.PyDataset):
+        count = data.num_batches
+        index = 0
+        while count is None or index < count:
+            yield data[index]
+            index += 1
+    else:
+        yield from data
+
+
+def _is_sample(parts):
+    """True for one unbatched sample, such as an element of `from_tensor_slices((x, y))`:
+    a part without a leading axis, or parts whose leading lengths differ."""
+    leaves = [leaf for part in parts if part is not None for leaf in keras.tree.flatten(part)]
+    if any(leaf.ndim == 0 for leaf in leaves):
+        return True
+    return len({leaf.shape[0] for leaf in leaves}) > 1
+
+
+def _take_stream(data, probe_size, name):
+    parts, total, unbatched = [], 0, None
+    for element in _elements(data):
+        element = tuple(_to_numpy(p, name, data) for p in _split(element))
+        if not keras.tree.flatten(element[0]):
             raise ValueError(
-                f"`{name}` must yield batches (with a leading batch axis). "
-                f"Received: a batch {describe(batch)}"
+                f"`{name}` yields elements without inputs. Received: {name}={describe(data)}"
             )
-        parts.append((x, y, weights))
-        total += len(keras.tree.flatten(x)[0])
+        if unbatched is None:
+            unbatched = _is_sample(element)
+        if unbatched:  # one sample: give it a batch axis
+            element = tuple(None if p is None else keras.tree.map_structure(lambda a: a[None], p)
+                            for p in element)  # fmt: skip
+        elif _is_sample(element):
+            raise ValueError(
+                f"`{name}` yields batches whose inputs and targets differ in length. "
+                f"Received: a batch {describe(element)} from {name}={describe(data)}"
+            )
+        parts.append(element)
+        total += len(keras.tree.flatten(element[0])[0])
         if total >= probe_size:
             break
     if total == 0:
@@ -146,11 +192,17 @@ def _take_batches(data, probe_size, name):
     def join(*arrays):
         return np.concatenate(arrays)[:probe_size]
 
-    return tuple(
-        None if parts[0][i] is None
-        else keras.tree.map_structure(join, *[p[i] for p in parts])
-        for i in range(3)
-    )
+    try:
+        return tuple(
+            None if parts[0][i] is None
+            else keras.tree.map_structure(join, *[p[i] for p in parts])
+            for i in range(3)
+        )
+    except ValueError as error:  # batches of different structures or sample shapes
+        raise ValueError(
+            f"`{name}` yields batches that do not stack ({error}). "
+            f"Received: {name}={describe(data)}"
+        ) from None
 
 
 def check_probe(probe, model, name="probe_data"):
@@ -173,6 +225,12 @@ def check_probe(probe, model, name="probe_data"):
         fits = len(got) == len(expected) and all(
             e is None or e == g for e, g in zip(expected, got)
         )
+        if not fits and len(got) == len(expected) - 1:
+            raise ValueError(
+                f"`{name}` looks unbatched: each sample should have shape {expected}, and "
+                f"the probe's samples have one axis less. Batch it (`dataset.batch(32)`) or "
+                f"add the batch axis. Received: {name} x of shape {tuple(array.shape)}"
+            )
         if not fits:
             raise ValueError(
                 f"`{name}` does not fit the model's input: each sample should have shape "

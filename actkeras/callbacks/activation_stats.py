@@ -7,7 +7,7 @@ from keras import ops
 
 from actkeras.callbacks._monitor import Monitor
 from actkeras.callbacks._probe import to_numpy
-from actkeras.callbacks._sites import Tap, find_activation_layers, per_unit
+from actkeras.callbacks._sites import FAMILIES, per_unit
 
 BINS = 40
 SATURATION = 0.01  # saturated where the derivative is below 1 % of its maximum
@@ -39,15 +39,18 @@ class ActivationStats(Monitor):
     """Per activation layer: mean, standard deviation, sparsity and saturation.
 
     Measured on the layer OUTPUTS for a probe set, for every hidden activation
-    site `find_activation_layers` finds (any family). `zero_fraction` is the
+    site `find_activation_layers` finds (any family), in any Keras model, at
+    every call of a layer used more than once (`<layer>.call1`, ...), in `mode`
+    (training mode by default: BatchNorm with the probe batch's statistics,
+    Dropout off), as `DeadReLUMonitor` explains. `zero_fraction` is the
     share of exact zeros (a ReLU layer's sparsity); `saturated_fraction`, for
     sigmoid and tanh units only, the share where the derivative is below 1 % of
     its maximum (the unit barely passes a gradient).
 
-    Keys written into `logs` at each epoch end, per layer: `act_mean/<layer>`,
+    Keys written into `logs` at each epoch end, per layer (or call): `act_mean/<layer>`,
     `act_std/<layer>`, `act_zero_fraction/<layer>` and, for sigmoid and tanh
     layers, `act_saturated_fraction/<layer>`. Each measurement is appended to
-    `records`: `{"epoch", "step", "trigger", "layers": {name: {"family",
+    `records`: `{"epoch", "step", "trigger", "mode", "layers": {name: {"family",
     "mean", "std", "zero_fraction", "saturated_fraction", "histogram"}}}`,
     `saturated_fraction` None where it does not apply, `histogram`
     (`{"counts", "edges"}`) only with `histograms=True`.
@@ -69,45 +72,57 @@ class ActivationStats(Monitor):
             `False`.
         log_dir: write every measurement to a TensorBoard event file there.
             Defaults to `None`.
+        mode: `"training"` or `"inference"`. Defaults to `"training"`.
     """
 
     suffix = ".activation_stats"
 
     def __init__(self, probe_data=None, probe_size=256, every=None, histograms=False,
-                 log_dir=None):  # fmt: skip
+                 log_dir=None, mode="training"):  # fmt: skip
         if not isinstance(histograms, bool):
             raise ValueError(
                 f"`histograms` must be True or False. Received: histograms={histograms!r}"
             )
         self.histograms = histograms
-        super().__init__(probe_data, probe_size, every, log_dir)
+        super().__init__(probe_data, probe_size, every, log_dir, mode)
 
     def _setup(self, probe):
-        self._sites = find_activation_layers(self.model)
-        if not self._sites:
+        self._calls = self._activation_calls(FAMILIES)
+        if not self._calls:
             warnings.warn(
                 f"ActivationStats found no hidden activation in model {self.model.name!r}, "
                 "so it will log nothing.",
                 stacklevel=2,
             )
             return False
-        self._tap = Tap(self.model, [(site, "output") for site in self._sites])
         return True
 
     def _measure(self, probe):
-        sums = np.zeros((len(self._sites), 5))  # count, sum, sum of squares, zeros, saturated
-        kept = [[] for _ in self._sites]
-        for x, _, _ in probe.chunks(self.chunk_size):
-            for i, (site, value) in enumerate(zip(self._sites, self._tap(x))):
-                value = per_unit(value)
-                # Reduced on the device: four numbers per unit are fetched.
-                unit_sums = to_numpy(_unit_sums(value, site.family)).astype("float64")
-                sums[i] += (value.shape[0] * value.shape[1], *unit_sums.sum(axis=1))
-                if self.histograms:
-                    kept[i].append(to_numpy(value).ravel())
+        sums = np.zeros((len(self._calls), 5))  # count, sum, sum of squares, zeros, saturated
+        kept = [[] for _ in self._calls]
+        histograms_wanted = self.histograms
+
+        def reduce(site, pre, out):
+            value = per_unit(out)
+            # Reduced on the device: four numbers per unit are fetched.
+            raw = to_numpy(value).ravel() if histograms_wanted else None
+            return value.shape[0] * value.shape[1], _unit_sums(value, site.family), raw
+
+        for x, _, _ in probe.chunks(self._tap.chunk_size(self.chunk_size)):
+            found = self._tap(x, reduce)
+            for i, call in enumerate(self._calls):
+                if (call.index, call.call) not in found:
+                    continue
+                count, unit_sums, raw = found[(call.index, call.call)]
+                sums[i] += (count, *to_numpy(unit_sums).astype("float64").sum(axis=1))
+                if raw is not None:
+                    kept[i].append(raw)
         layers, scalars, histograms = {}, {}, {}
-        for i, site in enumerate(self._sites):
+        for i, call in enumerate(self._calls):
+            site = self._tap.sites[call.index]
             count, total, squares, zeros, n_saturated = sums[i]
+            if not count:
+                continue
             mean = total / count
             stats = {
                 "family": site.family,
@@ -120,13 +135,13 @@ class ActivationStats(Monitor):
             }
             for key in ("mean", "std", "zero_fraction", "saturated_fraction"):
                 if stats[key] is not None:
-                    scalars[f"act_{key}/{site.name}"] = stats[key]
+                    scalars[f"act_{key}/{call.name}"] = stats[key]
             if self.histograms:
                 values = np.concatenate(kept[i])
                 counts, edges = np.histogram(values, bins=BINS)
                 stats["histogram"] = {"counts": counts.tolist(), "edges": edges.tolist()}
-                histograms[f"activations/{site.name}"] = values
-            layers[site.name] = stats
+                histograms[f"activations/{call.name}"] = values
+            layers[call.name] = stats
         return {"layers": layers}, scalars, histograms
 
     def _teardown(self):

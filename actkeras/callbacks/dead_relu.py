@@ -7,7 +7,7 @@ import keras
 
 from actkeras.callbacks._monitor import Monitor
 from actkeras.callbacks._probe import to_numpy
-from actkeras.callbacks._sites import Tap, find_activation_layers, per_unit
+from actkeras.callbacks._sites import per_unit
 
 WATCHED = ("rectifier", "leaky", "exponential")
 
@@ -29,18 +29,37 @@ class DeadReLUMonitor(Monitor):
     A ReLU unit whose pre-activation is <= 0 for every sample outputs 0 and gets
     no gradient: it is *dead*. Leaky and exponential units (LeakyReLU, PReLU,
     ELU, SELU) below 0 on every sample still pass a gradient: they are reported
-    as *inactive*. A unit of a convolutional layer is a channel. Rectifier sites
-    are found in any Functional or Sequential model by `find_activation_layers`:
-    actkeras layers, `keras.layers.ReLU`/`LeakyReLU`/`PReLU`/`ELU`,
-    `Activation("relu")` and fused activations such as `Dense(activation="relu")`.
+    as *inactive*. A capped rectifier's unit (ReLU6) at or above its cap for
+    every sample outputs the cap and gets no gradient either: it is *capped*,
+    counted apart from dead units. A unit of a convolutional layer is a channel
+    (the last axis).
+
+    Any Keras model works (Functional, Sequential, subclassed, nested at any
+    depth): `find_activation_layers` finds actkeras layers,
+    `keras.layers.ReLU`/`LeakyReLU`/`PReLU`/`ELU`, `Activation("relu")`,
+    activations given as Keras functions or layers (`activation="relu"`,
+    `activation=keras.ops.relu`, `activation=ReLU()`) and, with a warning,
+    `Lambda(keras.ops.relu)`. A layer called several times is measured at each
+    call, as `<layer>.call1`, `<layer>.call2`, ...; a nested model's layer is
+    named by its path, `<model>/<layer>`. Rectifiers it cannot see (a Python
+    `lambda` as activation, `keras.ops.relu` inside a custom `call()`) are
+    named in a warning.
+
+    Measured by running the model itself on the probe, in `mode` (training mode
+    by default: BatchNorm with the probe batch's statistics, Dropout off,
+    nothing updated), so the numbers equal a count made by hand from the
+    layers' intermediate outputs in the same mode.
 
     Keys written into `logs` at each epoch end (so `History`, `CSVLogger` and
     `TensorBoard` placed after it see them), present only when such layers exist:
     `dead_fraction` (all rectifier units), `dead_fraction/<layer>`,
-    `inactive_fraction` (all leaky and exponential units) and
-    `inactive_fraction/<layer>`. Each measurement is also appended to `records`:
-    `{"epoch", "step", "trigger", "dead_fraction", "inactive_fraction",
-    "layers": {name: {"family", "kind", "units", "inactive_units", "fraction"}}}`.
+    `inactive_fraction` (all leaky and exponential units),
+    `inactive_fraction/<layer>`, `capped_fraction` (all capped units) and
+    `capped_fraction/<layer>`. Each measurement is also appended to `records`:
+    `{"epoch", "step", "trigger", "mode", "dead_fraction", "inactive_fraction",
+    "capped_fraction", "layers": {name: {"family", "kind", "units",
+    "inactive_units", "fraction", and for capped rectifiers "cap",
+    "capped_units", "capped_fraction"}}}`.
 
     Example:
     >>> monitor = DeadReLUMonitor(probe_data=(x_valid, y_valid), stop_above=0.9)
@@ -49,19 +68,21 @@ class DeadReLUMonitor(Monitor):
     0.125
 
     Args:
-        probe_data: `x`, `(x, y)`, a `tf.data.Dataset` or iterable of batches; a
-            sample of at most `probe_size` samples is kept. Defaults to `None`
-            (`actkeras.fit` passes a validation sample; plain `fit` needs it).
+        probe_data: `x`, `(x, y)`, a `tf.data.Dataset` (batched or not), a
+            `PyDataset` or an iterable of batches; a sample of at most
+            `probe_size` samples is kept. Defaults to `None` (`actkeras.fit`
+            passes a validation sample; plain `fit` needs it).
         probe_size: the most probe samples. A unit is dead only if it is off for
             all of them, so more samples mean fewer false alarms. Defaults to `1024`.
         every: `None` (each epoch end) or `N` (also every `N` batches, into
             `records` and `log_dir` only). Defaults to `None`.
         threshold: warn (`DeadUnitWarning`, once per layer per `fit`) when a
-            layer's fraction is above it. Defaults to `0.1`.
-        stop_above: stop training when a layer's fraction is above it.
-            Defaults to `None` (never).
+            layer's dead, inactive or capped fraction is above it. Defaults to `0.1`.
+        stop_above: stop training when a layer's dead or inactive fraction is
+            above it. Defaults to `None` (never).
         log_dir: write every measurement to a TensorBoard event file there.
             Defaults to `None`.
+        mode: `"training"` or `"inference"` (see above). Defaults to `"training"`.
     """
 
     suffix = ".dead_relu"
@@ -70,47 +91,63 @@ class DeadReLUMonitor(Monitor):
     record_units = False
 
     def __init__(self, probe_data=None, probe_size=1024, every=None, threshold=0.1,
-                 stop_above=None, log_dir=None):  # fmt: skip
+                 stop_above=None, log_dir=None, mode="training"):  # fmt: skip
         self.threshold = _check_fraction("threshold", threshold)
         self.stop_above = None if stop_above is None else _check_fraction("stop_above", stop_above)
-        super().__init__(probe_data, probe_size, every, log_dir)
+        super().__init__(probe_data, probe_size, every, log_dir, mode)
 
     def _setup(self, probe):
         self._warned = set()
-        self._sites = find_activation_layers(self.model, families=WATCHED)
-        if not self._sites:
+        self._calls = self._activation_calls(WATCHED)
+        if not self._calls:
             warnings.warn(
                 f"DeadReLUMonitor found no rectifier, leaky or exponential activation in "
                 f"model {self.model.name!r}, so it will log nothing. It recognises actkeras "
                 "layers, keras.layers.ReLU/LeakyReLU/PReLU/ELU, Activation('relu') and the "
-                "like, and fused activations such as Dense(activation='relu').",
+                "like, and activations given to a layer such as Dense(activation='relu').",
                 stacklevel=2,
             )
             return False
-        # The pre-activation where the graph has it; a fused site's output is <= 0
-        # exactly when its pre-activation is.
-        self._tap = Tap(self.model, [(s, "output" if s.fused else "input") for s in self._sites])
         return True
 
     def _measure(self, probe):
-        active = [None] * len(self._sites)
-        for x, _, _ in probe.chunks(self.chunk_size):
-            for i, (site, value) in enumerate(zip(self._sites, self._tap(x))):
-                # Reduced on the device: only one number per unit is fetched.
-                fired = to_numpy(keras.ops.max(per_unit(value), axis=0)) > site.threshold
-                active[i] = fired if active[i] is None else active[i] | fired
+        active, capped = {}, {}
+        for x, _, _ in probe.chunks(self._tap.chunk_size(self.chunk_size)):
+            found = self._tap(x, _extremes)
+            for call in self._calls:
+                key = (call.index, call.call)
+                if key not in found:
+                    continue  # a call the model skipped on this batch
+                site, (high, low) = self._tap.sites[call.index], found[key]
+                # Reduced on the device: one or two numbers per unit are fetched.
+                fired = to_numpy(high) > site.threshold
+                active[key] = fired if key not in active else active[key] | fired
+                if low is not None:
+                    stuck = to_numpy(low) >= site.cap
+                    capped[key] = stuck if key not in capped else capped[key] & stuck
         layers, scalars = {}, {}
-        totals = {"dead": [0, 0], "inactive": [0, 0]}
-        for site, fired in zip(self._sites, active):
+        totals = {"dead": [0, 0], "inactive": [0, 0], "capped": [0, 0]}
+        for call in self._calls:
+            key = (call.index, call.call)
+            if key not in active:
+                continue
+            site, fired = self._tap.sites[call.index], active[key]
             kind = "dead" if site.family == "rectifier" else "inactive"
             units, off = int(fired.size), int(fired.size - fired.sum())
-            layers[site.name] = {"family": site.family, "kind": kind, "units": units,
-                                 "inactive_units": off, "fraction": off / units}  # fmt: skip
+            info = {"family": site.family, "kind": kind, "units": units,
+                    "inactive_units": off, "fraction": off / units}  # fmt: skip
             if self.record_units:
-                layers[site.name]["off_units"] = [int(i) for i in (~fired).nonzero()[0]]
-            scalars[f"{kind}_fraction/{site.name}"] = off / units
+                info["off_units"] = [int(i) for i in (~fired).nonzero()[0]]
+            scalars[f"{kind}_fraction/{call.name}"] = off / units
             totals[kind][0] += off
             totals[kind][1] += units
+            if key in capped:
+                stuck = int(capped[key].sum())
+                info.update(cap=site.cap, capped_units=stuck, capped_fraction=stuck / units)
+                scalars[f"capped_fraction/{call.name}"] = stuck / units
+                totals["capped"][0] += stuck
+                totals["capped"][1] += units
+            layers[call.name] = info
         fields = {}
         for kind, (off, units) in totals.items():
             fields[f"{kind}_fraction"] = off / units if units else None
@@ -120,19 +157,30 @@ class DeadReLUMonitor(Monitor):
         return fields, scalars, None
 
     def _after(self, record, scalars):
+        where = f"at epoch {record['epoch']}, step {record['step']}"
         for name, info in record["layers"].items():
             what = (
                 "dead (output 0 for every probe sample)" if info["kind"] == "dead"
                 else "inactive (pre-activation <= 0 for every probe sample; they still "
                 "pass a gradient)"
             )  # fmt: skip
-            where = f"at epoch {record['epoch']}, step {record['step']}"
             if info["fraction"] > self.threshold and name not in self._warned:
                 self._warned.add(name)
                 warnings.warn(
                     DeadUnitWarning(
                         f"{info['fraction']:.1%} of the {info['units']} units of layer "
-                        f"{name!r} are {what} {where}; above threshold={self.threshold}."
+                        f"{name!r} are {what} {where}; above threshold={self.threshold} "
+                        f"({self.mode} mode)."
+                    )
+                )
+            stuck = info.get("capped_fraction")
+            if stuck is not None and stuck > self.threshold and (name, "cap") not in self._warned:
+                self._warned.add((name, "cap"))
+                warnings.warn(
+                    DeadUnitWarning(
+                        f"{stuck:.1%} of the {info['units']} units of layer {name!r} are stuck "
+                        f"at their cap {info['cap']:g} for every probe sample (no gradient) "
+                        f"{where}; above threshold={self.threshold} ({self.mode} mode)."
                     )
                 )
             if self.stop_above is not None and info["fraction"] > self.stop_above:
@@ -147,3 +195,10 @@ class DeadReLUMonitor(Monitor):
 
     def _teardown(self):
         self._tap = None
+
+
+def _extremes(site, pre, out):
+    """Per unit, the largest pre-activation and, for a capped rectifier, the smallest."""
+    values = per_unit(pre)
+    high = keras.ops.max(values, axis=0)
+    return high, (keras.ops.min(values, axis=0) if site.cap is not None else None)

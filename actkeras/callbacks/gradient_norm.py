@@ -2,6 +2,7 @@
 
 import warnings
 
+import keras
 import numpy as np
 
 from actkeras.callbacks import _gradients
@@ -13,10 +14,14 @@ class GradientNormLogger(Monitor):
     """Logs the L2 norm of the loss gradient per weight, per layer and overall.
 
     The gradient is that of the model's own training loss (compiled loss plus
-    regularisation losses, training mode) on one probe batch, computed in
+    regularisation losses) on one probe batch, in `mode` (training mode by
+    default: `training=True` with Dropout and noise layers off), computed in
     `actkeras.callbacks._gradients` (TensorFlow `GradientTape` or `jax.grad`);
     measuring never changes the model. Layers are taken in `model.layers` order
-    (input to output); a layer's norm covers all its trainable weights; the
+    (input to output), a nested model's layers in their own order under its
+    path (`<model>/<layer>`), for Functional, Sequential and subclassed models
+    alike; a layer's norm covers all its trainable weights (weights a model
+    holds itself form a group under the model's name, last); the
     *first/last ratio*, `norm(first layer) / norm(last layer)`, is the
     vanishing-gradient index: far below 1 when the gradient fades on its way
     back to the first layer (sigmoid), near 1 or above when it does not.
@@ -24,7 +29,7 @@ class GradientNormLogger(Monitor):
     Keys written into `logs` at each epoch end: `grad_norm/global` (all
     trainable weights), `grad_norm/<layer>` for each chosen layer, and
     `gradient_ratio` (first/last ratio of the chosen layers). Each measurement
-    is appended to `records`: `{"epoch", "step", "trigger", "global",
+    is appended to `records`: `{"epoch", "step", "trigger", "mode", "global",
     "first_last_ratio", "layers": {layer: norm}, "weights": {path: norm}}`,
     layers in depth order (what `actkeras.plots.plot_gradient_norms` draws).
 
@@ -46,11 +51,13 @@ class GradientNormLogger(Monitor):
             Defaults to `None` (every layer with trainable weights).
         log_dir: write every measurement to a TensorBoard event file there.
             Defaults to `None`.
+        mode: `"training"` or `"inference"`. Defaults to `"training"`.
     """
 
     suffix = ".gradient_norm"
 
-    def __init__(self, probe_data=None, probe_size=256, every=None, layers=None, log_dir=None):
+    def __init__(self, probe_data=None, probe_size=256, every=None, layers=None, log_dir=None,
+                 mode="training"):  # fmt: skip
         if layers is not None and (
             isinstance(layers, str) or not all(isinstance(n, str) for n in layers) or not layers
         ):
@@ -59,7 +66,7 @@ class GradientNormLogger(Monitor):
                 f"Received: layers={layers!r}"
             )
         self.layers = None if layers is None else list(layers)
-        super().__init__(probe_data, probe_size, every, log_dir)
+        super().__init__(probe_data, probe_size, every, log_dir, mode)
 
     def _setup(self, probe):
         _gradients.check_backend()
@@ -75,10 +82,7 @@ class GradientNormLogger(Monitor):
 
     def _group_layers(self):
         model = self.model
-        index = {id(v): i for i, v in enumerate(model.trainable_variables)}
-        groups = [(layer.name, [index[id(v)] for v in layer.trainable_variables if id(v) in index])
-                  for layer in model.layers]  # fmt: skip
-        groups = [(name, members) for name, members in groups if members]
+        groups = weight_groups(model)
         if self.layers is not None:
             known = dict(groups)
             unknown = [n for n in self.layers if n not in known]
@@ -97,7 +101,7 @@ class GradientNormLogger(Monitor):
             return False
         self._groups = groups
         self._paths = [v.path for v in model.trainable_variables]
-        self._squared_norms = _gradients.squared_gradient_norms(model)
+        self._squared_norms = _gradients.squared_gradient_norms(model, self.mode)
         return True
 
     def _measure(self, probe):
@@ -121,3 +125,28 @@ class GradientNormLogger(Monitor):
 
     def _teardown(self):
         self._squared_norms = None
+
+
+def _leaf_layers(model, prefix=""):
+    """`(path, layer)` for the layers of `model`, a nested model's layers under its path."""
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            yield from _leaf_layers(layer, f"{prefix}{layer.name}/")
+        else:
+            yield f"{prefix}{layer.name}", layer
+
+
+def weight_groups(model):
+    """`[(name, indices into model.trainable_variables)]`, each weight in one group."""
+    index = {id(v): i for i, v in enumerate(model.trainable_variables)}
+    taken, groups = set(), []
+    for path, layer in _leaf_layers(model):
+        members = [index[id(v)] for v in layer.trainable_variables if id(v) in index]
+        members = [i for i in dict.fromkeys(members) if i not in taken]
+        taken.update(members)
+        if members:
+            groups.append((path, members))
+    own = [i for i in range(len(model.trainable_variables)) if i not in taken]
+    if own:  # weights the model holds itself (`self.add_weight` in a subclassed model)
+        groups.append((model.name, own))
+    return groups
