@@ -1,11 +1,15 @@
 """The Keras and keras-tuner internals actkeras relies on, and the versions they were tested on.
 
-Two features reach past the public APIs, each behind a check made here:
+Three features reach past the public APIs, each behind a check made here:
 
 - `training.graph_steps` installs its own `train_function` on a model (Keras's
   `make_train_function`, `train_step`, `steps_per_execution`, and `fit` calling
   `model.train_function(iterator)`). On an untested Keras it is not used: `fit`
   falls back to Keras's own loop with one warning.
+- `training.jax_steps` does the same on JAX (Keras's stateless
+  `train_step(state, data)`, and `fit` calling `model.train_function(state,
+  iterator)` with the state from `_get_jax_state`, handed back by
+  `jax_state_sync`); `jax_steps_supported` checks it, with the same fallback.
 - `tuning.distributed` subclasses keras-tuner's gRPC servicer and client
   (`keras_tuner.src`). It is imported only when distributed tuning starts; an
   untested keras-tuner gets one warning, and missing internals a clear error.
@@ -69,6 +73,37 @@ def graph_steps_supported(model):
         warn_once("graph_steps", f"Keras {version}: training by steps uses Keras's own loop "
                   f"instead of actkeras's in-graph step groups, because {reason}. The results "
                   f"are the same; the course network trains about a tenth slower.")
+        return False
+    return True
+
+
+def jax_steps_supported(model):
+    """Whether `training.jax_steps` may replace `model`'s train function on JAX: a
+    tested Keras whose JAX trainer has the stateless `train_step(state, data)`,
+    `make_train_function`, `train_function`, `steps_per_execution` and the state
+    hand-over (`_get_jax_state`, `jax_state_sync`) its `fit` loop uses. Warns once
+    (per process) when it may not."""
+    import inspect
+
+    import keras
+
+    version = keras.version()
+    missing = [name for name in ("make_train_function", "train_step", "train_function",
+                                 "steps_per_execution", "_get_jax_state", "jax_state_sync")
+               if not hasattr(model, name)]
+    if not missing:
+        try:
+            parameters = list(inspect.signature(model.train_step).parameters)
+        except (TypeError, ValueError):
+            parameters = []
+        if parameters != ["state", "data"]:
+            missing = ["train_step(state, data)"]
+    if missing or not is_tested(version, KERAS_TESTED):
+        reason = (f"the model has no {', '.join(missing)}" if missing
+                  else f"it was tested with Keras {_range(KERAS_TESTED)} only")
+        warn_once("jax_steps", f"Keras {version}: training by steps on JAX uses Keras's own "
+                  f"loop instead of actkeras's compiled step groups, because {reason}. The "
+                  f"results are the same; training is slower.")
         return False
     return True
 

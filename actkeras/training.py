@@ -158,6 +158,102 @@ def _graph_steps_apply(model):
             and _compat.graph_steps_supported(model))
 
 
+# --- JAX: step groups compiled in one call -------------------------------------------
+
+
+def jax_steps(model, x, y, batch_size, steps):
+    """The course's minibatch stream run as Keras's `train_function` on JAX.
+
+    Returns the stream Keras's loop walks (the `StepBatches` the plain path
+    passes, so that Keras counts steps, epochs and the short last group as it
+    does there) and a train function that runs each group of
+    `model.steps_per_execution` course steps in one compiled call: a
+    `jax.lax.fori_loop` that slices each batch from the training arrays, put on
+    the device once per `fit`, at the course offsets (`jax.lax.dynamic_slice`) and
+    applies Keras's own stateless `model.train_step(state, data)` to it, as Keras's
+    train function does batch by batch. Keras's loop instead takes each batch from
+    the `PyDataset` (one Python call and one host-to-device copy a step) and calls
+    its compiled step once per batch. The updates are the same, in the same order
+    (`tests/test_training.py` compares weights and `History`).
+
+    The train function keeps its own count of the steps it has run: it takes
+    nothing from Keras's iterator, which would slice each batch on the host.
+    """
+    import jax
+
+    StepBatches(x, y, batch_size, steps)  # validates the sizes
+    group = max(1, model.steps_per_execution or 1)
+    run_group = _jax_group_function(model, x, y, batch_size)
+    xs, ys = jax.device_put(x), jax.device_put(y)
+    offsets = course_offsets(len(x), batch_size, steps).astype(np.int32)
+    # Padded to whole groups, so that every call passes the same shape and the
+    # loop compiles once; a short last group runs only its own steps.
+    padded = np.pad(offsets, (0, -steps % group))
+    done = 0
+
+    def train_function(state, iterator):
+        nonlocal done
+        if done >= steps:
+            raise StopIteration  # the data have ended, as Keras's iterator says it
+        count = min(group, steps - done)
+        logs, state = run_group(state, padded[done : done + group], np.int32(count), xs, ys)
+        done += count
+        model._actkeras_jax_groups_run = getattr(model, "_actkeras_jax_groups_run", 0) + 1
+        return logs, state
+
+    return StepBatches(x, y, batch_size, steps), train_function
+
+
+def _jax_group_function(model, x, y, batch_size):
+    """The compiled group of steps, kept on the model while Keras's own train
+    function stands (`compile` and a new execution group drop it) and the data
+    keep their shapes and dtypes: `jax.jit` compiles once per such function."""
+    import jax
+
+    model.make_train_function()
+    key = (model.train_function, np.shape(x)[1:], np.asarray(x).dtype.str,
+           np.shape(y)[1:], np.asarray(y).dtype.str, batch_size)
+    cached = getattr(model, "_actkeras_jax_group_steps", None)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+
+    train_step = model.train_step
+
+    def batch_at(offset, xs, ys):
+        return (jax.lax.dynamic_slice_in_dim(xs, offset, batch_size, axis=0),
+                jax.lax.dynamic_slice_in_dim(ys, offset, batch_size, axis=0))
+
+    def run_group(state, offsets, count, xs, ys):
+        # The loop carries the logs with the structure of one step's logs.
+        logs_shape, _ = jax.eval_shape(train_step, state, batch_at(offsets[0], xs, ys))
+        logs = jax.tree_util.tree_map(lambda s: jax.numpy.zeros(s.shape, s.dtype), logs_shape)
+
+        def body(i, carry):
+            state, _ = carry
+            logs, state = train_step(state, batch_at(offsets[i], xs, ys))
+            return state, logs
+
+        state, logs = jax.lax.fori_loop(0, count, body, (state, logs))
+        return logs, state
+
+    compiled = jax.jit(run_group, donate_argnums=0)
+    model._actkeras_jax_group_steps = (key, compiled)
+    return compiled
+
+
+def _jax_steps_apply(model):
+    """Whether `jax_steps` may stand in for Keras's train function: JAX, compiled
+    (`jit_compile`, not `run_eagerly`), no distribution and no Flax NNX (Keras's
+    own function runs the step differently there), and a Keras whose internals it
+    was tested on (`actkeras._compat`; otherwise Keras's own loop, one warning)."""
+    if keras.backend.backend() != "jax":
+        return False
+    return (not model.run_eagerly and bool(model.jit_compile)
+            and keras.distribution.distribution() is None
+            and not keras.config.is_nnx_enabled()
+            and _compat.jax_steps_supported(model))
+
+
 @contextlib.contextmanager
 def _train_function(model, function):
     """Installs `function` as the model's train function for one `fit` (none: as is)."""
@@ -220,6 +316,8 @@ def _fit(model, data, config, callbacks, verbose, log_every, valid, epochs, step
         x, y, batch = data.x_train, data.y_train, config.batch_size
         if _graph_steps_apply(model):
             stream, steps_function = graph_steps(model, x, y, batch, steps)
+        elif _jax_steps_apply(model):
+            stream, steps_function = jax_steps(model, x, y, batch, steps)
         else:
             stream, steps_function = step_batches(x, y, batch, steps), None
         with warnings.catch_warnings(), _train_function(model, steps_function):

@@ -226,3 +226,80 @@ def test_divergence_guard_stops_at_the_epoch_end_or_at_the_batch(check_every, st
         assert not np.isfinite(history.history["loss"][-1])
     else:
         assert iterations == stops_at and len(history.epoch) == 1
+
+
+def _fit_jax_both_ways(monkeypatch, **overrides):
+    """Weights and history of the same by-step fit through the package's compiled
+    step groups on JAX (`jax_steps`) and through Keras's own loop over `StepBatches`."""
+    from actkeras import training
+
+    results = []
+    for compiled in (True, False):
+        if not compiled:
+            monkeypatch.setattr(training, "_jax_steps_apply", lambda model: False)
+        model = actkeras.build_model("relu", preset="mlp", units=8, depth=1, seed=5,
+                                     batch_size=16, **overrides)
+        history = fit(model, _data(n=150), log_every=8, verbose=0)
+        results.append((model, model.get_weights(), history.history))
+    return results
+
+
+@pytest.mark.skipif(keras_backend() != "jax", reason="jax_steps is JAX's")
+def test_jax_step_groups_train_like_keras_own_loop(monkeypatch):
+    """23 steps in groups of 4 with a report every 8: the last group and epoch are short.
+
+    Tolerance: both paths run the same `train_step` ops on the same float32 batches
+    in the same order; only XLA's compilation of one step inside a loop versus one
+    step alone may differ (fusion, reassociated sums), about float32's epsilon
+    (1.2e-7) per rounding. Over 23 SGD steps that stays within rtol=1e-5 and
+    atol=1e-6 (a few hundred epsilons); a wrong batch, order or step count moves the
+    weights by about the learning rate times a gradient, orders of magnitude more.
+    """
+    import keras
+
+    (mine, my_weights, my_history), (keras_model, keras_weights, keras_history) = \
+        _fit_jax_both_ways(monkeypatch, steps=23, steps_per_execution=4)
+    # The compiled path ran: 6 groups (5 of 4 steps, 1 of 3), and Keras's did not.
+    assert mine._actkeras_jax_groups_run == 6
+    assert not hasattr(keras_model, "_actkeras_jax_groups_run")
+    assert int(keras.ops.convert_to_numpy(mine.optimizer.iterations)) == 23
+    assert int(keras.ops.convert_to_numpy(keras_model.optimizer.iterations)) == 23
+    assert set(my_history) == set(keras_history) and len(my_history["loss"]) == 3
+    for name in keras_history:
+        np.testing.assert_allclose(my_history[name], keras_history[name], rtol=1e-5, atol=1e-6)
+    for a, b in zip(my_weights, keras_weights):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.skipif(keras_backend() != "jax", reason="jax_steps is JAX's")
+def test_jax_step_groups_leave_keras_train_function_and_compile_once():
+    model = actkeras.build_model("relu", preset="mlp", units=8, depth=1, batch_size=16,
+                                 steps=10, steps_per_execution=5)
+    data = _data(n=150)
+    model.make_train_function()
+    keras_own = model.train_function
+    fit(model, data, verbose=0, validation=False)
+    (_, run_group) = model._actkeras_jax_group_steps
+    fit(model, data, steps=15, verbose=0, validation=False)
+    assert model._actkeras_jax_group_steps[1] is run_group
+    assert run_group._cache_size() == 1  # one compilation, short groups included
+    assert model.train_function is keras_own
+    before = int(model.optimizer.iterations.numpy())
+    model.fit(data.x_train[:48], data.y_train[:48], batch_size=16, verbose=0)
+    assert int(model.optimizer.iterations.numpy()) == before + 3
+
+
+@pytest.mark.skipif(keras_backend() != "jax", reason="jax_steps is JAX's")
+def test_jax_step_groups_fall_back_on_an_untested_keras_with_one_warning(monkeypatch):
+    from actkeras import _compat
+
+    monkeypatch.setattr(_compat, "KERAS_TESTED", ((9, 0), (9, 0)))
+    monkeypatch.setattr(_compat, "_warned", set())
+    model = actkeras.build_model("relu", preset="mlp", units=8, depth=1, batch_size=16,
+                                 steps=6, steps_per_execution=3)
+    with pytest.warns(RuntimeWarning, match="compiled step groups") as caught:
+        fit(model, _data(n=150), verbose=0, validation=False)
+        fit(model, _data(n=150), verbose=0, validation=False)
+    assert sum("compiled step groups" in str(w.message) for w in caught) == 1
+    assert not hasattr(model, "_actkeras_jax_groups_run")
+    assert int(model.optimizer.iterations.numpy()) == 12
