@@ -59,22 +59,34 @@ def warn_once(key, message):
         warnings.warn(message, RuntimeWarning, stacklevel=3)
 
 
-def graph_steps_supported(model):
-    """Whether `graph_steps` may replace `model`'s train function: a tested Keras
-    with the attributes it uses. Warns once (per process) when it may not."""
+_TRAINER_ATTRIBUTES = ("make_train_function", "train_step", "train_function",
+                       "steps_per_execution")
+
+
+def _trainer_supported(model, key, extra, what, cost, missing=()):
+    """Whether a tested Keras whose model has `_TRAINER_ATTRIBUTES` and `extra`
+    (and nothing in `missing`, found by the caller) may run `what`; warns once
+    (per process, per `key`) naming the reason when it may not."""
     import keras
 
     version = keras.version()
-    missing = [name for name in ("make_train_function", "train_step", "train_function",
-                                 "steps_per_execution") if not hasattr(model, name)]
+    missing = list(missing) or [name for name in (*_TRAINER_ATTRIBUTES, *extra)
+                                if not hasattr(model, name)]
     if missing or not is_tested(version, KERAS_TESTED):
         reason = (f"the model has no {', '.join(missing)}" if missing
                   else f"it was tested with Keras {_range(KERAS_TESTED)} only")
-        warn_once("graph_steps", f"Keras {version}: training by steps uses Keras's own loop "
-                  f"instead of actkeras's in-graph step groups, because {reason}. The results "
-                  f"are the same; the course network trains about a tenth slower.")
+        warn_once(key, f"Keras {version}: {what} because {reason}. The results are the same; "
+                  f"{cost}.")
         return False
     return True
+
+
+def graph_steps_supported(model):
+    """Whether `graph_steps` may replace `model`'s train function: a tested Keras
+    with the attributes it uses. Warns once (per process) when it may not."""
+    return _trainer_supported(
+        model, "graph_steps", (), "training by steps uses Keras's own loop instead of "
+        "actkeras's in-graph step groups,", "the course network trains about a tenth slower")
 
 
 def jax_steps_supported(model):
@@ -85,27 +97,18 @@ def jax_steps_supported(model):
     (per process) when it may not."""
     import inspect
 
-    import keras
-
-    version = keras.version()
-    missing = [name for name in ("make_train_function", "train_step", "train_function",
-                                 "steps_per_execution", "_get_jax_state", "jax_state_sync")
-               if not hasattr(model, name)]
-    if not missing:
+    extra = ("_get_jax_state", "jax_state_sync")
+    missing = []
+    if all(hasattr(model, name) for name in (*_TRAINER_ATTRIBUTES, *extra)):
         try:
             parameters = list(inspect.signature(model.train_step).parameters)
         except (TypeError, ValueError):
             parameters = []
         if parameters != ["state", "data"]:
             missing = ["train_step(state, data)"]
-    if missing or not is_tested(version, KERAS_TESTED):
-        reason = (f"the model has no {', '.join(missing)}" if missing
-                  else f"it was tested with Keras {_range(KERAS_TESTED)} only")
-        warn_once("jax_steps", f"Keras {version}: training by steps on JAX uses Keras's own "
-                  f"loop instead of actkeras's compiled step groups, because {reason}. The "
-                  f"results are the same; training is slower.")
-        return False
-    return True
+    return _trainer_supported(
+        model, "jax_steps", extra, "training by steps on JAX uses Keras's own loop instead "
+        "of actkeras's compiled step groups,", "training is slower", missing)
 
 
 def keras_tuner_internals():

@@ -71,15 +71,16 @@ def test_fit_by_steps_applies_the_course_batches_in_order():
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
-def _fit_both_ways(monkeypatch, **overrides):
-    """Weights and history of the same by-step fit through the package's in-graph
-    groups (`graph_steps`) and through Keras's own train function."""
+def _fit_both_ways(monkeypatch, switch="_graph_steps_apply", **overrides):
+    """Weights and history of the same by-step fit through the package's step groups
+    (`graph_steps` on TensorFlow, `jax_steps` on JAX: `switch` names the check that
+    turns them off) and through Keras's own train function."""
     from actkeras import training
 
     results = []
-    for graph in (True, False):
-        if not graph:
-            monkeypatch.setattr(training, "_graph_steps_apply", lambda model: False)
+    for grouped in (True, False):
+        if not grouped:
+            monkeypatch.setattr(training, switch, lambda model: False)
         model = actkeras.build_model("relu", preset="mlp", units=8, depth=1, seed=5,
                                      batch_size=16, **overrides)
         history = fit(model, _data(n=150), log_every=8, verbose=0)
@@ -228,22 +229,6 @@ def test_divergence_guard_stops_at_the_epoch_end_or_at_the_batch(check_every, st
         assert iterations == stops_at and len(history.epoch) == 1
 
 
-def _fit_jax_both_ways(monkeypatch, **overrides):
-    """Weights and history of the same by-step fit through the package's compiled
-    step groups on JAX (`jax_steps`) and through Keras's own loop over `StepBatches`."""
-    from actkeras import training
-
-    results = []
-    for compiled in (True, False):
-        if not compiled:
-            monkeypatch.setattr(training, "_jax_steps_apply", lambda model: False)
-        model = actkeras.build_model("relu", preset="mlp", units=8, depth=1, seed=5,
-                                     batch_size=16, **overrides)
-        history = fit(model, _data(n=150), log_every=8, verbose=0)
-        results.append((model, model.get_weights(), history.history))
-    return results
-
-
 @pytest.mark.skipif(keras_backend() != "jax", reason="jax_steps is JAX's")
 def test_jax_step_groups_train_like_keras_own_loop(monkeypatch):
     """23 steps in groups of 4 with a report every 8: the last group and epoch are short.
@@ -258,7 +243,7 @@ def test_jax_step_groups_train_like_keras_own_loop(monkeypatch):
     import keras
 
     (mine, my_weights, my_history), (keras_model, keras_weights, keras_history) = \
-        _fit_jax_both_ways(monkeypatch, steps=23, steps_per_execution=4)
+        _fit_both_ways(monkeypatch, "_jax_steps_apply", steps=23, steps_per_execution=4)
     # The compiled path ran: 6 groups (5 of 4 steps, 1 of 3), and Keras's did not.
     assert mine._actkeras_jax_groups_run == 6
     assert not hasattr(keras_model, "_actkeras_jax_groups_run")
