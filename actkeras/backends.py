@@ -39,9 +39,10 @@ def _requested():
     return (name, "keras.json") if name else ("tensorflow", "Keras's default")
 
 
-def problem():
-    """Why actkeras cannot run on the backend Keras will load, in one line; or `None`."""
-    name, source = _requested()
+def problem(name=None):
+    """Why actkeras cannot run on the backend Keras will load (or on `name`, asked
+    for by an option), in one line; or `None`."""
+    name, source = _requested() if name is None else (name, "--backend")
     supported = " or ".join(SUPPORTED)
     if name not in SUPPORTED:
         return (f"actkeras runs on Keras's {supported} backend, not {name!r}: set "

@@ -4,7 +4,8 @@ One process measures, on the same data and in round-robin order (machines are
 noisy, so every variant is timed in every round and the median is kept):
 
   a. the seed 003 code's own TensorFlow 1 loop (`tf.compat.v1`, placeholders,
-     `GradientDescentOptimizer(0.5)`, batch 128): the peer baseline;
+     `GradientDescentOptimizer(0.5)`, batch 128): the peer baseline, on the
+     tensorflow backend only;
   b. a plain `keras.Sequential` with `fit`;
   c. `build_model` + `actkeras.fit`, as the package runs it by default;
   d. the same with all three monitors attached at their defaults;
@@ -15,11 +16,10 @@ seeded random order: the cost of each activation (forward + backward, many passe
 one compiled loop over 2**20 elements, net of an identity baseline timed in the same
 rounds), and the training-step time of the 50-layer MLP per activation.
 
-`run_all` takes every measurement `actkeras bench` reports; `to_markdown` writes
-them as BENCHMARKS.md.
+`run_all` takes every measurement `actkeras bench` reports;
+`actkeras.bench_report.to_markdown` writes them as BENCHMARKS.md.
 """
 
-import importlib.util
 import math
 import random
 import statistics
@@ -137,11 +137,11 @@ def package_fit(data, steps, seed=0, monitors=False, warm_up=None):
     """`build_model` + `actkeras.fit` at the package's defaults (optionally all monitors).
 
     An untimed fit of `WARMUP` steps comes first, with the same monitors: it traces
-    the model's train and test functions and pays the monitors' first use in the
-    process (on JAX, compiling the eager operations of their measurements: seconds
-    on the first model, nothing on the next). Its seconds are appended to `warm_up`
-    where given. The timed fit then has new monitors, which make their tap models
-    and functions again, as each `fit` does.
+    the model's train and test functions and pays the monitors' first use on the
+    model (on JAX, compiling their passes and gradient: once per model). Its
+    seconds are appended to `warm_up` where given. The timed fit then has new
+    monitors, as a user's next `fit` would: they set up again (probe, call sites)
+    and, on JAX, reuse the compiled functions.
     """
     from actkeras.models import build_model
     from actkeras.training import fit
@@ -601,11 +601,13 @@ def run_speed(data, steps=3001, rounds=5, variants=("a", "b", "c", "d"), progres
         "d": ("c + all three monitors",
               lambda: package_fit(data, steps, monitors=True, warm_up=warm_up["d"])),
     }
-    if "a" in variants and importlib.util.find_spec("tensorflow") is None:
-        # The TF1 loop runs its own graph and session whatever the Keras backend,
-        # but it needs TensorFlow installed.
+    if "a" in variants and keras.backend.backend() != "tensorflow":
+        # The TF1 loop is TensorFlow's own baseline: on another backend it would run a
+        # TensorFlow session beside that backend in one process (if TensorFlow is
+        # there at all), which measures neither.
         variants = [v for v in variants if v != "a"]
-        progress("variant a skipped: TensorFlow is not installed")
+        progress(f"variant a skipped: the TF1 loop is the tensorflow backend's baseline, "
+                 f"not {keras.backend.backend()}'s")
     seconds = {v: [] for v in variants}
     accuracies = {}
     for round_index in range(rounds):
@@ -623,6 +625,7 @@ def run_speed(data, steps=3001, rounds=5, variants=("a", "b", "c", "d"), progres
         "labels": {v: runners[v][0] for v in variants},
         "test_accuracy": {v: statistics.mean(a) for v, a in accuracies.items()},
         "matmul_flops": peak,
+        "warm_up_steps": WARMUP,
         "warm_up_seconds": {v: w for v, w in warm_up.items() if w},
         "ratios": {},
         "ratio_ranges": {},
@@ -658,7 +661,8 @@ def run_all(data, fashion=None, *, steps=3001, rounds=5, variants=("a", "b", "c"
 
     Returns:
         `{"environment", "speed", "activation_cost", "mlp_step_time"}` (empty dicts
-        for what was skipped), as `to_markdown` and the `--json` file take them.
+        for what was skipped), as `bench_report.to_markdown` and the `--json` file
+        take them.
     """
     unknown = sorted(set(variants) - {"a", "b", "c", "d"})
     if unknown or not variants:
@@ -675,135 +679,3 @@ def run_all(data, fashion=None, *, steps=3001, rounds=5, variants=("a", "b", "c"
         mlp = mlp_epoch_time(fashion, list(MLP_ACTIVATIONS), rounds=mlp_rounds, n_train=mlp_train)
     return {"environment": environment(), "speed": speed, "activation_cost": cost,
             "mlp_step_time": mlp}
-
-
-def to_markdown(env, speed, cost, mlp, data_info, target="BENCHMARKS.md"):
-    """The benchmark tables as Markdown: what `actkeras bench --write` writes.
-
-    Args:
-        env: `actkeras.records.environment()`.
-        speed, cost, mlp: `run_speed`, `activation_cost` and `mlp_epoch_time` results
-            (an empty `cost` or `mlp` leaves its table out).
-        data_info: a line describing the notMNIST data used.
-        target: the file name the header says the tables were written to.
-    """
-    lines = [
-        "# Benchmarks",
-        "",
-        f"Written by `actkeras bench --write {target}`; regenerate it, do not edit it.",
-        "",
-        f"- date: {env['date']}",
-        f"- machine: {env['processor']}, {env['cpu_count']} CPU cores, {env['platform']}; "
-        f"accelerators: {', '.join(env['accelerators']) or 'none'}",
-        f"- backend: {env['backend']}; "
-        + ", ".join(f"{k} {v}" for k, v in sorted(env["versions"].items())),
-        f"- data: notMNIST, {data_info}",
-        "",
-        f"## Training speed, `udacity` network ({speed['steps']} steps of batch 128, "
-        f"median of {speed['rounds']} round-robin rounds)",
-        "",
-        "| variant | samples/s | test accuracy |",
-        "| --- | ---: | ---: |",
-    ]
-    for v, label in speed["labels"].items():
-        lines.append(
-            f"| {v}. {label} | {speed['samples_per_second'][v]:,.0f} | "
-            f"{speed['test_accuracy'][v]:.4f} |"
-        )
-    lines += [
-        f"| e. matrix products at the network's shapes | "
-        f"{speed['matmul_flops'] / 1e9:,.1f} GFLOP/s | |",
-        "",
-        *_warm_up_lines(speed.get("warm_up_seconds") or {}),
-        "Ratios of speeds: the median over rounds of each round's ratio, and their range.",
-        "",
-        "| ratio | median | range over rounds |",
-        "| --- | ---: | ---: |",
-    ]
-    ranges = speed.get("ratio_ranges", {})
-    for name, value in speed["ratios"].items():
-        spread = "{:.3f} to {:.3f}".format(*ranges[name]) if name in ranges else ""
-        lines.append(f"| {name} | {value:.3f} | {spread} |")
-    if cost:
-        lines += _cost_lines(cost)
-    if mlp:
-        lines += _mlp_lines(mlp)
-    return "\n".join(lines) + "\n"
-
-
-def _ci_rows(summary, columns):
-    """Markdown rows, one per arm, by ratio to ReLU: `columns(row)` gives the first
-    cells; then the ratio, its interval and the rounds it rests on."""
-    def key(item):
-        ratio = item[1]["ratio"]
-        return (ratio is None, ratio or 0.0)
-
-    lines = []
-    for name, row in sorted(summary.items(), key=key):
-        ratio = "n/a" if row["ratio"] is None else f"{row['ratio']:.2f}"
-        interval = ("n/a" if row["low"] is None
-                    else f"{row['low']:.2f} to {row['high']:.2f}")
-        used = row["n"] + row.get("skipped", 0)
-        lines.append(f"| {name} | {' | '.join(columns(row))} | {ratio} | {interval} | "
-                     f"{row['n']}/{used} |")
-    return lines
-
-
-def _cost_lines(cost):
-    """The activation-cost table: net time per pass and the ratio to ReLU with its CI."""
-    level = f"{cost['level']:.0%}"
-    rows, width = cost["shape"]
-    lines = [
-        "", f"## Activation cost: forward + backward over a ({rows}, {width}) float32 tensor", "",
-        f"One compiled call runs {cost['inner']} forward + backward passes in an in-graph "
-        f"loop; every round times every activation and an identity baseline once, in a "
-        f"random order (seed {cost['seed']}), {cost['rounds']} rounds after "
-        f"{cost['warmup']} untimed ones ({cost['wall_seconds']:.0f} s in all). "
-        "An activation's net time is its time minus the baseline's in the same round; "
-        "its ratio to ReLU is the geometric mean of the rounds' ratios of net times, with "
-        f"its {level} t interval.",
-        "",
-        f"Baseline (identity; the loop, the update and the dispatch): "
-        f"{cost['baseline_us_per_pass']:.0f} µs per pass (median).",
-        "",
-        f"| activation | net µs per pass (median) | ratio to relu | {level} CI | rounds used |",
-        "| --- | ---: | ---: | ---: | ---: |",
-    ]
-    lines += _ci_rows(cost["summary"], lambda row: [f"{row['net_us_per_pass']:.0f}"])
-    if any(row["skipped"] for row in cost["summary"].values()):
-        lines += ["", "A round where an activation's or ReLU's net time was <= 0 (the baseline "
-                  "ran slower) gives no ratio: the rounds used count the others."]
-    return lines
-
-
-def _mlp_lines(mlp):
-    """The 50-layer MLP table: time per training step, per-epoch estimate, ratio with CI."""
-    level = f"{mlp['level']:.0%}"
-    lines = [
-        "", f"## Training step of the 50-layer `fashion_mlp` (batch {mlp['batch_size']})", "",
-        f"Every round times, for every activation's model, {mlp['steps']} consecutive "
-        f"`train_on_batch` steps on one fixed batch, in a random order (seed "
-        f"{mlp['seed']}), {mlp['rounds']} rounds after {mlp['warmup']} untimed ones "
-        f"({mlp['wall_seconds']:.0f} s in all). Ratios to ReLU: geometric mean of the "
-        f"rounds' ratios, with its {level} t interval. Per epoch: the median step times "
-        f"{mlp['steps_per_epoch']:,} steps.",
-        "",
-        f"| activation | ms per step (median) | s per epoch (estimate) | ratio to relu | "
-        f"{level} CI | rounds used |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    return lines + _ci_rows(mlp["summary"], lambda row: [
-        f"{row['step_seconds'] * 1e3:.2f}", f"{row['epoch_seconds']:.2f}"])
-
-
-def _warm_up_lines(seconds):
-    """What the untimed warm-up fits before c and d took: the monitors' first use in a
-    process (JAX compiling their eager operations) shows there, not in d's speed."""
-    if not seconds:
-        return []
-    first = ", ".join(f"{v} {s[0]:.2f} s" for v, s in seconds.items())
-    later = ", ".join(f"{v} {statistics.median(s[1:]):.2f} s" for v, s in seconds.items()
-                      if len(s) > 1)
-    line = (f"Untimed warm-up fit before each timed one ({WARMUP} steps, with d's monitors; "
-            f"it traces the functions): {first} in the first round")
-    return [line + (f", median {later} in the others." if later else "."), ""]

@@ -12,6 +12,7 @@ shows tracebacks and TensorFlow's own start-up logging.
 
 import argparse
 import importlib
+import os
 import sys
 
 from actkeras import backends, quiet
@@ -67,11 +68,15 @@ def main(argv=None):
     if not args.command:
         parser.print_help()
         return 2
-    backend_problem = backends.problem()  # before Keras loads: one line, not a traceback
-    if backend_problem:
-        print(f"actkeras {args.command}: error: {backend_problem}", file=sys.stderr)
-        return 2
-    if not args.debug:
+    chosen = getattr(args, "backend", None) or []  # a command's own --backend (bench)
+    if len(chosen) == 1 and "keras" not in sys.modules:
+        os.environ["KERAS_BACKEND"] = chosen[0]
+    for name in chosen or [None]:
+        backend_problem = backends.problem(name)  # before Keras loads: one line, not a traceback
+        if backend_problem:
+            print(f"actkeras {args.command}: error: {backend_problem}", file=sys.stderr)
+            return 2
+    if not args.debug and len(chosen) < 2:  # several backends: each in a process of its own
         quiet.start_quietly()
     from actkeras.data.locate import fix_terms
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from actkeras import bench
-from actkeras.bench import to_markdown
+from actkeras.bench_report import to_markdown
 from actkeras.records import environment
 
 
@@ -34,10 +34,27 @@ def test_speed_variants_ratios_and_markdown():
     assert low == high == pytest.approx(ratios["c/a"])
     assert speed["matmul_flops"] > 0 and 0 < ratios["c_flops/e"]
     cost = bench.activation_cost(["relu", "sigmoid"], elements=2048, inner=2, rounds=2)
-    text = to_markdown(environment(), speed, cost, {}, "600 random images")
+    text = to_markdown([_run(speed, cost)])
     assert "| c/a |" in text and "| sigmoid |" in text
     assert f"backend: {keras.backend.backend()}" in text
     assert "net µs per pass" in text and "Baseline (identity" in text
+
+
+def test_the_tf1_baseline_runs_on_the_tensorflow_backend_only(monkeypatch):
+    lines, ran = [], []
+
+    def fake(name):
+        return lambda *args, **kwargs: ran.append(name) or (1.0, lambda x: np.zeros((len(x), 10)))
+
+    monkeypatch.setattr(bench, "tf1_loop", fake("a"))
+    monkeypatch.setattr(bench, "plain_keras", fake("b"))
+    monkeypatch.setattr(bench, "start_weights", lambda: None)
+    monkeypatch.setattr(bench, "matmul_rate", lambda: 1e9)
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    speed = bench.run_speed(_data(), steps=10, rounds=1, variants=("a", "b"), progress=lines.append)
+    assert ran == ["b"] and list(speed["labels"]) == ["b"]
+    assert lines[0] == ("variant a skipped: the TF1 loop is the tensorflow backend's baseline, "
+                        "not jax's")
 
 
 def test_step_flops_count_the_five_products():
@@ -67,19 +84,18 @@ def test_tf1_loop_and_package_fit_do_the_same_training(monkeypatch):
 def test_ratios_are_medians_of_per_round_ratios(monkeypatch):
     """A machine that slows down mid-round moves both sides of that round's ratio:
     the ratio reported is the median of the rounds' ratios, not a ratio of medians."""
-    pytest.importorskip("tensorflow", reason="run_speed leaves out variant a without it")
     data = _data()
-    times = {"a": iter([1.0, 2.0, 4.0]), "c": iter([2.0, 1.0, 2.0])}
+    times = {"b": iter([1.0, 2.0, 4.0]), "c": iter([2.0, 1.0, 2.0])}
 
     def fake(name):
         return lambda *args, **kwargs: (next(times[name]), lambda x: np.zeros((len(x), 10)))
 
-    monkeypatch.setattr(bench, "tf1_loop", fake("a"))
+    monkeypatch.setattr(bench, "plain_keras", fake("b"))
     monkeypatch.setattr(bench, "package_fit", fake("c"))
     monkeypatch.setattr(bench, "matmul_rate", lambda: 1e9)
-    speed = bench.run_speed(data, steps=10, rounds=3, variants=("a", "c"), progress=lambda _: None)
-    assert speed["ratios"]["c/a"] == 2.0  # rounds: 0.5, 2, 2; the medians alone give 1
-    assert speed["ratio_ranges"]["c/a"] == (0.5, 2.0)
+    speed = bench.run_speed(data, steps=10, rounds=3, variants=("b", "c"), progress=lambda _: None)
+    assert speed["ratios"]["c/b"] == 2.0  # rounds: 0.5, 2, 2; the medians alone give 1
+    assert speed["ratio_ranges"]["c/b"] == (0.5, 2.0)
 
 
 def test_the_monitors_first_use_is_paid_in_an_untimed_warm_up_and_reported(monkeypatch):
@@ -100,17 +116,55 @@ def test_the_monitors_first_use_is_paid_in_an_untimed_warm_up_and_reported(monke
     assert len(warm_up) == 1 and warm_up[0] > 0
     warm, timed = measured
     assert all(len(m.records) == 1 for m in warm) and all(m.records for m in timed)
-    text = to_markdown(environment(), _fake_speed(), {}, {}, "random")
+    text = to_markdown([_run(_fake_speed())])
     assert "c 1.00 s, d 3.00 s in the first round, median c 0.60 s, d 0.70 s" in text
 
 
 def test_the_tables_name_the_file_they_were_written_to():
-    text = to_markdown(environment(), _fake_speed(), {}, {}, "random", target="BENCHMARKS_gpu.md")
+    text = to_markdown([_run(_fake_speed())], target="BENCHMARKS_gpu.md")
     assert "Written by `actkeras bench --write BENCHMARKS_gpu.md`;" in text
 
 
-def _fake_speed():
-    return {"steps": 10, "rounds": 3, "labels": {"c": "c", "d": "d"},
-            "samples_per_second": {"c": 1.0, "d": 1.0}, "test_accuracy": {"c": 0.5, "d": 0.5},
-            "matmul_flops": 1e9, "ratios": {}, "ratio_ranges": {},
+def test_two_backends_side_by_side_then_each_in_full():
+    tf = _run(_fake_speed(c=2.0, d=1.9, b=1.0), backend="tensorflow")
+    jax = _run(_fake_speed(c=1.2, d=1.2, b=1.0), backend="jax")
+    text = to_markdown([tf, jax])
+    assert "Written by `actkeras bench --backend tensorflow,jax --write BENCHMARKS.md`;" in text
+    rows = [line for line in text.splitlines() if line.startswith(("| tensorflow |", "| jax |"))]
+    assert rows == [
+        "| tensorflow | 1 | 2 | 2 | 2.000 (1.800 to 2.200) | 0.950 (0.855 to 1.000) | "
+        "0.5000, 0.5000, 0.5000 | +2.00 s, then +0.10 s |",
+        "| jax | 1 | 1 | 1 | 1.200 (1.080 to 1.320) | 1.000 (0.900 to 1.000) | "
+        "0.5000, 0.5000, 0.5000 | +2.00 s, then +0.10 s |",
+    ]
+    # Each backend's own tables follow under its name, with its own date and versions.
+    assert text.index("## tensorflow") < text.index("## jax")
+    assert text.count("### Training speed, `udacity` network") == 2
+    assert text.count("- backend: jax;") == 1 and text.count("- backend: tensorflow;") == 1
+
+
+def test_the_report_needs_a_run():
+    with pytest.raises(ValueError, match=r"Received: runs=\[\]"):
+        to_markdown([])
+
+
+def _run(speed, cost=None, backend=None):
+    env = environment()
+    if backend is not None:
+        env = {**env, "backend": backend}
+    return {"environment": env, "speed": speed, "activation_cost": cost or {},
+            "mlp_step_time": {}, "data_info": "600 random images"}
+
+
+def _fake_speed(**rates):
+    rates = rates or {"c": 1.0, "d": 1.0}
+    ratios, ranges = {}, {}
+    for top, bottom in (("d", "c"), ("c", "b")):
+        if top in rates and bottom in rates:
+            ratio = ratios[f"{top}/{bottom}"] = rates[top] / rates[bottom]
+            high = min(ratio * 1.1, 1.0) if top == "d" else ratio * 1.1
+            ranges[f"{top}/{bottom}"] = [ratio * 0.9, high]
+    return {"steps": 10, "rounds": 3, "labels": {v: v for v in rates},
+            "samples_per_second": rates, "test_accuracy": {v: 0.5 for v in rates},
+            "matmul_flops": 1e9, "ratios": ratios, "ratio_ranges": ranges,
             "warm_up_seconds": {"c": [1.0, 0.5, 0.7], "d": [3.0, 0.6, 0.8]}}

@@ -359,19 +359,71 @@ def test_sigmoid_gradient_vanishes_orders_of_magnitude_more_than_relu():
 
 
 @needs_jax
-def test_jax_gradients_eager_then_compiled_agree_and_are_stateless(monkeypatch):
+def test_jax_gradients_compiled_agree_with_eager_and_are_stateless():
+    import jax
+
     from actkeras.callbacks import _gradients
 
-    monkeypatch.setattr(_gradients, "COMPILE_AFTER", 0.0)  # compile after the first call
     model = actkeras.build_model("relu", preset="mlp", units=4, depth=1, input_shape=(6,),
                                  num_classes=3)  # fmt: skip
     before = [np.array(v) for v in model.get_weights()]
     norms = _gradients.squared_gradient_norms(model)
-    eager, compiled = norms(X, Y), norms(X, Y)
+    compiled = norms(X, Y)
+    with jax.disable_jit():
+        eager = norms(X, Y)
     assert eager.shape == (len(model.trainable_variables),) and (eager > 0).all()
     np.testing.assert_allclose(compiled, eager, rtol=1e-5)
     for old, new in zip(before, model.get_weights()):
         np.testing.assert_array_equal(old, new)
+
+
+@needs_jax
+def test_jax_monitors_compile_once_per_model_and_new_monitors_reuse_it():
+    from actkeras.callbacks._tap import _COMPILED
+
+    model = actkeras.build_model("relu", preset="mlp", units=8, depth=2, input_shape=(6,),
+                                 num_classes=3)  # fmt: skip
+    first = [DeadReLUMonitor(X), ActivationStats(X), GradientNormLogger((X, Y))]
+    model.fit(X, Y, epochs=2, batch_size=16, verbose=0, callbacks=first)
+    functions = dict(_COMPILED[model])
+    # One pass per reduction (dead units, statistics) and one gradient.
+    assert len(functions) == 3
+    assert [f.__wrapped__.traces for f in functions.values()] == [1, 1, 1]
+    again = [DeadReLUMonitor(X), ActivationStats(X), GradientNormLogger((X, Y))]
+    model.fit(X, Y, epochs=2, batch_size=16, verbose=0, callbacks=again)
+    assert _COMPILED[model] == functions  # the same functions, none traced again
+    assert [f.__wrapped__.traces for f in functions.values()] == [1, 1, 1]
+    # The reused functions measure the model as it is now: the same numbers as new
+    # monitors on a copy of the model that shares nothing with it.
+    copy_ = keras.models.clone_model(model)
+    copy_.set_weights(model.get_weights())
+    _compile(copy_)
+    fresh = [DeadReLUMonitor(X), ActivationStats(X), GradientNormLogger((X, Y))]
+    copy_.fit(X, Y, epochs=1, verbose=0, callbacks=fresh)
+    # (copy_ trained one epoch at learning rate 0, so its weights are model's.)
+    assert fresh[0].records[0]["layers"] == again[0].records[-1]["layers"]
+    for name, stats in again[1].records[-1]["layers"].items():
+        assert stats["mean"] == pytest.approx(fresh[1].records[0]["layers"][name]["mean"],
+                                              rel=1e-6)
+
+
+@needs_jax
+def test_jax_compiled_pass_is_freed_with_its_model():
+    import gc
+    import weakref
+
+    from actkeras.callbacks._tap import _COMPILED
+
+    model = actkeras.build_model("relu", preset="mlp", units=8, depth=1, input_shape=(6,),
+                                 num_classes=3)  # fmt: skip
+    model.fit(X, Y, epochs=1, batch_size=16, verbose=0,
+              callbacks=[DeadReLUMonitor(X), GradientNormLogger((X, Y))])
+    assert model in _COMPILED
+    ref = weakref.ref(model)
+    count = len(_COMPILED)
+    del model
+    gc.collect()
+    assert ref() is None and len(_COMPILED) <= count - 1  # (other tests' models may go too)
 
 
 # ActivationStats.

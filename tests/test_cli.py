@@ -1,6 +1,7 @@
 """The `actkeras` command in-process: train writes its files; bad input is one line,
 exit 2 for a bad argument and 1 for any other failure; `--help` is fast and TF-free."""
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -130,6 +131,7 @@ def test_import_actkeras_still_registers_the_layers_for_load_model():
     (["train", "--seed", "-1"], "argument --seed: must be 0 or more. Received: -1"),
     (["tune", "--widths", "8,x"], "argument --widths: expected an integer. Received: x"),
     (["bench", "--variants", "a,e"], "argument --variants: takes a subset of a,b,c,d"),
+    (["bench", "--backend", "torch"], "argument --backend: takes tensorflow or jax"),
     (["reproduce", "--claims", "1,42"], "argument --claims: Unknown claim"),
     (["reproduce", "--jobs", "0"], "argument --jobs: must be positive"),
     (["export", "--name", "x"], "the following arguments are required: --from"),
@@ -199,6 +201,48 @@ def test_a_command_prints_no_tensorflow_start_up_chatter():
     assert done.returncode == 0 and "relu" in done.stdout
     for chatter in ("absl::InitializeLog", "oneDNN", "cuInit", "cuda", "use_unbounded_threadpool"):
         assert chatter not in done.stderr, done.stderr
+
+
+BOTH_BACKENDS = pytest.mark.skipif(
+    any(importlib.util.find_spec(name) is None for name in ("tensorflow", "jax")),
+    reason="needs TensorFlow and JAX installed",
+)
+
+
+@pytest.mark.slow
+@BOTH_BACKENDS
+def test_bench_on_two_backends_measures_each_in_its_process_and_writes_both(tmp_path, capsys):
+    tables, raw = tmp_path / "BENCH.md", tmp_path / "bench.json"
+    code = main(["bench", "--backend", "tensorflow,jax", "--source", "embedded", "--steps", "3",
+                 "--rounds", "1", "--variants", "b,c,d", "--cost-rounds", "0",
+                 "--mlp-rounds", "0", "--write", str(tables), "--json", str(raw)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "[tensorflow] round 1/1 d:" in out and "[jax] round 1/1 d:" in out
+    runs = json.loads(raw.read_text())["runs"]
+    assert [run["environment"]["backend"] for run in runs] == ["tensorflow", "jax"]
+    assert "jax" in runs[1]["environment"]["versions"]
+    text = tables.read_text()
+    assert "`actkeras bench --backend tensorflow,jax --write BENCH.md`" in text
+    assert "| tensorflow | " in text and "| jax | " in text and "## jax" in text
+
+
+@pytest.mark.slow
+@BOTH_BACKENDS
+def test_bench_says_which_backend_failed_and_why(tmp_path, capsys):
+    other = "jax" if keras_backend() == "tensorflow" else "tensorflow"
+    code = main(["bench", "--backend", other, "--source", "large", "--data-dir", str(tmp_path),
+                 "--steps", "3", "--rounds", "1", "--cost-rounds", "0", "--mlp-rounds", "0"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert f"actkeras bench: error: the {other} measurement failed (exit 1): " in err
+    assert str(tmp_path) in err  # the child's own one-line reason
+
+
+def keras_backend():
+    import keras
+
+    return keras.backend.backend()
 
 
 def test_reproduce_takes_its_command_line_from_argv_not_sys_argv(monkeypatch, tmp_path):

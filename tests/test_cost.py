@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from actkeras import bench
-from actkeras.bench import to_markdown
+from actkeras.bench_report import to_markdown
 from actkeras.experiments import stats
 from actkeras.records import environment
 
@@ -206,7 +206,8 @@ def test_the_tables_show_ratios_with_intervals_and_the_baseline():
                         "epoch_seconds": 17.19},
                "tanh": {"ratio": 0.98, "low": None, "high": None, "n": 1,
                         "step_seconds": 0.0098, "epoch_seconds": 16.8}}}
-    text = to_markdown(environment(), _speed(), cost, mlp, "random")
+    text = to_markdown([{"environment": environment(), "speed": _speed(), "activation_cost": cost,
+                         "mlp_step_time": mlp, "data_info": "random"}])
     assert "Baseline (identity; the loop, the update and the dispatch):" in text
     assert "| sigmoid |" in text and "| 1.50 | 1.20 to 1.90 | 3/4 |" in text
     assert "gives no ratio: the rounds used count the others" in text

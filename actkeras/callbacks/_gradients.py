@@ -1,4 +1,4 @@
-"""The only backend-specific code of the monitors: loss gradients and state sync.
+"""The monitors' loss gradients, one implementation per backend, and state sync.
 
 `squared_gradient_norms(model)` returns a function `(x, y, sample_weight) ->
 array`: for each of `model.trainable_variables`, the squared L2 norm of the
@@ -7,21 +7,22 @@ regularisation loss, `model.losses`), summed on the device so that only the
 norms are fetched. In `"training"` mode the model is called with
 `training=True` and its random layers (Dropout, noise) switched off, so that
 the norms do not change from one measurement to the next by chance alone; in
-`"inference"` mode with `training=False`. Calls run eagerly; under JAX they are compiled
-once eager calls have cost `COMPILE_AFTER` seconds. Measuring never changes the
-model: under JAX the computation is stateless; under TensorFlow the
-non-trainable and metric variables (BatchNorm statistics, dropout seeds, loss
-trackers) are restored afterwards. `sync_state(model)` makes a JAX model's
-variables current in the middle of an epoch.
+`"inference"` mode with `training=False`. On TensorFlow calls run eagerly; on JAX
+the gradient is one `jax.jit` function, made once per model, mode, loss and
+optimizer and reused by every logger on that model (`_tap.compiled_once`): eager
+JAX would compile each operation on its first use in a process and dispatch them
+one by one. Measuring never changes the model: under JAX the computation is
+stateless; under TensorFlow the non-trainable and metric variables (BatchNorm
+statistics, dropout seeds, loss trackers) are restored afterwards.
+`sync_state(model)` makes a JAX model's variables current in the middle of an epoch.
 """
 
-import time
+import weakref
 
 import keras
 import numpy as np
 
 BACKENDS = ("tensorflow", "jax")
-COMPILE_AFTER = 0.5  # seconds of eager JAX calls before compiling them
 
 
 def check_backend():
@@ -52,7 +53,7 @@ def squared_gradient_norms(model, mode="training"):
         return measuring(model, mode, random)
 
     if keras.backend.backend() == "jax":
-        return _jax_squared_norms(model, context)
+        return _jax_squared_norms(model, mode, context)
     return _tf_squared_norms(model, context)
 
 
@@ -80,12 +81,38 @@ def _tf_squared_norms(model, context):
     return norms
 
 
-def _jax_squared_norms(model, context):
+def _jax_squared_norms(model, mode, context):
+    from actkeras.callbacks._tap import compiled_once, variables_key
+
+    optimizer = getattr(model, "optimizer", None)
+    # What the traced loss depends on besides the arguments: a recompiled model
+    # (new loss or optimizer) or a changed variable list gets a new function.
+    key = ("gradient", mode, id(getattr(model, "_compile_loss", None)), id(optimizer),
+           *(variables_key(v) for v in (model.trainable_variables,
+                                        model.non_trainable_variables,
+                                        model.metrics_variables)))  # fmt: skip
+    compiled = compiled_once(model, key, lambda: _jit_squares(weakref.ref(model)))
+
+    def norms(x, y, sample_weight=None):
+        with context() as training:  # random layers off should it trace
+            return np.asarray(compiled(
+                [v.value for v in model.trainable_variables],
+                [v.value for v in model.non_trainable_variables],
+                [v.value for v in model.metrics_variables],
+                [v.value for v in optimizer.variables] if optimizer is not None else None,
+                x, y, sample_weight, training=training,
+            ), dtype="float64")  # fmt: skip
+
+    return norms
+
+
+def _jit_squares(model_ref):
+    """`jax.jit` of the squared gradient norms; holds the model weakly (see `compiled_once`)."""
     import jax
 
     def loss(trainable, non_trainable, metrics, optimizer, x, y, sample_weight, training):
         # The unscaled loss (aux[0]): a loss-scaling optimizer must not scale it.
-        _, aux = model.compute_loss_and_updates(
+        _, aux = model_ref().compute_loss_and_updates(
             trainable, non_trainable, metrics, x, y, sample_weight,
             training=training, optimizer_variables=optimizer,
         )  # fmt: skip
@@ -93,33 +120,12 @@ def _jax_squared_norms(model, context):
 
     def squares(*args, training):
         jnp = jax.numpy
+        squares.traces += 1
         grads = jax.grad(loss)(*args, training)
         return jnp.stack([jnp.sum(jnp.square(g)).astype(jnp.result_type(float)) for g in grads])
 
-    # Compiling (jax.jit) takes 0.5 s for a small MLP and a few seconds for a deep
-    # one; an eager call costs a few percent of that. So: eager calls until they
-    # have cost COMPILE_AFTER seconds, then compile (rent, then buy; never more
-    # than about twice the best choice in hindsight).
-    state = {"function": squares, "eager_seconds": 0.0}
-
-    def norms(x, y, sample_weight=None):
-        optimizer = getattr(model, "optimizer", None)
-        start = time.perf_counter()
-        with context() as training:  # random layers off while (possibly) tracing
-            squared = np.asarray(state["function"](
-                [v.value for v in model.trainable_variables],
-                [v.value for v in model.non_trainable_variables],
-                [v.value for v in model.metrics_variables],
-                [v.value for v in optimizer.variables] if optimizer is not None else None,
-                x, y, sample_weight, training=training,
-            ), dtype="float64")  # fmt: skip
-        if state["function"] is squares:
-            state["eager_seconds"] += time.perf_counter() - start
-            if state["eager_seconds"] > COMPILE_AFTER:
-                state["function"] = jax.jit(squares, static_argnames="training")
-        return squared
-
-    return norms
+    squares.traces = 0  # Python runs, one per trace: `compiled.__wrapped__.traces`
+    return jax.jit(squares, static_argnames="training")
 
 
 def _unique(variables):

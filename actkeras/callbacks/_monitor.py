@@ -238,7 +238,7 @@ class Monitor(keras.callbacks.Callback):
                     "do more than its function's name says. Prefer keras.layers.Activation.",
                     stacklevel=3,
                 )
-        self._tap = Recorder(model, sites, self.mode)
+        self._tap = Recorder(model, sites, self.mode, compiled=True)
         if not sites:
             return []
         try:

@@ -19,11 +19,21 @@ Modes:
 
 The wrappers are instance attributes, set for the pass and removed after it,
 so the model, its compiled functions and its saved form never see them.
+
+On JAX a monitor's pass is compiled (`compiled=True`): the pass with its
+reductions becomes one `jax.jit` function of the model's variable values and the
+batch, made once per model, reduction and mode and kept while the model lives
+(`compiled_once`), so new monitors on the same model, in later `fit` calls, reuse
+it. Eager JAX would compile every operation for every new shape on its first use
+in a process and dispatch them one by one: seconds per model. Finding the call
+sites (`discover`) traces the model abstractly there (`jax.eval_shape`) and
+computes nothing. On TensorFlow passes run eagerly.
 """
 
 import contextlib
 import inspect
 import re
+import weakref
 from dataclasses import dataclass
 
 import keras
@@ -34,6 +44,27 @@ from actkeras.callbacks._sites import walk
 MODES = ("training", "inference")
 MAX_ELEMENTS = 2**26  # values of the largest activation in one probe chunk (256 MB of float32)
 _MISSING = object()
+# model -> {key: function}: what `compiled_once` made, dropped with the model.
+_COMPILED = weakref.WeakKeyDictionary()
+
+
+def on_jax():
+    return keras.backend.backend() == "jax"
+
+
+def compiled_once(model, key, build):
+    """The function `build()` makes for `model` under `key`: made once, kept while
+    `model` lives. `build` must not hold `model` strongly (take a `weakref`), or the
+    model would never be freed."""
+    functions = _COMPILED.setdefault(model, {})
+    if key not in functions:
+        functions[key] = build()
+    return functions[key]
+
+
+def variables_key(variables):
+    """Identifies a list of variables, in order (a changed list means a new trace)."""
+    return tuple(id(v) for v in variables)
 
 
 def check_mode(mode):
@@ -160,61 +191,59 @@ class Recorder:
         model: any built Keras model.
         sites: `ActivationSite`s of `model`.
         mode: `"training"` or `"inference"` (see the module). Defaults to `"training"`.
+        compiled: on JAX, run each `reduce` as one compiled pass, made once per
+            model (see the module); `reduce` must then return tensors (or nested
+            tuples of them) and be the same function object each time, such as a
+            module-level function. Ignored on other backends. Defaults to `False`.
     """
 
-    def __init__(self, model, sites, mode="training"):
+    def __init__(self, model, sites, mode="training", compiled=False):
         self.model = model
         self.sites = list(sites)
         self.mode = check_mode(mode)
+        self.compiled = bool(compiled) and on_jax()
         self.calls = None
         self.elements_per_sample = 1
         self._random = random_layers(model) if self.mode == "training" else []
 
-    def _hooks(self, sink):
-        patches = []
-        for index, site in enumerate(self.sites):
-            if site.fused:
-                function = site.layer.activation
-
-                def hooked(x, *args, _function=function, _index=index, **kwargs):
-                    out = _function(x, *args, **kwargs)
-                    sink(_index, x, out)
-                    return out
-
-                patches.append((site.layer, "activation", hooked))
-            else:
-                call = site.layer.call
-
-                def hooked(*args, _call=call, _index=index, **kwargs):
-                    out = _call(*args, **kwargs)
-                    sink(_index, args[0] if args else next(iter(kwargs.values())), out)
-                    return out
-
-                patches.append((site.layer, "call", hooked))
-        return patches
-
     def run(self, x, sink):
         """One forward pass with `sink(site index, pre-activation, output)` at each call."""
         x = keras.tree.map_structure(keras.ops.convert_to_tensor, x)
-        with measuring(self.model, self.mode, self._random) as training, patched(self._hooks(sink)):
-            with keras.StatelessScope():
+        with measuring(self.model, self.mode, self._random) as training:
+            with patched(hooks(self.sites, sink)), keras.StatelessScope():
                 return run_model(self.model, x, training)
 
     def discover(self, x):
-        """Runs a pass on the (small) batch `x` and returns its `CallSite`s, in call order."""
-        seen = []
-        outputs = keras.tree.flatten(self.run(x, lambda index, pre, out: seen.append((index, out))))
+        """Runs a pass on the (small) batch `x` and returns its `CallSite`s, in call order.
+
+        On JAX the pass is traced abstractly (shapes only, nothing computed or compiled).
+        """
+        seen, flags = [], []
+
+        def trace(x):
+            def sink(index, pre, out):
+                seen.append((index, out))
+
+            outputs = keras.tree.flatten(self.run(x, sink))
+            flags.extend(any(out is o for o in outputs) for _, out in seen)
+            return outputs
+
+        if on_jax():
+            import jax
+
+            jax.eval_shape(trace, keras.tree.map_structure(np.asarray, x))
+        else:
+            trace(x)
         counts = {}
         for index, _ in seen:
             counts[index] = counts.get(index, 0) + 1
         calls, numbered = [], {}
         samples = max(len(keras.tree.flatten(x)[0]), 1)
-        for index, out in seen:
+        for (index, out), is_output in zip(seen, flags):
             call = numbered[index] = numbered.get(index, -1) + 1
             name = self.sites[index].name
             if counts[index] > 1:
                 name = f"{name}.call{call + 1}"
-            is_output = any(out is o for o in outputs)
             calls.append(CallSite(name, index, call, is_output))
             size = int(np.prod(out.shape)) if out.shape else 1
             self.elements_per_sample = max(self.elements_per_sample, size // samples)
@@ -227,11 +256,77 @@ class Recorder:
 
     def __call__(self, x, reduce):
         """`{(site index, call): reduce(site, pre, out)}` for one pass on `x`."""
-        found, numbered = {}, {}
+        if self.compiled:
+            values = [v.value for v in self.model.variables]
+            with measuring(self.model, self.mode, self._random):  # in force if it traces
+                return self._compiled(reduce)(values, keras.tree.map_structure(np.asarray, x))
+        return reduction(self.sites, reduce, lambda sink: self.run(x, sink))
 
-        def sink(index, pre, out):
-            call = numbered[index] = numbered.get(index, -1) + 1
-            found[(index, call)] = reduce(self.sites[index], pre, out)
+    def _compiled(self, reduce):
+        """The jitted pass for `reduce` on this model (see `compiled_once`)."""
+        model = self.model
+        key = ("pass", self.mode, reduce, variables_key(model.variables),
+               tuple((s.name, id(s.layer), s.family, s.fused, s.threshold, s.cap,
+                      id(s.layer.activation) if s.fused else None) for s in self.sites))
+        def build():
+            return _jit_pass(weakref.ref(model), self.sites, self.mode, reduce)
 
-        self.run(x, sink)
-        return found
+        return compiled_once(model, key, build)
+
+
+def reduction(sites, reduce, run):
+    """Runs `run(sink)` and returns `{(site index, call): reduce(site, pre, out)}`."""
+    found, numbered = {}, {}
+
+    def sink(index, pre, out):
+        call = numbered[index] = numbered.get(index, -1) + 1
+        found[(index, call)] = reduce(sites[index], pre, out)
+
+    run(sink)
+    return found
+
+
+def _jit_pass(model_ref, sites, mode, reduce):
+    """`jax.jit` of `(variable values, x) -> reduction`: the pass, stateless."""
+    import jax
+
+    def function(values, x):
+        model = model_ref()
+        training = check_mode(mode) == "training"
+        mapping = list(zip(model.variables, values))
+
+        def run(sink):
+            with patched(hooks(sites, sink)), keras.StatelessScope(state_mapping=mapping):
+                x_in = keras.tree.map_structure(keras.ops.convert_to_tensor, x)
+                run_model(model, x_in, training)
+
+        function.traces += 1
+        return reduction(sites, reduce, run)
+
+    function.traces = 0  # Python runs of the pass, one per trace: `compiled.__wrapped__.traces`
+    return jax.jit(function)
+
+
+def hooks(sites, sink):
+    """Patches (see `patched`) that hand each call of each site to `sink`."""
+    patches = []
+    for index, site in enumerate(sites):
+        if site.fused:
+            function = site.layer.activation
+
+            def hooked(x, *args, _function=function, _index=index, **kwargs):
+                out = _function(x, *args, **kwargs)
+                sink(_index, x, out)
+                return out
+
+            patches.append((site.layer, "activation", hooked))
+        else:
+            call = site.layer.call
+
+            def hooked(*args, _call=call, _index=index, **kwargs):
+                out = _call(*args, **kwargs)
+                sink(_index, args[0] if args else next(iter(kwargs.values())), out)
+                return out
+
+            patches.append((site.layer, "call", hooked))
+    return patches

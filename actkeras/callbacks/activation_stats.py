@@ -35,6 +35,18 @@ def _unit_sums(values, family):
     return ops.stack([ops.sum(v, axis=0) for v in (values, values * values, zeros, mask)])
 
 
+def _summary(site, pre, out):
+    """Reduced on the device: the value count and four numbers per unit are fetched."""
+    values = per_unit(out)
+    return values.shape[0] * values.shape[1], _unit_sums(values, site.family)
+
+
+def _summary_and_values(site, pre, out):
+    """`_summary` and every output value (for the histograms)."""
+    values = per_unit(out)
+    return values.shape[0] * values.shape[1], _unit_sums(values, site.family), values
+
+
 class ActivationStats(Monitor):
     """Per activation layer: mean, standard deviation, sparsity and saturation.
 
@@ -100,23 +112,16 @@ class ActivationStats(Monitor):
     def _measure(self, probe):
         sums = np.zeros((len(self._calls), 5))  # count, sum, sum of squares, zeros, saturated
         kept = [[] for _ in self._calls]
-        histograms_wanted = self.histograms
-
-        def reduce(site, pre, out):
-            value = per_unit(out)
-            # Reduced on the device: four numbers per unit are fetched.
-            raw = to_numpy(value).ravel() if histograms_wanted else None
-            return value.shape[0] * value.shape[1], _unit_sums(value, site.family), raw
-
+        reduce = _summary_and_values if self.histograms else _summary
         for x, _, _ in probe.chunks(self._tap.chunk_size(self.chunk_size)):
             found = self._tap(x, reduce)
             for i, call in enumerate(self._calls):
                 if (call.index, call.call) not in found:
                     continue
-                count, unit_sums, raw = found[(call.index, call.call)]
-                sums[i] += (count, *to_numpy(unit_sums).astype("float64").sum(axis=1))
-                if raw is not None:
-                    kept[i].append(raw)
+                count, unit_sums, *values = found[(call.index, call.call)]
+                sums[i] += (to_numpy(count), *to_numpy(unit_sums).astype("float64").sum(axis=1))
+                if values:
+                    kept[i].append(to_numpy(values[0]).ravel())
         layers, scalars, histograms = {}, {}, {}
         for i, call in enumerate(self._calls):
             site = self._tap.sites[call.index]

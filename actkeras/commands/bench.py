@@ -2,11 +2,19 @@
 
 Prints the tables and, with `--write FILE`, writes them as Markdown (BENCHMARKS.md is
 made this way: regenerated, never hand-edited); `--json FILE` keeps every round. The
-measurements and the tables are `actkeras.bench.run_all` and `to_markdown`.
+measurements are `actkeras.bench.run_all`, the tables `actkeras.bench_report`.
+
+`--backend jax` measures on Keras's JAX backend; `--backend tensorflow,jax` measures
+on each in turn, each in a fresh process (Keras loads one backend per process), and
+writes the tables side by side.
 """
 
 import argparse
+import json
 import os
+import subprocess
+import sys
+import tempfile
 import time
 
 from actkeras.commands.common import (
@@ -17,6 +25,8 @@ from actkeras.commands.common import (
     load_data,
 )
 
+BACKENDS = ("tensorflow", "jax")
+
 
 def _variant(text):
     if text not in ("a", "b", "c", "d"):
@@ -24,8 +34,20 @@ def _variant(text):
     return text
 
 
+def _backend(text):
+    if text not in BACKENDS:
+        raise argparse.ArgumentTypeError(
+            f"takes {' or '.join(BACKENDS)}, or both comma-separated. Received: {text}")
+    return text
+
+
 def add_arguments(parser):
     add_data_arguments(parser)
+    parser.add_argument("--backend", type=comma_list(_backend), default=None,
+                        metavar="NAME[,NAME]",
+                        help="the Keras backend(s) to measure on: tensorflow, jax, or "
+                        "tensorflow,jax for both, each in its own process, with the tables "
+                        "side by side (default: the backend Keras loads, from KERAS_BACKEND)")
     parser.add_argument("--steps", type=POSITIVE_INT, default=3001,
                         help="timed steps per variant (default: the course's 3,001)")
     parser.add_argument("--rounds", type=POSITIVE_INT, default=5, help="round-robin repetitions")
@@ -42,15 +64,52 @@ def add_arguments(parser):
                         "(default: the Fashion-MNIST training set loaded; 0 skips the MLP)")
     parser.add_argument("--write", metavar="FILE", help="write the Markdown tables to FILE")
     parser.add_argument("--json", metavar="FILE",
-                        help="write every measurement, per round, as JSON to FILE")
+                        help="write every measurement, per round, as JSON to FILE "
+                        '(`{"runs": [one per backend]}`)')
+    # A child process of a several-backend run writes its one run here, and no tables.
+    parser.add_argument("--run-to", metavar="FILE", help=argparse.SUPPRESS)
 
 
 def run(args):
-    from actkeras import bench
     from actkeras.atomic import write_json, write_text
+    from actkeras.bench_report import to_markdown
     from actkeras.errors import writing
 
     start = time.perf_counter()
+    wanted = args.backend or [_loaded_backend()]
+    if len(wanted) == 1 and _loaded_backend() == wanted[0]:
+        runs = [_measure(args)]
+    else:
+        runs = [_measure_in_child(args, name) for name in wanted]
+    if args.run_to:
+        write_json(args.run_to, runs[0])
+        return 0
+    text = to_markdown(runs, target=os.path.basename(args.write or "BENCHMARKS.md"))
+    if args.json:
+        with writing(args.json, option="--json"):
+            write_json(args.json, {"runs": runs})
+    print(text)
+    print(f"benchmark wall time: {time.perf_counter() - start:.0f} s")
+    if args.write:
+        with writing(args.write, option="--write"):
+            write_text(args.write, text)
+    return 0
+
+
+def _loaded_backend():
+    """The backend Keras has loaded in this process (the CLI loads it before `run`,
+    with `--backend`'s one name where given), or would load."""
+    keras = sys.modules.get("keras")
+    if keras is not None:
+        return keras.backend.backend()
+    from actkeras.backends import requested
+
+    return requested()
+
+
+def _measure(args):
+    from actkeras import bench
+
     data = load_data("notmnist", args)
     fashion = (load_data("fashion_mnist", args)
                if args.mlp_rounds and args.mlp_train != 0 else None)
@@ -58,16 +117,36 @@ def run(args):
         data, fashion, steps=args.steps, rounds=args.rounds, variants=args.variants,
         cost_rounds=args.cost_rounds, cost_inner=args.cost_inner, mlp_rounds=args.mlp_rounds,
         mlp_train=args.mlp_train, progress=lambda line: print(line, flush=True))
-    info = f"{len(data.x_train):,} training images ({data.info.get('source', '?')})"
-    text = bench.to_markdown(results["environment"], results["speed"],
-                             results["activation_cost"], results["mlp_step_time"], info,
-                             target=os.path.basename(args.write or "BENCHMARKS.md"))
-    if args.json:
-        with writing(args.json, option="--json"):
-            write_json(args.json, results)
-    print(text)
-    print(f"benchmark wall time: {time.perf_counter() - start:.0f} s")
-    if args.write:
-        with writing(args.write, option="--write"):
-            write_text(args.write, text)
-    return 0
+    results["data_info"] = f"{len(data.x_train):,} training images ({data.info.get('source', '?')})"
+    return results
+
+
+def _measure_in_child(args, backend):
+    """`_measure` in a fresh `actkeras bench --backend BACKEND` process; its progress
+    lines pass through, prefixed with the backend's name."""
+    from actkeras.errors import UserError
+
+    command = [sys.executable, "-m", "actkeras", "bench", "--backend", backend,
+               "--steps", str(args.steps), "--rounds", str(args.rounds),
+               "--variants", ",".join(args.variants), "--cost-rounds", str(args.cost_rounds),
+               "--cost-inner", str(args.cost_inner), "--mlp-rounds", str(args.mlp_rounds)]
+    if args.mlp_train is not None:
+        command += ["--mlp-train", str(args.mlp_train)]
+    if args.data_dir is not None:
+        command += ["--data-dir", str(args.data_dir)]
+    command += ["--source", args.source] + (["--debug"] if args.debug else [])
+    print(f"[{backend}] measuring in a new process ...", flush=True)
+    with tempfile.TemporaryDirectory(prefix="actkeras-bench-") as folder:
+        path = os.path.join(folder, "run.json")
+        child = subprocess.Popen(command + ["--run-to", path], stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, text=True,
+                                 env={**os.environ, "KERAS_BACKEND": backend})
+        last = ""
+        for line in child.stdout:
+            last = line.rstrip() or last
+            print(f"[{backend}] {line.rstrip()}", flush=True)
+        if child.wait() != 0:
+            raise UserError(f"the {backend} measurement failed (exit {child.returncode}): "
+                            f"{last}")
+        with open(path) as file:
+            return json.load(file)
