@@ -407,6 +407,41 @@ def test_jax_monitors_compile_once_per_model_and_new_monitors_reuse_it():
                                               rel=1e-6)
 
 
+class _ReadsValues(keras.layers.Layer):
+    """Passes `x` through where it can read its values; traced (no values), it gives
+    zeros. A layer of the kind only `run_eagerly=True` runs as written."""
+
+    def call(self, x):
+        try:
+            float(keras.ops.max(x))
+        except Exception:  # a tracer: jax.jit or Keras's symbolic build
+            return x * 0.0
+        return x
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+@needs_jax
+def test_jax_monitors_run_eagerly_on_a_model_its_user_runs_eagerly():
+    from actkeras.callbacks._tap import _COMPILED
+
+    inputs = keras.Input((6,))
+    hidden = keras.layers.Dense(8, activation="relu", name="hidden")
+    model = keras.Model(inputs, keras.layers.Dense(3)(hidden(_ReadsValues()(inputs))))
+    model.compile(optimizer=keras.optimizers.SGD(0.0),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  run_eagerly=True)  # fmt: skip
+    monitors = [DeadReLUMonitor(X), GradientNormLogger((X, Y))]
+    model.fit(X, Y, epochs=1, batch_size=16, verbose=0, callbacks=monitors)
+    kernel, bias = (np.asarray(w) for w in hidden.get_weights())
+    dead = int(np.all(X @ kernel + bias <= 0, axis=0).sum())  # counted on the real values
+    assert dead < 8
+    assert monitors[0].records[-1]["layers"]["hidden"]["inactive_units"] == dead
+    assert monitors[1].records[-1]["layers"]["hidden"] > 0  # zeros in would give no gradient
+    assert not [key for key in _COMPILED.get(model, {}) if key[0] == "pass"]
+
+
 @needs_jax
 def test_jax_compiled_pass_is_freed_with_its_model():
     import gc

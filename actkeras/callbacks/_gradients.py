@@ -82,7 +82,7 @@ def _tf_squared_norms(model, context):
 
 
 def _jax_squared_norms(model, mode, context):
-    from actkeras.callbacks._tap import compiled_once, variables_key
+    from actkeras.callbacks._tap import compiled_once, traceable, variables_key
 
     optimizer = getattr(model, "optimizer", None)
     # What the traced loss depends on besides the arguments: a recompiled model
@@ -92,6 +92,8 @@ def _jax_squared_norms(model, mode, context):
                                         model.non_trainable_variables,
                                         model.metrics_variables)))  # fmt: skip
     compiled = compiled_once(model, key, lambda: _jit_squares(weakref.ref(model)))
+    if not traceable(model):  # the user runs this model eagerly: so does the gradient
+        compiled = compiled.__wrapped__
 
     def norms(x, y, sample_weight=None):
         with context() as training:  # random layers off should it trace

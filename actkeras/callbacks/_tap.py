@@ -27,7 +27,8 @@ batch, made once per model, reduction and mode and kept while the model lives
 it. Eager JAX would compile every operation for every new shape on its first use
 in a process and dispatch them one by one: seconds per model. Finding the call
 sites (`discover`) traces the model abstractly there (`jax.eval_shape`) and
-computes nothing. On TensorFlow passes run eagerly.
+computes nothing. On TensorFlow, and for a model its user compiled to run
+eagerly (`run_eagerly=True`, `jit_compile=False`), passes run eagerly.
 """
 
 import contextlib
@@ -50,6 +51,15 @@ _COMPILED = weakref.WeakKeyDictionary()
 
 def on_jax():
     return keras.backend.backend() == "jax"
+
+
+def traceable(model):
+    """True on JAX for a model whose code may be traced (`jax.jit`, `jax.eval_shape`):
+    not one its user compiled with `run_eagerly=True` or `jit_compile=False`, which
+    Keras itself runs without tracing (its code may read concrete values)."""
+    if not on_jax():
+        return False
+    return not getattr(model, "run_eagerly", False) and getattr(model, "jit_compile", True) is not False
 
 
 def compiled_once(model, key, build):
@@ -201,7 +211,7 @@ class Recorder:
         self.model = model
         self.sites = list(sites)
         self.mode = check_mode(mode)
-        self.compiled = bool(compiled) and on_jax()
+        self.compiled = bool(compiled) and traceable(model)
         self.calls = None
         self.elements_per_sample = 1
         self._random = random_layers(model) if self.mode == "training" else []
@@ -228,7 +238,7 @@ class Recorder:
             flags.extend(any(out is o for o in outputs) for _, out in seen)
             return outputs
 
-        if on_jax():
+        if traceable(self.model):
             import jax
 
             jax.eval_shape(trace, keras.tree.map_structure(np.asarray, x))
@@ -268,6 +278,7 @@ class Recorder:
         key = ("pass", self.mode, reduce, variables_key(model.variables),
                tuple((s.name, id(s.layer), s.family, s.fused, s.threshold, s.cap,
                       id(s.layer.activation) if s.fused else None) for s in self.sites))
+
         def build():
             return _jit_pass(weakref.ref(model), self.sites, self.mode, reduce)
 
