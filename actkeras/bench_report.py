@@ -171,6 +171,15 @@ def _cost_lines(cost, h="##"):
     if any(row["skipped"] for row in cost["summary"].values()):
         lines += ["", "A round where an activation's or ReLU's net time was <= 0 (the baseline "
                   "ran slower) gives no ratio: the rounds used count the others."]
+    reference = cost["summary"].get("relu")
+    if reference and reference["skipped"]:
+        # Every ratio divides by ReLU's net time: where that is within the baseline's
+        # noise, the ratios measure the noise.
+        lines += ["", f"**Read the net times, not the ratios:** ReLU's net time, the "
+                  f"denominator of every ratio, is {reference['net_us_per_pass']:.0f} µs per "
+                  f"pass (median) beside a {cost['baseline_us_per_pass']:.0f} µs baseline, "
+                  f"and was <= 0 in {reference['skipped']} of "
+                  f"{reference['n'] + reference['skipped']} rounds."]
     return lines
 
 

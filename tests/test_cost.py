@@ -215,6 +215,21 @@ def test_the_tables_show_ratios_with_intervals_and_the_baseline():
     assert "the median step times 1,719 steps" in text
 
 
+def test_ratios_to_a_relu_lost_in_the_baseline_noise_are_flagged():
+    cost = bench.activation_cost(["relu", "sigmoid"], **TINY)
+    cost["baseline_us_per_pass"] = 80.0
+
+    def text(skipped):
+        cost["summary"]["relu"].update(net_us_per_pass=1.2, n=4 - skipped, skipped=skipped)
+        return to_markdown([{"environment": environment(), "speed": _speed(),
+                             "activation_cost": cost, "mlp_step_time": {},
+                             "data_info": "random"}])  # fmt: skip
+
+    assert "Read the net times, not the ratios" not in text(0)
+    assert ("ReLU's net time, the denominator of every ratio, is 1 µs per pass (median) "
+            "beside a 80 µs baseline, and was <= 0 in 3 of 4 rounds.") in text(3)
+
+
 def _speed():
     return {"steps": 10, "rounds": 1, "labels": {"c": "c"}, "samples_per_second": {"c": 1.0},
             "test_accuracy": {"c": 0.5}, "matmul_flops": 1e9, "ratios": {}, "ratio_ranges": {}}
