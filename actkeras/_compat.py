@@ -1,6 +1,10 @@
 """The Keras and keras-tuner internals actkeras relies on, and the versions they were tested on.
 
-Three features reach past the public APIs, each behind a check made here:
+Three features reach past the public APIs, each behind a check made here (and the
+JAX gradient monitor keys its compiled function on `model._compile_loss`, the
+object Keras makes in each `compile`, so that a recompiled model is traced anew;
+where the attribute is missing the key holds `None` and only a new optimizer or
+variable list tells):
 
 - `training.graph_steps` installs its own `train_function` on a model (Keras's
   `make_train_function`, `train_step`, `steps_per_execution`, and `fit` calling

@@ -113,7 +113,7 @@ def _side_by_side(runs):
                 cells.append("n/a")
         cells.append(", ".join(f"{accuracy[v]:.4f}" if v in accuracy else "n/a"
                                for v in SPEED_VARIANTS))
-        cells.append(_first_use(speed.get("warm_up_seconds") or {}))
+        cells.append(_set_up(speed.get("warm_up_seconds") or {}))
         lines.append(f"| {run['environment']['backend']} | {' | '.join(cells)} |")
     lines += ["", "Monitors' set-up: the untimed warm-up fit with the monitors (d) minus the "
               "one without (c), in the first round (the process's first use) and the median "
@@ -121,7 +121,7 @@ def _side_by_side(runs):
     return lines
 
 
-def _first_use(seconds):
+def _set_up(seconds):
     if "c" not in seconds or "d" not in seconds:
         return "n/a"
     extra = [d - c for c, d in zip(seconds["c"], seconds["d"])]
