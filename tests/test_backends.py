@@ -26,6 +26,22 @@ HIDE = "import sys; sys.modules[{name!r}] = None\n"
 CLI = "from actkeras.cli import main; sys.exit(main(['activations']))\n"
 
 
+def test_bench_backend_option_names_a_backend_that_is_not_installed(monkeypatch, capsys):
+    """`bench --backend NAME` is checked like KERAS_BACKEND, before anything runs."""
+    import importlib.util
+
+    from actkeras.cli import main
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "jax" else real(name, *a))
+    assert main(["bench", "--backend", "jax", "--steps", "1"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("actkeras bench: error: "), lines
+    assert 'jax is not installed: pip install "actkeras[jax]"' in lines[0]
+    assert "Received: backend='jax' from --backend" in lines[0]
+
+
 @pytest.mark.parametrize("backend, hidden, said", [
     ("torch", None, "not 'torch'"),
     ("tensorflow", "tensorflow", 'tensorflow is not installed: pip install "actkeras[tensorflow]"'),
