@@ -91,9 +91,10 @@ def _jax_squared_norms(model, mode, context):
            *(variables_key(v) for v in (model.trainable_variables,
                                         model.non_trainable_variables,
                                         model.metrics_variables)))  # fmt: skip
-    compiled = compiled_once(model, key, lambda: _jit_squares(weakref.ref(model)))
-    if not traceable(model):  # the user runs this model eagerly: so does the gradient
-        compiled = compiled.__wrapped__
+    if traceable(model):
+        compiled = compiled_once(model, key, lambda: _jit_squares(weakref.ref(model)))
+    else:  # the user runs this model eagerly: so does the gradient (nothing to keep)
+        compiled = _jit_squares(weakref.ref(model)).__wrapped__
 
     def norms(x, y, sample_weight=None):
         with context() as training:  # random layers off should it trace

@@ -212,6 +212,7 @@ class Recorder:
         self.sites = list(sites)
         self.mode = check_mode(mode)
         self.compiled = bool(compiled) and traceable(model)
+        self._functions = {}  # reduce -> its compiled pass, looked up once per recorder
         self.calls = None
         self.elements_per_sample = 1
         self._random = random_layers(model) if self.mode == "training" else []
@@ -274,6 +275,11 @@ class Recorder:
 
     def _compiled(self, reduce):
         """The jitted pass for `reduce` on this model (see `compiled_once`)."""
+        if reduce not in self._functions:
+            self._functions[reduce] = self._shared_pass(reduce)
+        return self._functions[reduce]
+
+    def _shared_pass(self, reduce):
         model = self.model
         key = ("pass", self.mode, reduce, variables_key(model.variables),
                tuple((s.name, id(s.layer), s.family, s.fused, s.threshold, s.cap,
