@@ -16,7 +16,7 @@ import importlib.abc
 import importlib.util
 import sys
 
-__version__ = "0.1.0"
+__version__ = "0.3.0"
 
 # public name -> the module that defines it
 _EXPORTS = {

@@ -55,6 +55,9 @@ class ActivationHyperModel(keras_tuner.HyperModel):
             `k` of a trial (`executions_per_trial`) uses `seed + k`, so that they
             differ. Defaults to `None` (unseeded).
         monitors: attach the dead-unit and gradient-norm monitors. Defaults to `True`.
+        activation_kwargs: `{activation name: its arguments}` for the activations that
+            need other arguments than the registry's defaults (a sigmoid's slope).
+            Defaults to `None`.
         **overrides: fixed `build_model` overrides (`units=8`, `epochs=1`, ...).
 
     Raises:
@@ -64,7 +67,7 @@ class ActivationHyperModel(keras_tuner.HyperModel):
 
     def __init__(self, preset="mlp", activations=None, learning_rates=None,
                  initializers=None, widths=None, depths=None, seed=None, monitors=True,
-                 **overrides):
+                 activation_kwargs=None, **overrides):
         super().__init__(name=f"actkeras_{preset}")
         if activations is not None and not list(activations):
             raise ValueError(
@@ -76,6 +79,13 @@ class ActivationHyperModel(keras_tuner.HyperModel):
         self.seed = seed
         self.execution = 0  # set by the tuner: execution k of a trial uses seed + k
         self.monitors = monitors
+        self.activation_kwargs = {name: dict(kwargs)
+                                  for name, kwargs in (activation_kwargs or {}).items()}
+        unknown = sorted(set(self.activation_kwargs) - set(self.activations))
+        if unknown:
+            raise ValueError(f"`activation_kwargs` names an activation that is not searched. "
+                             f"Searched: {', '.join(self.activations)}. Received: "
+                             f"activation_kwargs={{{unknown[0]!r}: ...}}")
         self.overrides = dict(overrides)
         base = resolve_config(preset, self.activations[0], seed=seed, **self.overrides)
         self.defaults = {
@@ -116,7 +126,8 @@ class ActivationHyperModel(keras_tuner.HyperModel):
         if ("units" in overrides or "depth" in overrides) and "hidden_units" not in overrides:
             overrides.setdefault("units", self.defaults["units"])
             overrides.setdefault("depth", self.defaults["depth"])
-        return build_model(activation, preset=self.preset, seed=self._seed(), **overrides)
+        return build_model(activation, preset=self.preset, seed=self._seed(),
+                           activation_kwargs=self.activation_kwargs.get(activation), **overrides)
 
     def _seed(self):
         return None if self.seed is None else self.seed + self.execution

@@ -31,6 +31,7 @@ def search_signature(name, hypermodel, objective, executions_per_trial):
                       for k, v in sorted(hypermodel.overrides.items())},
         "seed": hypermodel.seed,
         "executions_per_trial": executions_per_trial,
+        "activation_kwargs": getattr(hypermodel, "activation_kwargs", {}),
     }
 
 
@@ -39,6 +40,7 @@ def _check_marker(project_dir, signature):
     if not path.exists():
         return
     saved = json.loads(path.read_text())
+    saved.setdefault("activation_kwargs", {})  # searches saved before the key existed
     different = [key for key in signature if saved.get(key) != signature[key]]
     if not different:
         return
