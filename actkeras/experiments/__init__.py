@@ -15,7 +15,7 @@ Example:
 >>> reproduce("quick", out="reproduction/quick", claim_ids=[1, 9])  # exit code
 """
 
-__all__ = ["Claim", "PRESETS", "RunSpec", "Sizes", "claims", "reproduce", "select"]
+__all__ = ["Claim", "PRESETS", "RunSpec", "Sizes", "reproduce", "select"]
 
 
 def __getattr__(name):
@@ -27,8 +27,8 @@ def __getattr__(name):
         from actkeras.experiments import spec
 
         return getattr(spec, name)
-    if name in ("PRESETS", "Sizes", "claims", "select"):
-        from actkeras.experiments import claims
+    if name in ("PRESETS", "Sizes", "select"):
+        import importlib
 
-        return getattr(claims, name)
+        return getattr(importlib.import_module("actkeras.experiments.claims"), name)
     raise AttributeError(f"module 'actkeras.experiments' has no attribute {name!r}")

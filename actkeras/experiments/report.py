@@ -9,6 +9,7 @@ itself.
 
 import json
 import re
+from dataclasses import replace
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
@@ -57,9 +58,10 @@ def summary_table(entries):
         second = verdicts.get(settings[1]) if len(settings) > 1 else None
         other = f"{_word(second)} ({settings[1]})" if second else "–"
         moved = e.get("fragile") or []
+        robust = "–" if e.get("error") else "robust"
         rows.append([f"{e['id']}", e["title"], e["source"], _word(first) if first else "⚠️",
                      other, _count(first or {}),
-                     ("**fragile**: " + ", ".join(moved)) if moved else "robust"])
+                     ("**fragile**: " + ", ".join(moved)) if moved else robust])
     return _table(["#", "claim", "source", "verdict (as run)", "other setting",
                    "parts held / not / undecided", "under the moved rules"], rows)
 
@@ -156,6 +158,8 @@ def _claim_markdown(claim, entry):
         lines += [f"**Could not be judged**: {entry['error']}", ""]
     metrics = (entry.get("numbers") or {}).get("metrics") or {}
     verdicts = entry.get("verdicts") or {}
+    for setting in entry.get("not_run", []):
+        lines += [f"*{setting}: not run in this preset.*", ""]
     for setting, verdict in verdicts.items():
         lines += _verdict_markdown(setting, verdict, metrics) + [""]
     if verdicts:
@@ -250,6 +254,11 @@ def judge_claim(claim, results, figure_path=None):
     numbers = verdicts = None
     try:
         numbers = mod.numbers(claim, results)
+        absent = [s for s, roles in (numbers.get("settings") or {}).items()
+                  if s != p.primary and not any((arm or {}).get("status") for arm in roles.values())]
+        if absent:  # a setting this preset does not run (the quick preset's "tuned")
+            p = replace(p, settings={k: v for k, v in p.settings.items() if k not in absent})
+            entry["not_run"] = absent
         verdicts = decide.judge(numbers, p, findings=mod.findings(numbers))
         rows = sensitivity.table(numbers, p)
         entry.update(numbers=numbers, verdicts={s: v.to_dict() for s, v in verdicts.items()},

@@ -42,6 +42,7 @@ HALF_DECADE = Margin(0.5, "a factor of about 3 (half a decade) between two activ
 
 COURSE_GRID = (0.05, 0.15, 0.5, 1.5, 5.0)  # half-decade steps around the course's 0.5
 DEEP_GRID = (0.005, 0.015, 0.05, 0.15, 0.5)  # half-decade steps around the deep MLP's 0.05
+DEEP_GRID_3 = (0.005, 0.05, 0.5)  # a decade apart: the arms only tied to trainability
 GRID_REASON = ("five learning rates half a decade apart (a factor of about 3), centred on "
                "the rate the source used, so that every arm's best rate lies inside the grid "
                "or at its edge, where the report says so")
@@ -133,10 +134,12 @@ _declare(Protocol(
     seeds={"judged": 10, "trainability": 5},
     seeds_reason="10 seeds for the step-0 gradients (a second each); 5 for each arm's "
                  "training at its best learning rate",
-    params={"depth": 20, "grid": DEEP_GRID},
+    params={"depth": 20, "grid": DEEP_GRID, "grid_trainability": DEEP_GRID_3},
     reasons={"depth": "20 hidden layers of 100 units: deep enough for the claim's 'after many "
                       "layers'; the sweep over depths 5 to 40 shows the rest",
-             "grid": GRID_REASON},
+             "grid": GRID_REASON + " (the arms claims 4, 5 and 10 compare)",
+             "grid_trainability": "three rates a decade apart for the arms only tied to "
+                                  "trainability (is the arm trainable at all at its best?)"},
     scope="at the standard initialisations; the weight-scale sweep says how far it carries",
 ))
 

@@ -59,6 +59,14 @@ def _row(name, setting, verdict, declared):
             "parts_moved": sorted(k for k in parts if base.get(k) != parts[k])}
 
 
-def fragile(rows, setting=None):
-    """The variants under which the verdict (of `setting`, or of any) changes."""
-    return [r["variant"] for r in rows if r["moved"] and (setting is None or r["setting"] == setting)]
+def fragile(rows):
+    """The moved rules under which a verdict changes, once each: `"margins halved"`, with
+    the setting named where it is not the primary one (`"margins doubled (tuned)"`)."""
+    primary = rows[0]["setting"] if rows else None
+    out = []
+    for r in rows:
+        if r["moved"]:
+            name = r["variant"] + ("" if r["setting"] == primary else f" ({r['setting']})")
+            if name not in out:
+                out.append(name)
+    return out

@@ -81,7 +81,10 @@ def claims(preset="quick", seeds=None, sizes=None, ids=None, tuned=None):
     """
     sizes = sizes_of(preset, seeds, sizes)
     ids = check_ids(ids) if ids else list(MODULES)
-    return [module(i).build(sizes, tuned or {}) for i in ids]
+    built = [module(i).build(sizes, tuned or {}) for i in ids]
+    if not sizes.tuned:  # no searches, so no arm waits for one
+        built = [replace(c, tuning=(), waiting=()) for c in built]
+    return built
 
 
 def select(all_claims, ids):

@@ -186,8 +186,9 @@ def draw(claim, numbers, verdicts):
             axes[2].plot(*zip(*points), marker="o", linewidth=1, markersize=3, label=label)
     axes[2].axhline(PROTOCOL.rule("a").margin.value, color="black", linestyle=":", linewidth=1)
     f.finish(axes[2], "error decay against depth, every arm", xlabel="hidden layers",
-             ylabel="decades (log10 last / first layer)", ylim=None)
-    axes[2].legend(fontsize=6, ncol=2)
+             ylabel="decades (log10 last / first layer)", ylim=None, legend=False)
+    if axes[2].get_legend_handles_labels()[0]:
+        axes[2].legend(fontsize=6, ncol=2)
     f.parts_panel(axes[3], verdicts)
     figure.suptitle("Claim 3: gradients through a deep MLP at step 0 (each seed thin, mean ± "
                     "sd band); dotted: one decade")

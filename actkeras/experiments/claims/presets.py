@@ -39,6 +39,9 @@ class Sizes:
         probe_size: validation images the monitors and probes measure on.
         tune_grids: whether the learning-rate searches run their whole grids (`False`
             keeps three values around the source's rate, for the small presets).
+        tuned: whether the "tuned" setting (each arm at its best learning rate) runs at
+            all (the quick preset leaves it out: its searches and their runs are most of
+            the reproduction's runs).
     """
 
     name: str
@@ -62,6 +65,7 @@ class Sizes:
     cost_step_rounds: int
     probe_size: int = 256
     tune_grids: bool = True
+    tuned: bool = True
     seeds_override: int | None = None
 
     def seeds(self, protocol, group="judged"):
@@ -94,7 +98,7 @@ PRESETS = {
         deep_depth=20, deep_epochs=3, probe_depths=(5, 10, 20),
         dying_epochs=3, regression_steps=2048,
         cost_invocations=3, cost_rounds=8, cost_elements=2 ** 20, cost_inner=20,
-        cost_step_rounds=6, tune_grids=False,
+        cost_step_rounds=6, tune_grids=False, tuned=False,
     ),
     "tiny": Sizes(
         name="tiny", source="embedded", seeds_cap=2,
