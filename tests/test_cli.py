@@ -176,6 +176,13 @@ def test_debug_adds_the_traceback_and_keeps_the_exit_code(capsys, tmp_path):
     assert main(argv) == 2 and "Traceback" not in capsys.readouterr().err
 
 
+def test_the_clis_preset_names_are_the_models_presets():
+    from actkeras.commands.common import DATASET_OF_PRESET  # checked before Keras loads
+    from actkeras.models import PRESETS
+
+    assert list(DATASET_OF_PRESET) == list(PRESETS)
+
+
 def test_argument_errors_are_refused_before_any_backend_loads():
     """A misspelt activation or preset costs no TensorFlow start-up (issue 27: 6 s)."""
     out = _python("""
