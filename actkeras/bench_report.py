@@ -21,8 +21,8 @@ def to_markdown(runs, target="BENCHMARKS.md"):
     Args:
         runs: `actkeras.bench.run_all` results, each with a `"data_info"` line
             describing the notMNIST data it used; one per backend.
-        target: the file name the header says the tables were written to.
-            Defaults to `"BENCHMARKS.md"`.
+        target: the file name the header says the tables were written to, or
+            `None` for tables that were only printed. Defaults to `"BENCHMARKS.md"`.
     """
     if not runs:
         raise ValueError("`runs` must hold at least one benchmark run. Received: runs=[]")
@@ -32,7 +32,8 @@ def to_markdown(runs, target="BENCHMARKS.md"):
     lines = [
         "# Benchmarks",
         "",
-        f"Written by `actkeras bench{option} --write {target}`; regenerate it, do not edit it.",
+        f"Written by `actkeras bench{option} --write {target}`; regenerate it, do not edit it."
+        if target else f"Measured by `actkeras bench{option}` (`--write FILE` keeps the tables).",
         "",
         f"- machine: {first['processor']}, {first['cpu_count']} CPU cores, "
         f"{first['platform']}; accelerators: {', '.join(first['accelerators']) or 'none'}",

@@ -16,6 +16,9 @@ OPTIMIZERS = {
     "rmsprop": keras.optimizers.RMSprop,
 }
 
+# What every built model is compiled with, beside its loss (and so logs: `val_*` too).
+METRICS = ("accuracy",)
+
 INITIALIZERS = {
     "truncated_normal": lambda stddev, seed: keras.initializers.TruncatedNormal(
         stddev=stddev, seed=seed
@@ -331,7 +334,7 @@ def build_from_config(config, activation_layer=None):
     model.compile(
         optimizer=optimizer,
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=config.output == "logits"),
-        metrics=["accuracy"],
+        metrics=list(METRICS),
         steps_per_execution=config.steps_per_execution,
     )
     model.actkeras_config = config

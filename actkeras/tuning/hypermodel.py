@@ -6,7 +6,8 @@ import warnings
 import keras_tuner
 
 from actkeras.callbacks import DeadReLUMonitor, DeadUnitWarning, GradientNormLogger
-from actkeras.models import build_model, resolve_config
+from actkeras.callbacks.dead_relu import WATCHED
+from actkeras.models import METRICS, build_model, resolve_config
 from actkeras.registry import activation_names, get_entry
 from actkeras.seeding import seed_everything
 from actkeras.training import fit
@@ -107,6 +108,21 @@ class ActivationHyperModel(keras_tuner.HyperModel):
             "depth": _choices("depths", depths, check("depth")),
         }
 
+    def logged_metrics(self):
+        """The metrics that every trial logs, and so the objectives a search can use:
+        the loss and the compiled metrics, with their `val_` forms (these need a
+        validation split), then, with the monitors, `gradient_ratio`, and
+        `dead_fraction` (`inactive_fraction`) when every searched activation is a
+        rectifier (a leaky or exponential unit)."""
+        names = ["loss", *METRICS]
+        names += [f"val_{name}" for name in names]
+        if self.monitors:
+            names.append("gradient_ratio")
+            kinds = {_off_kind(get_entry(name).family) for name in self.activations}
+            if len(kinds) == 1 and None not in kinds:
+                names.append(kinds.pop())
+        return names
+
     def search_space(self):
         """The candidate values of every tuned hyper-parameter (JSON-ready)."""
         space = {"activation": list(self.activations)}
@@ -157,6 +173,13 @@ class ActivationHyperModel(keras_tuner.HyperModel):
             warnings.filterwarnings("ignore", category=DeadUnitWarning)
             return fit(model, data, callbacks=[*monitors, *callbacks], verbose=verbose,
                        log_every=log_every, **length)
+
+
+def _off_kind(family):
+    """The summary `DeadReLUMonitor` logs for a family's units, or `None`."""
+    if family not in WATCHED:
+        return None
+    return "dead_fraction" if family == "rectifier" else "inactive_fraction"
 
 
 def epochs_of(config, log_every=500):
