@@ -105,7 +105,7 @@ def test_paired_rule_on_both_sides_of_the_margin(gap, expected):
     verdict = decide.judge(numbers(arm(a, "A"), arm(b, "B")), toy(settings={"as run": ""}))
     part = verdict["as run"].parts[0]
     assert part.outcome == expected and part.key == "a" and part.unit == "pts"
-    assert "A - B" in part.detail and "margin 1 pts (above)" in part.detail
+    assert "A - B" in part.detail and "margin 1 pt (above)" in part.detail
 
 
 def test_diverged_runs_are_left_out_and_counted_or_scored_at_chance():

@@ -106,7 +106,7 @@ def _lost_text(name, lost, n):
 # --- formatting ------------------------------------------------------------------------------
 
 def _scale(unit):
-    return 100.0 if unit in ("pts", "share") else 1.0
+    return 100.0 if unit in ("pts", "share", "pp") else 1.0
 
 
 def fmt_value(value, unit, signed=False):
@@ -114,13 +114,14 @@ def fmt_value(value, unit, signed=False):
         return "–"
     if unit == "log10 ratio":
         return f"x{10 ** value:.2f}"
-    digits = 1 if unit in ("pts", "share") else 2
+    digits = 1 if unit in ("pts", "share", "pp") else 2
     sign = "+" if signed else ""
     return f"{_scale(unit) * value:{sign}.{digits}f}"
 
 
 def fmt_unit(unit):
-    return {"pts": " pts", "share": " %", "decades": " decades", "log10 ratio": ""}.get(unit, "")
+    return {"pts": " pts", "share": " %", "pp": " pp", "decades": " decades",
+            "log10 ratio": ""}.get(unit, "")
 
 
 def fmt_estimate(est, unit, signed=True):
@@ -143,7 +144,8 @@ def fmt_margin(value, unit, direction, test):
     if unit == "log10 ratio":
         shown = f"x{10 ** value:.2f}"
     else:
-        shown = f"{_scale(unit) * value:g}{fmt_unit(unit)}"
+        number = _scale(unit) * value
+        shown = f"{number:g}" + (" pt" if unit == "pts" and number == 1 else fmt_unit(unit))
     if direction == "within":
         return f"margin -{shown} (non-inferiority)"
     word = "above" if direction == "above" else "below"
@@ -185,12 +187,13 @@ def judge_rule(rule, setting_numbers, metrics, protocol, variant=DECLARED):
            else stats.estimate(values[0]))
     outcome = stats.decide(est, margin, rule.direction)
     what = f"{names[0]} - {names[1]}" if rule.test == "paired" else names[0]
-    detail = (f"{what}: {fmt_estimate(est, unit, signed=rule.test == 'paired')}; "
-              f"{fmt_margin(margin, unit, rule.direction, rule.test)}")
+    shown = "pp" if rule.test == "paired" and unit == "share" else unit  # a difference of shares
+    detail = (f"{what}: {fmt_estimate(est, shown, signed=rule.test == 'paired')}; "
+              f"{fmt_margin(margin, shown, rule.direction, rule.test)}")
     if notes:
         detail += "; " + "; ".join(notes) + " left out"
     part = Part(rule.text, outcome, detail, key=rule.key, estimate=_estimate_dict(est),
-                margin=margin, direction=rule.direction, unit=unit)
+                margin=margin, direction=rule.direction, unit=unit, test=rule.test)
     return part, findings
 
 
@@ -216,7 +219,7 @@ def _judge_at_chance(rule, arm, name, protocol, variant):
         est = {"mean": hits / n, "low": float(ci.low), "high": float(ci.high), "n": n,
                "level": stats.LEVEL, "interval": "Clopper-Pearson (scipy.stats.binomtest)"}
     return Part(rule.text, outcome, detail, key=rule.key, estimate=est, margin=1.0,
-                direction="above", unit="share")
+                direction="above", unit="share", test="at_chance")
 
 
 # --- a claim ----------------------------------------------------------------------------------
@@ -268,6 +271,8 @@ def describe(rule, protocol, metrics=None):
         return (f"({rule.key}) {rule.text}: every finished seed of {rule.arms[0]} stays at "
                 "chance (holds), none does (does not hold), some do (undecided)")
     unit = ((metrics or {}).get(rule.metric) or {}).get("unit", "")
+    if unit == "share" and rule.test == "paired":
+        unit = "pp"
     m = fmt_margin(rule.margin.value, unit, "above", rule.test).split(" (")[0]
     m = m.replace("margin ", "").replace("threshold ", "")
     text = _TESTS[rule.test].format(a=rule.arms[0], b=rule.arms[-1], metric=metric)

@@ -109,7 +109,7 @@ def _scaled(part):
     est = part.get("estimate")
     if not est or est.get("mean") is None:
         return None
-    scale = 100.0 if part.get("unit") in ("pts", "share") else 1.0
+    scale = 100.0 if part.get("unit") in ("pts", "share", "pp") else 1.0
     margin = part.get("margin")
     if part.get("direction") == "within" and margin is not None:
         margin = -margin
@@ -117,12 +117,14 @@ def _scaled(part):
     def s(v):
         return None if v is None else scale * v
 
-    return s(est["mean"]), s(est.get("low")), s(est.get("high")), s(margin), \
-        [scale * v for v in est.get("values") or []]
+    low, high = s(est.get("low")), s(est.get("high"))
+    if part.get("unit") == "share" and part.get("test") != "paired" and low is not None:
+        low, high = max(low, 0.0), min(high, 100.0)  # a share's interval, clipped to [0, 100] %
+    return s(est["mean"]), low, high, s(margin), [scale * v for v in est.get("values") or []]
 
 
-UNIT_LABELS = {"pts": "points of accuracy", "share": "% (share)", "decades": "decades",
-               "log10 ratio": "log10 ratio"}
+UNIT_LABELS = {"pts": "points of accuracy", "share": "% of units or outputs",
+               "pp": "percentage points", "decades": "decades", "log10 ratio": "log10 ratio"}
 
 
 def forest(ax, rows, title=None):
@@ -151,8 +153,9 @@ def forest(ax, rows, title=None):
     if rows:
         ax.axvline(0, color="grey", linewidth=0.6, zorder=0)
         unit = rows[0][1].get("unit")
-        ax.set_xlabel(f"estimate with its 95 % interval ({UNIT_LABELS.get(unit, unit)}); "
-                      "black tick: the margin", fontsize=8)
+        ax.set_xlabel(f"estimate with its 95 % interval ({UNIT_LABELS.get(unit, unit)}"
+                      + ("; a share's interval clipped to [0, 100] %" if unit == "share" else "")
+                      + "); black tick: the margin", fontsize=8)
     if title:
         ax.set_title(title, fontsize=9)
 

@@ -42,6 +42,8 @@ class Part:
         margin: the margin it was compared with, in the estimate's units.
         direction: `"above"`, `"below"` or `"within"` (see `stats.decide`).
         unit: how the estimate reads: `"pts"`, `"decades"`, `"log ratio"`, `"share"`...
+        test: `"paired"` (a difference A - B), `"one_sample"` (one arm's level) or
+            `"at_chance"` (a share of seeds).
     """
 
     text: str
@@ -52,6 +54,7 @@ class Part:
     margin: float | None = None
     direction: str = "above"
     unit: str = ""
+    test: str = "paired"
 
     def __post_init__(self):
         if self.outcome not in (HOLDS, FAILS, INCONCLUSIVE):
@@ -65,7 +68,8 @@ class Part:
     def to_dict(self):
         return {"key": self.key, "text": self.text, "outcome": self.outcome,
                 "holds": self.holds, "detail": self.detail, "estimate": self.estimate,
-                "margin": self.margin, "direction": self.direction, "unit": self.unit}
+                "margin": self.margin, "direction": self.direction, "unit": self.unit,
+                "test": self.test}
 
 
 @dataclass(frozen=True)

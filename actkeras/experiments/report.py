@@ -98,17 +98,22 @@ def robustness(part):
     if low is None or margin is None or part.get("unit") == "share" and part.get("margin") == 1.0:
         return ""
     unit = part.get("unit", "")
+    if unit == "share" and part.get("test") == "paired":
+        unit = "pp"
+    paired = part.get("test") == "paired"
 
-    def show(v):
-        return decide.fmt_value(v, unit, signed=unit != "log10 ratio") + decide.fmt_unit(unit)
+    def show(v, signed=paired):
+        return decide.fmt_value(v, unit, signed=signed and unit != "log10 ratio") + \
+            decide.fmt_unit(unit)
 
     direction = part.get("direction", "above")
+    word = "margin" if paired else "threshold"
     if direction == "above":
-        return f"holds with any margin below {show(low)}; does not hold at or above {show(high)}"
+        return f"holds with any {word} below {show(low)}; does not hold at or above {show(high)}"
     if direction == "below":
-        return f"holds with any threshold above {show(high)}; does not hold at or below {show(low)}"
-    return (f"holds with any tolerance above {show(-low)}; does not hold at or below "
-            f"{show(-high)}")
+        return f"holds with any {word} above {show(high)}; does not hold at or below {show(low)}"
+    return (f"holds with any tolerance above {show(-low, False)}; does not hold with one at or "
+            f"below {show(-high, False)}")
 
 
 def _verdict_markdown(setting, verdict, metrics):
@@ -162,9 +167,9 @@ def _claim_markdown(claim, entry):
         lines += [f"*{setting}: not run in this preset.*", ""]
     for setting, verdict in verdicts.items():
         lines += _verdict_markdown(setting, verdict, metrics) + [""]
-    if verdicts:
-        rule = next(iter(verdicts.values()))["rule"]
-        lines += [f"Rule: {rule}", ""]
+    if verdicts and not entry.get("error"):
+        lines += ["Rules (declared before the runs):", ""]
+        lines += [f"- {decide.describe(r, p, metrics)}" for r in p.parts] + [""]
         if p.parts and any(r.test == "at_chance" for r in p.parts):
             lines += [f"At chance: {p.chance.reason}.", ""]
         survived = _survives(verdicts)

@@ -51,6 +51,9 @@ def search_learning_rate(spec, data, directory):
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.filterwarnings("ignore", message="Training diverged")
         rows = run_search(tuner, data, verbose=0)
+    # Only the scores are needed: the trials' weight checkpoints would be megabytes each.
+    for checkpoint in directory.glob("trial_*/*.weights.h5"):
+        checkpoint.unlink()
     by_rate = {float(row["learning_rate"]): row for row in rows if "learning_rate" in row}
     trials = []
     for rate in spec.grid:

@@ -104,7 +104,7 @@ def layer_share(key):
 
 
 METRICS = {
-    "zeros_gain": c.Metric(zeros_gain, "share", "change in the share of exact zeros, step 0 "
+    "zeros_gain": c.Metric(zeros_gain, "pp", "change in the share of exact zeros, step 0 "
                            "to the end"),
     "zeros_start": c.Metric(zeros_at("start"), "share", "share of exact zeros at step 0"),
     "zeros_end": c.Metric(zeros_at("end"), "share", "share of exact zeros at the end"),
