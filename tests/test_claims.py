@@ -18,7 +18,7 @@ from actkeras.experiments.claims import c08_cost as c8
 from actkeras.experiments.claims import c10_speed as c10
 from actkeras.experiments.claims import deep
 from actkeras.experiments.rules import AS_RUN, TUNED
-from actkeras.experiments.stats import FAILS, HOLDS, INCONCLUSIVE
+from actkeras.experiments.stats import FAILS, HOLDS
 
 
 def claim(claim_id, preset="tiny", tuned=None):

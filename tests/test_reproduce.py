@@ -452,3 +452,19 @@ def test_a_claim_whose_analysis_raises_is_reported_and_the_rest_is_written(tmp_p
     assert "## Claim 1:" in text and "## Claim 9:" in text
     assert "**Could not be judged**: KeyError" in text
     assert "runs have no result yet" in text
+
+
+def test_cli_stale_options_are_exclusive_and_the_refusals_name_their_flags(tmp_path, capsys):
+    from actkeras.cli import main
+
+    assert main(["reproduce", "--preset", "tiny", "--reuse-stale", "--rerun-stale"]) == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+    out = tmp_path / "tiny"
+    from actkeras.experiments.folder import prepare
+
+    prepare(out, "tiny", 4)
+    (out / "report.md").write_text("every claim")
+    assert main(["reproduce", "--preset", "tiny", "--claims", "9", "--out", str(out)]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert err.count("actkeras reproduce: error:") == 1 and "--overwrite" in err
+    assert (out / "report.md").read_text() == "every claim"

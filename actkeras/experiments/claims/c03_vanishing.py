@@ -179,11 +179,15 @@ def draw(claim, numbers, verdicts):
         f.finish(ax, f"{what} per layer at step 0 (depth {numbers.get('depth')})",
                  xlabel="hidden layer (1 = next to the input)", ylabel=f"log10 RMS {what}",
                  ylim=None)
-    for label, per in (numbers.get("sweep") or {}).items():
+    from matplotlib import colormaps
+
+    palette = colormaps["tab20"]
+    for i, (label, per) in enumerate((numbers.get("sweep") or {}).items()):
         points = sorted((int(d), e["decay_error"]["mean"]) for d, e in per.items()
                         if e.get("decay_error"))
         if points:
-            axes[2].plot(*zip(*points), marker="o", linewidth=1, markersize=3, label=label)
+            axes[2].plot(*zip(*points), marker="o", linewidth=1, markersize=3, label=label,
+                         color=palette(i % 20), linestyle="-" if i < 10 else "--")
     axes[2].axhline(PROTOCOL.rule("a").margin.value, color="black", linestyle=":", linewidth=1)
     f.finish(axes[2], "error decay against depth, every arm", xlabel="hidden layers",
              ylabel="decades (log10 last / first layer)", ylim=None, legend=False)
