@@ -157,7 +157,9 @@ def reproduce(preset="quick", out=None, *, claim_ids=None, seeds=None, force=Fal
             progress(f"learning-rate searches: {len(searches)}")
             results.update(_phase(searches, out, provenance=_provenance(everything, data),
                                   **common))
-    tuned = {run_id: (r.get("search") or {}).get("best") for run_id, r in results.items()
+    from actkeras.experiments.claims.runs import searched
+
+    tuned = {run_id: searched(r) for run_id, r in results.items()
              if r.get("status") == "ok" and (r.get("search") or {}).get("best") is not None}
     everything = claims(sizes=sizes_, tuned=tuned)
     chosen = select(everything, ids)

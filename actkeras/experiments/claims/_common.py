@@ -116,10 +116,12 @@ def search_numbers(claim, results):
         found = ((results.get(spec.run_id) or {}).get("search")) or {}
         if not found:
             continue
+        from actkeras.experiments.claims.runs import searched
+
         best = found.get("best")
         grid_ = list(spec.grid)
         out[spec.label] = {"grid": grid_, "scores": [t.get("score") for t in found.get("trials", [])],
-                           "best": best,
+                           "best": best, "trains": searched(results[spec.run_id])["trains"],
                            "at_edge": best is not None and best in (grid_[0], grid_[-1])}
     return out
 

@@ -97,7 +97,7 @@ def findings(numbers):
             f" of its peak; saturated below 1 / 5 / 10 / 25 % of the peak: "
             + " / ".join(f"{100 * v:.1f} %" for v in sat.values()))
     for row in numbers.get("trainability") or []:
-        found.append(f"{row[0]} at its best learning rate {row[2]}: validation {row[3]}")
+        found.append(f"{row[0]} at its best learning rate {row[2]}: validation {row[4]}")
     return found
 
 
@@ -115,7 +115,8 @@ def tables(numbers):
                                  "validation (mean ± sd)"], rows))
     out.append(("Every slope at its best learning rate",
                 ["arm", "activation and initial weights", "best learning rate",
-                 "validation accuracy at it", "runs"], numbers.get("trainability") or []))
+                 "search: validation accuracy per rate (%)", "validation accuracy at it",
+                 "runs"], numbers.get("trainability") or []))
     return out
 
 

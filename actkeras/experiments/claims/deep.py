@@ -16,6 +16,7 @@ from actkeras.experiments.claims.runs import (
     deep_run,
     probe_run,
     small_grid,
+    trains,
     tune_run,
 )
 from actkeras.experiments.rules import AS_RUN, TUNED, protocol
@@ -58,7 +59,10 @@ def searches(sizes, labels=ARMS):
 
 def runs(sizes, claim, labels, tuned, settings=(AS_RUN, TUNED)):
     """`(runs, waiting)`: each arm's runs as run (if it has that setting) and at its best
-    rate (once its search has finished)."""
+    rate (once its search has finished). An arm that only claim 3's trainability table
+    reads, and whose search found no rate at which it left chance, gets no judged seeds:
+    its search's trials are the evidence that it does not train (the protocol's
+    `untrainable` rule)."""
     out, waiting = [], []
     found = searches(sizes, labels)
     for label in labels:
@@ -68,6 +72,8 @@ def runs(sizes, claim, labels, tuned, settings=(AS_RUN, TUNED)):
             rate = best_rate(tuned, found[label])
             if rate is None:
                 waiting.append(f"{label} {TUNED}")
+                continue
+            if label not in COMPARED and not trains(tuned, found[label]):
                 continue
             out += [replace(deep_run(sizes, claim, label, s, learning_rate=rate,
                                      tuned_from=found[label].run_id), label=f"{label} {TUNED}")
@@ -164,8 +170,12 @@ def trainability(claim, results, labels, search_numbers):
         valid = {s: c.metric(r, "valid_accuracy") for s, r in runs_.items() if c.status(r) == "ok"}
         valid = {s: v for s, v in valid.items() if v is not None}
         search = search_numbers.get(f"{label} (search)") or {}
-        rows.append([label, WHAT.get(label, label),
-                     f"{search['best']:g}" + (" (edge)" if search.get("at_edge") else "")
-                     if search.get("best") is not None else "–",
+        best = "–"
+        if search.get("best") is not None:
+            best = f"{search['best']:g}" + (" (edge)" if search.get("at_edge") else "")
+        if search and not search.get("trains", True):
+            best = "none: at chance at every rate of its grid"
+        scores = ", ".join(f"{100 * v:.1f}" for v in search.get("scores") or [] if v is not None)
+        rows.append([label, WHAT.get(label, label), best, scores or "–",
                      c.summary_cell(valid), c.counts_cell({s: c.status(r) for s, r in runs_.items()})])
     return rows

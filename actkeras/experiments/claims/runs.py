@@ -153,5 +153,27 @@ def small_grid(grid, center):
 
 def best_rate(tuned, spec):
     """The best learning rate a finished search found, or `None` (not run yet, or no
-    trial finished)."""
-    return (tuned or {}).get(spec.run_id)
+    trial finished). `tuned` maps a search's `run_id` to its best rate, or to
+    `{"best": rate, "trains": bool}`."""
+    found = (tuned or {}).get(spec.run_id)
+    return found.get("best") if isinstance(found, dict) else found
+
+
+def trains(tuned, spec):
+    """Whether a finished search found a rate at which the arm left chance (`True` when
+    the search did not say)."""
+    found = (tuned or {}).get(spec.run_id)
+    return found.get("trains", True) if isinstance(found, dict) else True
+
+
+def searched(result):
+    """`{"best", "trains"}` of a finished search: its best rate, and whether any rate took
+    the arm above chance (by the protocol's chance rule on the validation split)."""
+    from actkeras.experiments.decide import at_chance
+    from actkeras.experiments.rules import CHANCE_PROTOCOL
+
+    search, data = result["search"], result.get("data") or {}
+    scores = [t["score"] for t in search.get("trials", []) if t.get("score") is not None]
+    info = {"accuracy": max(scores) if scores else None, "n": data.get("n_valid"),
+            "majority": data.get("valid_majority")}
+    return {"best": search["best"], "trains": at_chance(info, CHANCE_PROTOCOL) is False}
