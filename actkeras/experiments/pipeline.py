@@ -86,6 +86,12 @@ def _phase(specs, out, *, jobs, force, verbose, data_dir, export, progress, prov
                 return stale == "rerun"
             return read_result(result_path(out, spec), spec)[0] is None
 
+        from actkeras.experiments.runner import forget
+
+        for spec in specs:  # a forced or stale search starts afresh, not from its trials
+            if force or (spec.run_id in stale_ids and stale == "rerun"):
+                forget(spec, out)
+
         executed |= run_parallel(specs, out, jobs, force=force, data_dir=data_dir, export=export,
                                  progress=progress, provenance=provenance, todo=todo)
         force = False

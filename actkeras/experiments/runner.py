@@ -400,6 +400,15 @@ def estimated_work(spec):
     return work * (len(spec.grid) if spec.kind == "tune" else 1)
 
 
+def forget(spec, out):
+    """Removes what a run kept between attempts (a search's trials), so that running it
+    again (forced, or stale) computes it afresh instead of resuming."""
+    import shutil
+
+    if spec.kind == "tune":
+        shutil.rmtree(Path(out) / "tuning" / spec.run_id, ignore_errors=True)
+
+
 def run_specs(specs, out, *, force=False, verbose=2, data_dir=None, export=False,
               progress=print, executed=None, provenance=None, stale="refuse", isolate=False):
     """Runs every spec not finished before; returns `{run_id: result}` for all of them.
@@ -463,6 +472,8 @@ def run_specs(specs, out, *, force=False, verbose=2, data_dir=None, export=False
         progress(f"[run {index}/{len(todo)}] {spec.title} — elapsed {clock(elapsed)}, "
                  f"ETA {eta}{note}")
         began = time.perf_counter()
+        if why == "forced" or why.startswith("stale"):
+            forget(spec, out)
         mark = provenance(spec) if provenance else None
         if isolate:
             results[spec.run_id] = run_isolated(spec, out, data_dir=data_dir, provenance=mark)
