@@ -133,7 +133,8 @@ def draw(claim, numbers, verdicts):
                          yerr=[e[key]["std"] for _, e in slopes], marker="o", capsize=3,
                          label=name)
     axes[0].axhline(1.0, color="black", linestyle=":", linewidth=1, label="one decade")
-    axes[0].set_xscale("log", base=2)
+    if slopes:
+        axes[0].set_xscale("log", base=2)
     f.finish(axes[0], f"step-0 decay by slope (depth {depth})", xlabel="slope a of sigmoid(a x)",
              ylabel="decades (log10 last / first layer)", ylim=None)
     for setting, style in ((AS_RUN, "-"), (TUNED, "--")):
