@@ -179,9 +179,15 @@ def findings(numbers):
                      "trainability, which is why training accuracy is judged within the "
                      "course's budget")
     for label, search in (numbers.get("searches") or {}).items():
-        found.append(f"search {label}: best learning rate {search['best']:g}"
-                     + (" (at the edge of the grid)" if search.get("at_edge") else "")
-                     if search.get("best") is not None else f"search {label}: no trial finished")
+        if search.get("best") is None:
+            found.append(f"search {label}: no trial finished")
+            continue
+        text = f"search {label}: best learning rate {search['best']:g}"
+        if search.get("at_edge"):
+            side = "top" if search["best"] == max(search["grid"]) else "bottom"
+            text += (f", at the {side} edge of the grid: this arm might do better beyond it, so "
+                     "its tuned numbers are a bound, not its best")
+        found.append(text)
     return found
 
 
