@@ -250,6 +250,8 @@ def run_speed(data, steps=3001, rounds=5, variants=("a", "b", "c", "d"), progres
     result = {
         "steps": steps,
         "rounds": rounds,
+        "batch_size": BATCH,
+        "step_flops": STEP_FLOPS,
         "samples_per_second": rate,
         "labels": {v: runners[v][0] for v in variants},
         "test_accuracy": {v: statistics.mean(a) for v, a in accuracies.items()},

@@ -78,9 +78,9 @@ def preset_speed(data, preset, *, rounds=5, n_train=None, seed=0, progress=print
     def run_c():
         histories["c"] = fit(model, data, epochs=1, verbose=0)
 
-    run_e = _compiled_epoch(build_model("relu", preset=preset, seed=seed, **OVERRIDES[preset]),
-                            x, y, steps["e"])
-    runners = {"b": run_b, "c": run_c, "e": run_e}
+    bound = CompiledSteps(build_model("relu", preset=preset, seed=seed, **OVERRIDES[preset]),
+                          x, y, steps["e"])
+    runners = {"b": run_b, "c": run_c, "e": bound.run}
     seconds = {v: [] for v in runners}
     for index in range(rounds + 1):  # the first round traces and compiles: not timed
         for v, run in runners.items():
@@ -133,40 +133,41 @@ def _loss(config):
     return keras.losses.SparseCategoricalCrossentropy(from_logits=config.output == "logits")
 
 
-def _compiled_epoch(model, x, y, steps):
-    """e: a callable that runs `steps` SGD steps of `model`'s network over consecutive
-    batches of `(x, y)`, `INNER` a compiled call, and waits for the weights."""
-    config = model.actkeras_config
-    batch, rate, loss_fn = config.batch_size, config.learning_rate, _loss(config)
-    frozen = [v.value for v in model.non_trainable_variables]
+class CompiledSteps:
+    """e: `steps` SGD steps of `model`'s network over consecutive batches of `(x, y)`,
+    `INNER` a compiled call, as a function of the weights (`weights`, carried from
+    `run` to `run`); `run` waits for the last call."""
 
-    def loss(weights, xb, yb):
-        return loss_fn(yb, model.stateless_call(weights, frozen, xb, training=True)[0])
+    def __init__(self, model, x, y, steps):
+        config = model.actkeras_config
+        batch, loss_fn = config.batch_size, _loss(config)
+        frozen = [v.value for v in model.non_trainable_variables]
 
-    step = _sgd_step(loss, rate)
+        def loss(weights, xb, yb):
+            return loss_fn(yb, model.stateless_call(weights, frozen, xb, training=True)[0])
 
-    def run(weights, first, xs, ys):
-        def body(i, weights):
-            start = (first + i) * batch
-            xb = keras.ops.slice(xs, (start, 0, 0)[: len(xs.shape)], (batch, *xs.shape[1:]))
-            yb = keras.ops.slice(ys, (start,), (batch,))
-            return step(weights, xb, yb)
+        step = _sgd_step(loss, config.learning_rate)
 
-        return keras.ops.fori_loop(0, INNER, body, weights)
+        def steps_from(weights, first, xs, ys):
+            def body(i, weights):
+                start = (first + i) * batch
+                xb = keras.ops.slice(xs, (start, 0, 0)[: len(xs.shape)], (batch, *xs.shape[1:]))
+                yb = keras.ops.slice(ys, (start,), (batch,))
+                return step(weights, xb, yb)
 
-    compiled = compile_function(run)
-    xs, ys = keras.ops.convert_to_tensor(x), keras.ops.convert_to_tensor(y)
-    # Tensors, not Python numbers: a `tf.function` traces anew for each number.
-    firsts = [keras.ops.convert_to_tensor(np.int32(call * INNER)) for call in range(steps // INNER)]
-    weights = [v.value for v in model.trainable_variables]
+            return keras.ops.fori_loop(0, INNER, body, weights)
 
-    def run_epoch():
-        nonlocal weights
-        for first in firsts:
-            weights = compiled(weights, first, xs, ys)
-        wait_for(weights[0])
+        self._compiled = compile_function(steps_from)
+        self._xs, self._ys = keras.ops.convert_to_tensor(x), keras.ops.convert_to_tensor(y)
+        # Tensors, not Python numbers: a `tf.function` traces anew for each number.
+        self._firsts = [keras.ops.convert_to_tensor(np.int32(call * INNER))
+                        for call in range(steps // INNER)]
+        self.weights = [v.value for v in model.trainable_variables]
 
-    return run_epoch
+    def run(self):
+        for first in self._firsts:
+            self.weights = self._compiled(self.weights, first, self._xs, self._ys)
+        wait_for(self.weights[0])
 
 
 def _sgd_step(loss, rate):
