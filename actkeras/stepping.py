@@ -150,7 +150,7 @@ def graph_steps(model, x, y, batch_size, steps):
     # Keras counts a stream's elements as steps, and these are groups of steps: with
     # the length left unknown, Keras runs groups until the stream ends.
     stream = offsets.batch(group).filter(lambda _: True).with_options(_no_autotune())
-    run_group = _group_function(model, xs, ys, batch_size, "offsets")
+    run_group = _group_function(model, xs, ys, batch_size)
 
     def train_function(iterator):
         return run_group(next(iterator), xs, ys)  # StopIteration ends the data, as in Keras
@@ -164,49 +164,53 @@ def graph_epochs(model, x, y, batch_size):
     Returns `(indices, None, train_function)`: Keras's `fit` is given the sample
     indices `0 .. n-1` in place of the images, and shuffles and batches them as it
     would the images (the same `tf.data` pipeline and seeded `tf.random.shuffle`,
-    so the same order); the train function takes up to a group of index batches
-    from Keras's iterator and runs them in one graph call that gathers each batch
-    from the training arrays and applies `model.train_step`. Keras's own pipeline
-    gathers the images in a parallel `tf.data` map, which competes with the step
-    for the CPU.
+    so the same order). At an epoch's first group the train function takes the
+    whole epoch's index batches from Keras's iterator and gathers the training
+    arrays in that order once; then each group of `model.steps_per_execution`
+    batches runs in one graph call that slices them from the gathered arrays and
+    applies `model.train_step`, as `graph_steps` does (the epoch's short last batch
+    is the short slice at its end). Keras's own pipeline gathers every batch in a
+    parallel `tf.data` map, which competes with the step for the CPU.
     """
     import tensorflow as tf
 
     xs, ys = tf.constant(x), tf.constant(y)
+    n = len(x)
+    batches = math.ceil(n / batch_size)
     group = max(1, model.steps_per_execution or 1)
-    run_group = _group_function(model, xs, ys, batch_size, "rows")
+    run_group = _group_function(model, xs, ys, batch_size)
+    position, epoch = 0, None  # batches run this epoch; its arrays in its order
 
     def train_function(iterator):
-        rows = []
-        for _ in range(group):
-            try:
-                row = next(iterator)
-            except (StopIteration, tf.errors.OutOfRangeError):
-                break
-            rows.append(row[0] if isinstance(row, tuple) else row)
-        if not rows:
-            raise StopIteration  # the epoch has ended, as Keras's iterator says it
-        whole = [row for row in rows if row.shape[0] == batch_size]
-        logs = run_group(tf.stack(whole), xs, ys) if whole else None
-        for row in rows[len(whole):]:  # the epoch's short last batch
-            logs = run_group(row[None], xs, ys)
+        nonlocal position, epoch
+        if position == 0:
+            rows = [_first_input(next(iterator)) for _ in range(batches)]
+            order = tf.concat(rows, axis=0)
+            epoch = (tf.gather(xs, order), tf.gather(ys, order))
+        count = min(group, batches - position)
+        offsets = tf.range(position, position + count, dtype=tf.int64) * batch_size
+        logs = run_group(offsets, *epoch)
+        position = (position + count) % batches
         return logs
 
-    return np.arange(len(x), dtype=np.int64), None, train_function
+    return np.arange(n, dtype=np.int64), None, train_function
 
 
-def _group_function(model, xs, ys, batch_size, by):
+def _first_input(element):
+    return element[0] if isinstance(element, tuple) else element  # Keras may yield (x,)
+
+
+def _group_function(model, xs, ys, batch_size):
     """The traced group of steps, kept on the model while Keras's own train function
     stands (`compile` and a new execution group drop it) and the data keep their
     shapes: a new `tf.function` for each `fit` would trace the step again.
 
-    `by="offsets"` takes a vector of first samples (batches sliced from them),
-    `by="rows"` a matrix of sample indices, one row a batch (gathered)."""
+    It takes `(offsets, xs, ys)` and slices a batch at each offset (one that runs
+    past the end of `xs` is that much shorter)."""
     import tensorflow as tf
 
     model.make_train_function()
-    picks = tf.TensorSpec([None] if by == "offsets" else [None, None], tf.int64)
-    signature = (picks,
+    signature = (tf.TensorSpec([None], tf.int64),
                  tf.TensorSpec([None, *xs.shape[1:]], xs.dtype),
                  tf.TensorSpec([None, *ys.shape[1:]], ys.dtype))
     key = (model.train_function, signature, batch_size)
@@ -214,17 +218,15 @@ def _group_function(model, xs, ys, batch_size, by):
     if cached is not None and cached[0] == key:
         return cached[1]
 
-    def one_step(pick, xs, ys):
-        if by == "offsets":
-            return model.train_step((xs[pick : pick + batch_size], ys[pick : pick + batch_size]))
-        return model.train_step((tf.gather(xs, pick), tf.gather(ys, pick)))
+    def one_step(offset, xs, ys):
+        return model.train_step((xs[offset : offset + batch_size], ys[offset : offset + batch_size]))
 
     @tf.function(input_signature=signature, autograph=False)
-    def run_group(picks, xs, ys):
-        logs = one_step(picks[0], xs, ys)  # the loop's values take a first step's structure
+    def run_group(offsets, xs, ys):
+        logs = one_step(offsets[0], xs, ys)  # the loop's values take a first step's structure
         _, logs = tf.while_loop(
-            lambda i, _: i < tf.shape(picks, out_type=tf.int64)[0],
-            lambda i, _: (i + 1, one_step(picks[i], xs, ys)),
+            lambda i, _: i < tf.shape(offsets, out_type=tf.int64)[0],
+            lambda i, _: (i + 1, one_step(offsets[i], xs, ys)),
             (tf.constant(1, tf.int64), logs),
         )
         return logs
@@ -273,7 +275,7 @@ def jax_steps(model, x, y, batch_size, steps):
 
     StepBatches(x, y, batch_size, steps)  # validates the sizes
     group = max(1, model.steps_per_execution or 1)
-    run_group = _jax_group_function(model, x, y, batch_size, "offsets")
+    run_group = _jax_group_function(model, x, y, batch_size)
     xs, ys = jax.device_put(x), jax.device_put(y)
     offsets = course_offsets(len(x), batch_size, steps).astype(np.int32)
     # Padded to whole groups, so that every call passes the same shape and the
@@ -298,12 +300,13 @@ def jax_epochs(model, x, y, batch_size):
     """The train function for Keras's shuffled epochs over `(x, y)` on JAX.
 
     Keras's `fit` is given `(x, y)` as ever (it counts the batches and builds the
-    model from them) but never takes a batch from its iterator: the train function
-    draws each epoch's order as Keras's array adapter does, `np.random.permutation(n)`
-    when the epoch's first batch is taken, and runs each group of
-    `model.steps_per_execution` batches in one compiled call that gathers them from
-    the training arrays, put on the device once per `fit`; the short last batch of
-    an epoch runs alone. Keras's loop instead slices and copies each batch on the
+    model from them) but never takes a batch from its iterator: at an epoch's first
+    group the train function draws the epoch's order as Keras's array adapter does,
+    `np.random.permutation(n)` when the epoch's first batch is taken, and gathers
+    the training arrays (put on the device once per `fit`) in that order once; then
+    each group of `model.steps_per_execution` batches runs in one compiled call that
+    slices them from the gathered arrays, as `jax_steps` does, and the epoch's short
+    last batch runs alone. Keras's loop instead slices and copies each batch on the
     host and calls its compiled step once per batch.
     """
     import jax
@@ -311,23 +314,24 @@ def jax_epochs(model, x, y, batch_size):
     n = len(x)
     batches, whole_batches = math.ceil(n / batch_size), n // batch_size
     group = max(1, model.steps_per_execution or 1)
-    run_group = _jax_group_function(model, x, y, batch_size, "rows")
+    run_group = _jax_group_function(model, x, y, batch_size)
+    run_one = _jax_one_step(model)
+    gather = jax.jit(lambda xs, ys, order: (xs[order], ys[order]))
     xs, ys = jax.device_put(x), jax.device_put(y)
-    position, order = 0, None  # batches taken this epoch, and its order
+    position, epoch = 0, None  # batches run this epoch; its arrays in its order
 
     def train_function(state, iterator):
-        nonlocal position, order
+        nonlocal position, epoch
         if position == 0:
-            order = np.random.permutation(n).astype(np.int32)
+            epoch = gather(xs, ys, np.random.permutation(n).astype(np.int32))
         count = min(group, batches - position)
         whole = max(0, min(position + count, whole_batches) - position)
         if whole:
-            rows = order[position * batch_size : (position + whole) * batch_size]
-            rows = np.pad(rows.reshape(whole, batch_size), ((0, group - whole), (0, 0)))
-            logs, state = run_group(state, rows, np.int32(whole), xs, ys)
+            offsets = np.arange(position, position + group, dtype=np.int32) * batch_size
+            logs, state = run_group(state, offsets, np.int32(whole), *epoch)
         if whole < count:  # the epoch's short last batch
-            logs, state = run_group(state, order[None, whole_batches * batch_size :],
-                                    np.int32(1), xs, ys)
+            start = whole_batches * batch_size
+            logs, state = run_one(state, (epoch[0][start:], epoch[1][start:]))
         position = (position + count) % batches
         _count_group(model)
         return logs, state
@@ -335,43 +339,53 @@ def jax_epochs(model, x, y, batch_size):
     return train_function
 
 
+def _jax_one_step(model):
+    """Keras's stateless `train_step`, compiled alone, kept on the model like the
+    group (for batches of another size than the group's)."""
+    import jax
+
+    cached = getattr(model, "_actkeras_jax_one_step", None)
+    if cached is not None and cached[0] is model.train_function:
+        return cached[1]
+    compiled = jax.jit(model.train_step, donate_argnums=0)
+    model._actkeras_jax_one_step = (model.train_function, compiled)
+    return compiled
+
+
 def _count_group(model):
     model._actkeras_jax_groups_run = getattr(model, "_actkeras_jax_groups_run", 0) + 1
 
 
-def _jax_group_function(model, x, y, batch_size, by):
+def _jax_group_function(model, x, y, batch_size):
     """The compiled group of steps, kept on the model while Keras's own train
     function stands (`compile` and a new execution group drop it) and the data
     keep their shapes and dtypes: `jax.jit` compiles once per such function.
 
-    It takes `(state, picks, count, xs, ys)`: `by="offsets"`, `picks` holds the
-    first sample of each batch (sliced); `by="rows"`, one row of sample indices
-    per batch (gathered). `count` batches run."""
+    It takes `(state, offsets, count, xs, ys)` and runs `count` steps on the
+    batches that start at the first `count` offsets."""
     import jax
 
     model.make_train_function()
     key = (model.train_function, np.shape(x)[1:], np.asarray(x).dtype.str,
-           np.shape(y)[1:], np.asarray(y).dtype.str, batch_size, by)
+           np.shape(y)[1:], np.asarray(y).dtype.str, batch_size)
     cached = getattr(model, "_actkeras_jax_group_steps", None)
     if cached is not None and cached[0] == key:
         return cached[1]
 
     train_step = model.train_step
 
-    def batch_at(pick, xs, ys):
-        if by == "offsets":
-            return (jax.lax.dynamic_slice_in_dim(xs, pick, batch_size, axis=0),
-                    jax.lax.dynamic_slice_in_dim(ys, pick, batch_size, axis=0))
-        return jax.numpy.take(xs, pick, axis=0), jax.numpy.take(ys, pick, axis=0)
+    def batch_at(offset, xs, ys):
+        return (jax.lax.dynamic_slice_in_dim(xs, offset, batch_size, axis=0),
+                jax.lax.dynamic_slice_in_dim(ys, offset, batch_size, axis=0))
 
-    def run_group(state, picks, count, xs, ys):
+    def run_group(state, offsets, count, xs, ys):
         # The loop carries the logs with the structure of one step's logs.
-        logs_shape, _ = jax.eval_shape(train_step, state, batch_at(picks[0], xs, ys))
+        logs_shape, _ = jax.eval_shape(train_step, state, batch_at(offsets[0], xs, ys))
         logs = jax.tree_util.tree_map(lambda s: jax.numpy.zeros(s.shape, s.dtype), logs_shape)
 
         def body(i, carry):
             state, _ = carry
-            logs, state = train_step(state, batch_at(picks[i], xs, ys))
+            logs, state = train_step(state, batch_at(offsets[i], xs, ys))
             return state, logs
 
         state, logs = jax.lax.fori_loop(0, count, body, (state, logs))

@@ -149,24 +149,6 @@ def _offer_probe_data(callbacks, data):
             callback.set_probe_data(x, y)
 
 
-def _monitors_first(callbacks):
-    """The activation monitors first, the rest in their order: Keras calls callbacks in
-    list order, and `CSVLogger`, `TensorBoard` and the like see only the keys that the
-    monitors wrote into `logs` before their turn."""
-    monitors = [c for c in callbacks if hasattr(c, "set_probe_data")]
-    return [*monitors, *(c for c in callbacks if not hasattr(c, "set_probe_data"))]
-
-
-def _offer_probe_data(callbacks, data):
-    """Keras callbacks never see the validation data: the activation monitors
-    (`actkeras.callbacks`) take a bounded sample of it through `set_probe_data`,
-    used only where no `probe_data` was given (the training split if empty)."""
-    x, y = (data.x_valid, data.y_valid) if len(data.x_valid) else (data.x_train, data.y_train)
-    for callback in callbacks:
-        if hasattr(callback, "set_probe_data"):
-            callback.set_probe_data(x, y)
-
-
 def evaluate(model, data, batch_size=EVAL_BATCH):
     """Loss and accuracy on every non-empty split of `data`, as plain floats."""
     results = {}
