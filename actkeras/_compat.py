@@ -6,16 +6,14 @@ object Keras makes in each `compile`, so that a recompiled model is traced anew;
 where the attribute is missing the key holds `None` and only a new optimizer or
 variable list tells):
 
-- `stepping.graph_steps` and `graph_epochs` install their own `train_function`
-  on a model (Keras's `make_train_function`, `train_step`, `steps_per_execution`,
-  and `fit` calling `model.train_function(iterator)`). On an untested Keras they
-  are not used: `fit` falls back to Keras's own loop with one warning.
-- `stepping.jax_steps` and `jax_epochs` do the same on JAX (Keras's stateless
+- `stepping.graph_steps` installs its own `train_function` on a model (Keras's
+  `make_train_function`, `train_step`, `steps_per_execution`, and `fit` calling
+  `model.train_function(iterator)`). On an untested Keras it is not used: `fit`
+  falls back to Keras's own loop with one warning.
+- `stepping.jax_steps` does the same on JAX (Keras's stateless
   `train_step(state, data)`, and `fit` calling `model.train_function(state,
   iterator)` with the state from `_get_jax_state`, handed back by
-  `jax_state_sync`); `jax_epochs` also draws each epoch's order as Keras's array
-  adapter does (`np.random.permutation` at the epoch's first batch).
-  `jax_steps_supported` checks them, with the same fallback.
+  `jax_state_sync`); `jax_steps_supported` checks it, with the same fallback.
 - `tuning.distributed` subclasses keras-tuner's gRPC servicer and client
   (`keras_tuner.src`). It is imported only when distributed tuning starts; an
   untested keras-tuner gets one warning, and missing internals a clear error.
@@ -91,8 +89,8 @@ def graph_steps_supported(model):
     """Whether `graph_steps` may replace `model`'s train function: a tested Keras
     with the attributes it uses. Warns once (per process) when it may not."""
     return _trainer_supported(
-        model, "graph_steps", (), "training uses Keras's own loop instead of "
-        "actkeras's in-graph step groups,", "training is slower")
+        model, "graph_steps", (), "training by steps uses Keras's own loop instead of "
+        "actkeras's in-graph step groups,", "the course network trains about a tenth slower")
 
 
 def jax_steps_supported(model):
@@ -113,7 +111,7 @@ def jax_steps_supported(model):
         if parameters != ["state", "data"]:
             missing = ["train_step(state, data)"]
     return _trainer_supported(
-        model, "jax_steps", extra, "training on JAX uses Keras's own loop instead "
+        model, "jax_steps", extra, "training by steps on JAX uses Keras's own loop instead "
         "of actkeras's compiled step groups,", "training is slower", missing)
 
 

@@ -1,26 +1,27 @@
-"""The stepping engine: groups of training steps run in one backend call.
+"""The stepping engine: the course's training steps in groups run in one backend call.
 
-`actkeras.fit` leaves epochs, callbacks, validation and `History` to Keras's own
-`fit` loop and gives it a train function of its own for the model's execution group
-(`model.steps_per_execution` steps a call): on TensorFlow one graph call, on JAX one
-compiled call, that takes each batch from the training arrays, held by the backend
-once per `fit`, and applies Keras's own `model.train_step` to it. Keras's loop
-instead takes every batch from its data pipeline (a `tf.data` map on TensorFlow, a
-host-side slice and copy on JAX), and on JAX calls its compiled step once a batch.
+`actkeras.fit` trains a by-step preset (the course's `udacity`, `StepBatches`) by
+leaving epochs, callbacks, validation and `History` to Keras's own `fit` loop and
+giving it a train function of its own for the model's execution group
+(`model.steps_per_execution` steps a call): on TensorFlow one graph call
+(`graph_steps`), on JAX one compiled call (`jax_steps`), that slices each batch from
+the training arrays, held by the backend once per `fit`, and applies Keras's own
+`model.train_step` to it. Keras's loop instead takes every batch from its data
+pipeline (a `tf.data` iterator on TensorFlow, a host-side slice and copy on JAX), and
+on JAX calls its compiled step once a batch. The updates are the same, in the same
+order (`tests/test_training.py`).
 
-Two streams, the same updates in the same order as Keras's loop over the same data
-(`tests/test_training.py` compares weights and `History`):
+By-epoch presets (`fashion_mlp`, `mlp`) train in Keras's own loop: the same groups
+over Keras's shuffled epochs (the whole epoch gathered once, then sliced) were built,
+matched Keras's loop bitwise on TensorFlow, and ran at 0.77 to 0.89 of its speed on the
+deep networks on 2 CPU cores (both backends, medians of paired rounds), so they were
+not kept.
 
-- by steps (`by_steps`): the course assignment's minibatches, `StepBatches`;
-- by epochs (`by_epochs`): Keras's `fit` on arrays with `shuffle=True`, each epoch a
-  new permutation, batched, the last batch short.
-
-Where a model cannot take them (eager, XLA on TensorFlow, a distribution, Flax NNX,
-a Keras they were not tested on: `actkeras._compat`), Keras's own loop runs.
+Where a model cannot take the groups (eager, XLA on TensorFlow, a distribution, Flax
+NNX, a Keras they were not tested on: `actkeras._compat`), Keras's own loop runs.
 """
 
 import contextlib
-import math
 
 import keras
 import numpy as np
@@ -90,16 +91,6 @@ def by_steps(model, x, y, batch_size, steps):
     return step_batches(x, y, batch_size, steps), None
 
 
-def by_epochs(model, x, y, batch_size):
-    """`(x, y, train_function)` for Keras's `fit(x, y, shuffle=True)`: what to give
-    `fit` as `x` and `y`, and the train function to install (`None`: Keras's own)."""
-    if _graph_steps_apply(model):
-        return graph_epochs(model, x, y, batch_size)
-    if _jax_steps_apply(model):
-        return x, y, jax_epochs(model, x, y, batch_size)
-    return x, y, None
-
-
 @contextlib.contextmanager
 def installed(model, function):
     """Installs `function` as the model's train function for one `fit` (none: as is)."""
@@ -158,55 +149,12 @@ def graph_steps(model, x, y, batch_size, steps):
     return stream, train_function
 
 
-def graph_epochs(model, x, y, batch_size):
-    """Keras's shuffled epochs over `(x, y)` run in step groups on TensorFlow.
-
-    Returns `(indices, None, train_function)`: Keras's `fit` is given the sample
-    indices `0 .. n-1` in place of the images, and shuffles and batches them as it
-    would the images (the same `tf.data` pipeline and seeded `tf.random.shuffle`,
-    so the same order). At an epoch's first group the train function takes the
-    whole epoch's index batches from Keras's iterator and gathers the training
-    arrays in that order once; then each group of `model.steps_per_execution`
-    batches runs in one graph call that slices them from the gathered arrays and
-    applies `model.train_step`, as `graph_steps` does (the epoch's short last batch
-    is the short slice at its end). Keras's own pipeline gathers every batch in a
-    parallel `tf.data` map, which competes with the step for the CPU.
-    """
-    import tensorflow as tf
-
-    xs, ys = tf.constant(x), tf.constant(y)
-    n = len(x)
-    batches = math.ceil(n / batch_size)
-    group = max(1, model.steps_per_execution or 1)
-    run_group = _group_function(model, xs, ys, batch_size)
-    position, epoch = 0, None  # batches run this epoch; its arrays in its order
-
-    def train_function(iterator):
-        nonlocal position, epoch
-        if position == 0:
-            rows = [_first_input(next(iterator)) for _ in range(batches)]
-            order = tf.concat(rows, axis=0)
-            epoch = (tf.gather(xs, order), tf.gather(ys, order))
-        count = min(group, batches - position)
-        offsets = tf.range(position, position + count, dtype=tf.int64) * batch_size
-        logs = run_group(offsets, *epoch)
-        position = (position + count) % batches
-        return logs
-
-    return np.arange(n, dtype=np.int64), None, train_function
-
-
-def _first_input(element):
-    return element[0] if isinstance(element, tuple) else element  # Keras may yield (x,)
-
-
 def _group_function(model, xs, ys, batch_size):
     """The traced group of steps, kept on the model while Keras's own train function
     stands (`compile` and a new execution group drop it) and the data keep their
     shapes: a new `tf.function` for each `fit` would trace the step again.
 
-    It takes `(offsets, xs, ys)` and slices a batch at each offset (one that runs
-    past the end of `xs` is that much shorter)."""
+    It takes `(offsets, xs, ys)` and slices a batch at each offset."""
     import tensorflow as tf
 
     model.make_train_function()
@@ -290,70 +238,10 @@ def jax_steps(model, x, y, batch_size, steps):
         count = min(group, steps - done)
         logs, state = run_group(state, padded[done : done + group], np.int32(count), xs, ys)
         done += count
-        _count_group(model)
+        model._actkeras_jax_groups_run = getattr(model, "_actkeras_jax_groups_run", 0) + 1
         return logs, state
 
     return StepBatches(x, y, batch_size, steps), train_function
-
-
-def jax_epochs(model, x, y, batch_size):
-    """The train function for Keras's shuffled epochs over `(x, y)` on JAX.
-
-    Keras's `fit` is given `(x, y)` as ever (it counts the batches and builds the
-    model from them) but never takes a batch from its iterator: at an epoch's first
-    group the train function draws the epoch's order as Keras's array adapter does,
-    `np.random.permutation(n)` when the epoch's first batch is taken, and gathers
-    the training arrays (put on the device once per `fit`) in that order once; then
-    each group of `model.steps_per_execution` batches runs in one compiled call that
-    slices them from the gathered arrays, as `jax_steps` does, and the epoch's short
-    last batch runs alone. Keras's loop instead slices and copies each batch on the
-    host and calls its compiled step once per batch.
-    """
-    import jax
-
-    n = len(x)
-    batches, whole_batches = math.ceil(n / batch_size), n // batch_size
-    group = max(1, model.steps_per_execution or 1)
-    run_group = _jax_group_function(model, x, y, batch_size)
-    run_one = _jax_one_step(model)
-    gather = jax.jit(lambda xs, ys, order: (xs[order], ys[order]))
-    xs, ys = jax.device_put(x), jax.device_put(y)
-    position, epoch = 0, None  # batches run this epoch; its arrays in its order
-
-    def train_function(state, iterator):
-        nonlocal position, epoch
-        if position == 0:
-            epoch = gather(xs, ys, np.random.permutation(n).astype(np.int32))
-        count = min(group, batches - position)
-        whole = max(0, min(position + count, whole_batches) - position)
-        if whole:
-            offsets = np.arange(position, position + group, dtype=np.int32) * batch_size
-            logs, state = run_group(state, offsets, np.int32(whole), *epoch)
-        if whole < count:  # the epoch's short last batch
-            start = whole_batches * batch_size
-            logs, state = run_one(state, (epoch[0][start:], epoch[1][start:]))
-        position = (position + count) % batches
-        _count_group(model)
-        return logs, state
-
-    return train_function
-
-
-def _jax_one_step(model):
-    """Keras's stateless `train_step`, compiled alone, kept on the model like the
-    group (for batches of another size than the group's)."""
-    import jax
-
-    cached = getattr(model, "_actkeras_jax_one_step", None)
-    if cached is not None and cached[0] is model.train_function:
-        return cached[1]
-    compiled = jax.jit(model.train_step, donate_argnums=0)
-    model._actkeras_jax_one_step = (model.train_function, compiled)
-    return compiled
-
-
-def _count_group(model):
-    model._actkeras_jax_groups_run = getattr(model, "_actkeras_jax_groups_run", 0) + 1
 
 
 def _jax_group_function(model, x, y, batch_size):

@@ -1,7 +1,7 @@
 """Training a built model the way its preset says: by epochs, or by steps as the course did.
 
-`fit` hands Keras's own `fit` loop the data and the callbacks; the step groups it
-runs in one backend call are `actkeras.stepping`'s. The divergence guard and the
+`fit` hands Keras's own `fit` loop the data and the callbacks; by steps, it also
+installs `actkeras.stepping`'s step groups, run in one backend call. The divergence guard and the
 progress bar are callbacks (`actkeras.callbacks.divergence`, `.progress`), the
 history writers records (`actkeras.records`); their old names here still work.
 """
@@ -84,10 +84,8 @@ def _fit(model, data, config, callbacks, verbose, log_every, valid, epochs, step
             return model.fit(stream, epochs=math.ceil(steps / period), steps_per_epoch=period,
                              shuffle=False,  # the course's order; a PyDataset is shuffled otherwise
                              **common)
-    x, y, function = stepping.by_epochs(model, x, y, batch)
-    with stepping.installed(model, function):
-        return model.fit(x, y, batch_size=batch, epochs=epochs or config.epochs, shuffle=True,
-                         **common)
+    return model.fit(x, y, batch_size=batch, epochs=epochs or config.epochs, shuffle=True,
+                     **common)
 
 
 def _fit_execution_group(model, period):
