@@ -23,8 +23,8 @@ def to_markdown(runs, target="BENCHMARKS.md"):
         runs: `actkeras.bench.run_all` results, each with a `"data_info"`
             describing the data it used (`{"notmnist": line, "fashion_mnist": line}`,
             or, from older runs, the notMNIST line alone); one per backend.
-        target: the file name the header says the tables were written to.
-            Defaults to `"BENCHMARKS.md"`.
+        target: the file name the header says the tables were written to, or
+            `None` for tables that were only printed. Defaults to `"BENCHMARKS.md"`.
     """
     if not runs:
         raise ValueError("`runs` must hold at least one benchmark run. Received: runs=[]")
@@ -34,7 +34,8 @@ def to_markdown(runs, target="BENCHMARKS.md"):
     lines = [
         "# Benchmarks",
         "",
-        f"Written by `actkeras bench{option} --write {target}`; regenerate it, do not edit it.",
+        f"Written by `actkeras bench{option} --write {target}`; regenerate it, do not edit it."
+        if target else f"Measured by `actkeras bench{option}` (`--write FILE` keeps the tables).",
         "",
         f"- machine: {first['processor']}, {first['cpu_count']} CPU cores, "
         f"{first['platform']}; accelerators: {', '.join(first['accelerators']) or 'none'}",

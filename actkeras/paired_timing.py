@@ -6,7 +6,9 @@ and a per-round ratio pairs two arms that ran seconds apart. `geometric_ratio_ci
 summarises the rounds' log-ratios with a t interval. `compile_function` and
 `wait_for` make a timed unit one compiled call, waited for.
 
-`actkeras.activation_timing` (claim 8's timings) and `actkeras.bench` build on it.
+`actkeras.activation_timing` (claim 8's timings) and `actkeras.bench` build on it. It
+imports nothing of the package: the reproduction (`actkeras.experiments`) runs claim
+8's timings through it, and its t quantile is SciPy's, as the reproduction's is.
 """
 
 import math
@@ -15,16 +17,18 @@ import statistics
 import time
 
 import keras
-
-from actkeras.experiments.stats import t_critical
+from scipy import stats
 
 REFERENCE = "relu"  # every ratio is to this arm
 BASELINE = "baseline"  # the key of the identity arm in `order`
+
+
 def geometric_ratio_ci(log_ratios, level=0.95):
     """Geometric-mean ratio and its t confidence interval, from per-round log-ratios.
 
     `ratio = exp(mean)`, `low, high = exp(mean -/+ t * sd / sqrt(n))` with `sd` the
-    sample standard deviation and `t = t_critical(level, n - 1)` (exact, see there).
+    sample standard deviation and `t` the Student t quantile at `(1 + level) / 2` with
+    `n - 1` degrees of freedom (`scipy.stats.t.ppf`).
     `None` entries are rounds that could not be measured (see `net_log_ratios`)
     and are left out; `n` counts the values used. With one value the interval cannot
     be computed and its bounds are `None`; with none, every number is `None`.
@@ -52,7 +56,7 @@ def geometric_ratio_ci(log_ratios, level=0.95):
     mean = statistics.fmean(values)
     if n == 1:
         return {"ratio": math.exp(mean), "low": None, "high": None, "n": 1}
-    half = t_critical(level, n - 1) * statistics.stdev(values) / math.sqrt(n)
+    half = stats.t.ppf(0.5 + level / 2, n - 1) * statistics.stdev(values) / math.sqrt(n)
     return {"ratio": math.exp(mean), "low": math.exp(mean - half),
             "high": math.exp(mean + half), "n": n}
 

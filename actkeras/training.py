@@ -1,9 +1,10 @@
 """Training a built model the way its preset says: by epochs, or by steps as the course did.
 
 `fit` hands Keras's own `fit` loop the data and the callbacks; by steps, it also
-installs `actkeras.stepping`'s step groups, run in one backend call. The divergence guard and the
-progress bar are callbacks (`actkeras.callbacks.divergence`, `.progress`), the
-history writers records (`actkeras.records`); their old names here still work.
+installs `actkeras.stepping`'s step groups, run in one backend call. The divergence
+guard, the progress bar and `FinishedEpochs` are callbacks
+(`actkeras.callbacks.divergence`, `.progress`, `.finished_epochs`), the history
+writers records (`actkeras.records`); their old names here still work.
 """
 
 import math
@@ -14,13 +15,14 @@ import numpy as np
 
 from actkeras import stepping
 from actkeras.callbacks.divergence import DivergenceGuard, divergence_message
+from actkeras.callbacks.finished_epochs import FinishedEpochs
 from actkeras.callbacks.progress import SummaryProgbarLogger, summary_logs
 from actkeras.records import history_csv, history_records
 from actkeras.stepping import StepBatches, course_offsets, step_batches
 
-__all__ = ["EVAL_BATCH", "DivergenceGuard", "StepBatches", "SummaryProgbarLogger", "check_data",
-           "course_offsets", "divergence_message", "evaluate", "fit", "history_csv",
-           "history_records", "step_batches", "summary_logs"]
+__all__ = ["EVAL_BATCH", "DivergenceGuard", "FinishedEpochs", "StepBatches",
+           "SummaryProgbarLogger", "check_data", "course_offsets", "divergence_message",
+           "evaluate", "fit", "history_csv", "history_records", "step_batches", "summary_logs"]
 
 # Images per batch when a model is only evaluated (validation in `fit`, `evaluate`):
 # training's small batches cost the course network about 4 % of its speed in

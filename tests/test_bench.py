@@ -125,6 +125,19 @@ def test_the_tables_name_the_file_they_were_written_to():
     assert "Written by `actkeras bench --write BENCHMARKS_gpu.md`;" in text
 
 
+def test_printed_tables_do_not_claim_a_write_that_was_not_asked_for(tmp_path, monkeypatch,
+                                                                    capsys):
+    from actkeras.cli import main
+    from actkeras.commands import bench as command
+
+    monkeypatch.setattr(command, "_measure", lambda args: _run(_fake_speed()))
+    assert main(["bench", "--steps", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "--write" not in out.split("`")[1] and "Measured by `actkeras bench`" in out, out
+    assert main(["bench", "--steps", "1", "--write", str(tmp_path / "B.md")]) == 0
+    assert "Written by `actkeras bench --write B.md`;" in (tmp_path / "B.md").read_text()
+
+
 def test_two_backends_side_by_side_then_each_in_full():
     tf = _run(_fake_speed(c=2.0, d=1.9, b=1.0), backend="tensorflow")
     jax = _run(_fake_speed(c=1.2, d=1.2, b=1.0), backend="jax")

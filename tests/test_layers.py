@@ -169,6 +169,19 @@ def test_gradients_match_finite_differences(name):
 
 
 @pytest.mark.parametrize("name", list(ACTIVATIONS))
+def test_the_registry_states_each_layers_arguments_and_defaults(name):
+    """The registry declares them so that the CLI checks them before Keras loads: they
+    must be the layer's own."""
+    import inspect
+
+    entry = ACTIVATIONS[name]
+    signature = inspect.signature(entry.layer.__init__).parameters.values()
+    assert entry.parameters == {p.name: p.default for p in signature
+                                if p.kind is p.POSITIONAL_OR_KEYWORD and p.name != "self"}
+    assert entry.layer.__name__ == entry.class_name and entry.family == entry.layer.family
+
+
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
 def test_config_round_trip_with_non_default_arguments(name):
     entry = ACTIVATIONS[name]
     layer = get_activation(name, entry.test_kwargs, name=f"my_{name}")

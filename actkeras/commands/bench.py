@@ -102,7 +102,7 @@ def run(args):
     if args.run_to:
         write_json(args.run_to, runs[0])
         return 0
-    text = to_markdown(runs, target=os.path.basename(args.write or "BENCHMARKS.md"))
+    text = to_markdown(runs, target=os.path.basename(args.write) if args.write else None)
     if args.json:
         with writing(args.json, option="--json"):
             write_json(args.json, {"runs": runs})

@@ -46,19 +46,22 @@ class BudgetEvaluator(keras.callbacks.Callback):
     the epoch began): on JAX every read of the model moves its whole state back into
     the variables, which on the 50-layer network cost more than the steps did.
 
-    Records: `[{"step", "valid_accuracy", "train_accuracy"}]` in `records`.
+    Records: `[{"step", "valid_accuracy", "train_accuracy"}]` in `records`; the
+    training images are scored only at budgets up to `train_until` (all: `None`).
     """
 
-    def __init__(self, x_valid, y_valid, steps, x_train=None, y_train=None):
+    def __init__(self, x_valid, y_valid, steps, x_train=None, y_train=None, train_until=None):
         super().__init__()
         self.x_valid, self.y_valid = x_valid, y_valid
         self.x_train, self.y_train = x_train, y_train
         self.steps = sorted(set(int(s) for s in steps))
+        self.train_until = train_until
         self.records = []
 
     def _record(self, step):
         record = {"step": step, "valid_accuracy": accuracy(self.model, self.x_valid, self.y_valid)}
-        if self.x_train is not None and len(self.x_train):
+        if (self.x_train is not None and len(self.x_train)
+                and (self.train_until is None or step <= self.train_until)):
             record["train_accuracy"] = accuracy(self.model, self.x_train, self.y_train)
         self.records.append(record)
 
@@ -132,4 +135,14 @@ def sparsity(model, data, spec):
             "probe": n}
 
 
-MEASURES = {"sparsity": sparsity}
+def unit_biases(model, data, spec):
+    """Every hidden Dense layer's biases after training (claim 6: were the units that died
+    switched off by a bias that training drove negative?)."""
+    layers = {}
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Dense) and layer.name != "output" and layer.use_bias:
+            layers[layer.name] = [float(b) for b in keras.ops.convert_to_numpy(layer.bias)]
+    return {"layers": layers}
+
+
+MEASURES = {"sparsity": sparsity, "unit_biases": unit_biases}
