@@ -221,7 +221,7 @@ PRESETS = {
         # A step of this network takes about a millisecond on a CPU, so Keras's
         # per-call overhead shows: with 10 steps a call `fit` ran at 0.75 of the
         # seed's TF1 loop, with 100 at its speed, and with 100 run in one graph call
-        # by `training.graph_steps` (TensorFlow) faster (`actkeras bench`). `fit`
+        # by `stepping.graph_steps` (TensorFlow) faster (`actkeras bench`). `fit`
         # still reports every `log_every` steps.
         steps_per_execution=100,
     ),

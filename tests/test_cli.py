@@ -273,6 +273,9 @@ def test_import_actkeras_still_registers_the_layers_for_load_model():
     (["tune", "--widths", "8,x"], "argument --widths: expected an integer. Received: x"),
     (["bench", "--variants", "a,e"], "argument --variants: takes a subset of a,b,c,d"),
     (["bench", "--backend", "torch"], "argument --backend: takes tensorflow or jax"),
+    (["bench", "--presets", "udacity,resnet"],
+     "argument --presets: takes udacity, fashion_mlp, mlp, or several comma-separated. "
+     "Received: resnet"),
     (["reproduce", "--claims", "1,42"], "argument --claims: Unknown claim"),
     (["reproduce", "--jobs", "0"], "argument --jobs: must be positive"),
     (["export", "--name", "x"], "the following arguments are required: --from"),
@@ -456,11 +459,13 @@ BOTH_BACKENDS = pytest.mark.skipif(
 def test_bench_on_two_backends_measures_each_in_its_process_and_writes_both(tmp_path, capsys):
     tables, raw = tmp_path / "BENCH.md", tmp_path / "bench.json"
     code = main(["bench", "--backend", "tensorflow,jax", "--source", "embedded", "--steps", "3",
-                 "--rounds", "1", "--variants", "b,c,d", "--cost-rounds", "0",
+                 "--rounds", "1", "--variants", "b,c,d", "--presets", "udacity,mlp",
+                 "--preset-train", "1280", "--cost-rounds", "0",
                  "--mlp-rounds", "0", "--write", str(tables), "--json", str(raw)])
     out = capsys.readouterr().out
     assert code == 0, out
     assert "[tensorflow] round 1/1 d:" in out and "[jax] round 1/1 d:" in out
+    assert "[tensorflow] mlp round 1/1 e:" in out and "[jax] mlp round 1/1 e:" in out
     runs = json.loads(raw.read_text())["runs"]
     assert [run["environment"]["backend"] for run in runs] == ["tensorflow", "jax"]
     assert "jax" in runs[1]["environment"]["versions"]
@@ -468,6 +473,7 @@ def test_bench_on_two_backends_measures_each_in_its_process_and_writes_both(tmp_
     text = tables.read_text()
     assert "`actkeras bench --backend tensorflow,jax --write BENCH.md`" in text
     assert "| tensorflow | " in text and "| jax | " in text and "## jax" in text
+    assert "| mlp | tensorflow | " in text and "| mlp | jax | " in text
 
 
 @pytest.mark.slow

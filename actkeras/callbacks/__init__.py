@@ -15,6 +15,7 @@ deep-copied before training.
 from actkeras.callbacks._sites import FAMILIES, ActivationSite, find_activation_layers
 from actkeras.callbacks.activation_stats import ActivationStats
 from actkeras.callbacks.dead_relu import DeadReLUMonitor, DeadUnitWarning
+from actkeras.callbacks.divergence import DivergenceGuard
 from actkeras.callbacks.gradient_norm import GradientNormLogger
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "ActivationStats",
     "DeadReLUMonitor",
     "DeadUnitWarning",
+    "DivergenceGuard",
     "GradientNormLogger",
     "find_activation_layers",
 ]
