@@ -176,8 +176,6 @@ def probe_points(spec, data):
 def born_dead(spec, data=None):
     """The result of a `"population"` run: for every cell (width x depth) and seed, how
     many networks have their first dead layer at each depth (index 0: none)."""
-    import time
-
     o = spec.overrides
     seeds, networks, input_dim = tuple(o["seeds"]), int(o["networks"]), int(o["input_dim"])
     probe = probe_points(spec, data)
@@ -187,19 +185,16 @@ def born_dead(spec, data=None):
     cells = {}
     deepest = max(o["depths"])
     for width in o["widths"]:
-        began = time.perf_counter()
         keras.backend.clear_session()
         model = population_model(o["init"], seeds, networks, width, deepest, input_dim)
         first = first_dead_layers(model, probe, width, deepest).reshape(len(seeds), networks)
-        seconds = time.perf_counter() - began
         for depth in o["depths"]:
             # Cut at `depth`: a first dead layer below it is alive at this depth.
             cut = np.where(first > depth, 0, first)
             cells[f"{width}x{depth}"] = {
                 "width": width, "depth": depth,
                 "first_dead": {str(s): np.bincount(row, minlength=depth + 1).tolist()
-                               for s, row in zip(seeds, cut)},
-                "seconds": seconds if depth == deepest else 0.0}
+                               for s, row in zip(seeds, cut)}}
     return {"status": "ok", "population": cells,
             "config": {**{k: list(v) if isinstance(v, tuple) else v for k, v in o.items()},
                        "probe_points": len(probe), "drawn_at_depth": deepest}}

@@ -22,6 +22,7 @@ over every cell).
 from scipy import stats as _scipy
 
 from actkeras.experiments.claims import _common as c
+from actkeras.experiments.claims.presets import reason
 from actkeras.experiments.rules import AS_RUN, protocol
 from actkeras.experiments.spec import Claim, RunSpec
 
@@ -67,10 +68,7 @@ def build(sizes, tuned):
     seeds = len(sizes.seeds(PROTOCOL))
     width, depth = P["headline"]
     notes = [f"{seeds} populations of {sizes.born_dead_networks} networks per cell "
-             f"({seeds * sizes.born_dead_networks:,} a cell)"
-             + ("" if sizes.name == "full" else f" (the {sizes.name} preset; the protocol's "
-                                                 f"full preset: {PROTOCOL.seeds['judged']} of "
-                                                 f"{P['networks']})") + ".",
+             f"({seeds * sizes.born_dead_networks:,} a cell): " + reason("born_dead", sizes),
              f"Probe: {sizes.born_dead_probe} evenly spaced points of [-sqrt 3, sqrt 3]. With "
              "zero biases a ReLU network is positively homogeneous, so only the sign of the "
              "input matters and the probe is exact for He's networks; it also means that "
@@ -239,7 +237,7 @@ def pooled(result):
             by_layer.append(running / n)
         out[cell_key] = {"width": cell["width"], "depth": cell["depth"], "dead": dead, "n": n,
                          "share": dead / n, "low": float(ci.low), "high": float(ci.high),
-                         "by_layer": by_layer, "seconds": cell.get("seconds")}
+                         "by_layer": by_layer}
     return out
 
 

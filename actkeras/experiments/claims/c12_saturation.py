@@ -77,7 +77,9 @@ def build(sizes, tuned):
                 f" (the {sizes.name} preset; the paper's {P['width']:,})") + ".",
              "MNIST is not among the shared data: the runs use Fashion-MNIST, a harder task, "
              "so the test errors are far above Table 1's and only their order is compared. "
-             "The paper's Figure 2 is on Shapeset-3x2.",
+             "The paper's Figure 2 is on Shapeset-3x2 and shows each layer's mean with its "
+             "standard deviation; its Figures 3 and 10 show 98th percentiles (tanh, softsign); "
+             "the figure here shows every arm's means with a band up to the 98th percentile.",
              f"`ActivationStats` every {monitor_every(steps)} updates (and before the first) on "
              f"the first {P['probe']} validation images, as the paper's fixed set of 300 "
              "examples; the 98th percentile is read off its 40-bin histogram of each layer's "

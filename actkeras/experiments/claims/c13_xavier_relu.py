@@ -11,9 +11,9 @@ are diminishing as monitored".
 Runs: step-0 profiles (`experiments.probes`: the response z_l, the kernel gradient and
 the backpropagated error per layer, the kernel gradient being what `GradientNormLogger`
 reports) of ReLU MLPs of 100 units a layer at depths 10 to 60 for both initialisations
-(he_normal, glorot_uniform), 5 seeds; and each depth from 10 to 50 trained for one epoch
-with the paper's SGD (momentum 0.9, 0.01, minibatches of 128), `GradientNormLogger` at
-step 0 and at the end.
+(he_normal, glorot_uniform), 5 seeds; and each depth from 10 to 50 trained for 430
+updates (about one epoch) with the paper's SGD (momentum 0.9, 0.01, minibatches of
+128), `GradientNormLogger` at step 0 and at the end.
 Measurement, per seed, at 30 layers: the least-squares slope of log10 of the response's
 RMS against the layer, Xavier's minus He's, in powers of 1/sqrt(2) (the paper: 1),
 judged as its deviation from 1; the largest, over layers, of log10(Xavier's kernel
@@ -57,15 +57,15 @@ def train_run(sizes, init, depth, seed):
         claim=ID, label=f"{init} {depth}", activation="relu", preset="mlp",
         overrides={"hidden_units": (P["width"],) * depth, "initializer": INITS[init],
                    "optimizer": "momentum", "learning_rate": P["learning_rate"],
-                   "batch_size": P["batch"], "epochs": sizes.he_epochs, "steps_per_execution": 10},
+                   "batch_size": P["batch"], "steps": sizes.he_steps, "steps_per_execution": 10},
         dataset="fashion_mnist", source=sizes.source, subset=sizes.fashion_subset, seed=seed,
-        monitors=("gradients",), probe_size=sizes.probe_size,
+        log_every=sizes.he_steps, monitors=("gradients",), probe_size=sizes.probe_size,
     )
 
 
 def build(sizes, tuned):
     notes = [f"{seeds_note(sizes, PROTOCOL)}.",
-             f"Trained {sizes.he_epochs} epoch(s): " + reason("he_epochs", sizes),
+             f"Trained for {sizes.he_steps} updates: " + reason("he_steps", sizes),
              "Xavier is glorot_uniform, Keras's default and the paper's reference [7] (a "
              "uniform distribution, the forward and backward variances averaged): 1 / n in the "
              "square hidden layers, 2 / (784 + 100) in the first. The first layer's own factor "
@@ -95,7 +95,7 @@ def build(sizes, tuned):
         setup=f"ReLU MLPs of {P['width']} units a layer on Fashion-MNIST, {data_note(sizes)}: "
               f"step-0 profiles at depths {', '.join(map(str, sizes.he_probe_depths))}; each "
               f"depth of {', '.join(map(str, sizes.he_depths))} trained "
-              f"{sizes.he_epochs} epoch(s), SGD with momentum 0.9 at {P['learning_rate']:g}, "
+              f"for {sizes.he_steps} updates, SGD with momentum 0.9 at {P['learning_rate']:g}, "
               f"minibatches of {P['batch']}, `GradientNormLogger` at step 0 and the end.",
         runs=tuple(runs), notes=tuple(notes), params={"depth": P["depth"]},
         published={"response after L layers": {"Xavier / He": "2^(-L/2)"},

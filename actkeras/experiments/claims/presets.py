@@ -47,8 +47,8 @@ class Sizes:
             points of the 1-d probe.
         glorot_width, glorot_depths, glorot_steps, glorot_subset: claim 12's networks,
             their updates (minibatches of 10) and `(n_train, n_valid, n_test)`.
-        he_depths, he_probe_depths, he_epochs: claim 13's trained depths, step-0 depths
-            and epochs.
+        he_depths, he_probe_depths, he_steps: claim 13's trained depths, step-0 depths
+            and updates (of 128 images).
     """
 
     name: str
@@ -84,7 +84,7 @@ class Sizes:
     glorot_subset: tuple | None = (10000, None, None)
     he_depths: tuple = (10, 20, 30, 40, 50)
     he_probe_depths: tuple = (10, 20, 30, 40, 50, 60)
-    he_epochs: int = 1
+    he_steps: int = 430
 
     def seeds(self, protocol, group="judged"):
         """`range` of the seeds of an arm in `group` of a claim's protocol."""
@@ -117,8 +117,8 @@ PRESETS = {
         dying_epochs=25, regression_steps=2048,
         cost_invocations=3, cost_rounds=8, cost_elements=2 ** 20, cost_inner=20,
         cost_step_rounds=6, tune_grids=False, tuned=False,
-        glorot_width=250, glorot_steps=300, glorot_subset=None,
-        he_depths=(10, 30), he_probe_depths=(10, 30, 60), he_epochs=10,
+        glorot_width=100, glorot_steps=100, glorot_subset=None,
+        he_depths=(30,), he_probe_depths=(10, 30), he_steps=180,
     ),
     "tiny": Sizes(
         name="tiny", source="embedded", seeds_cap=2,
@@ -131,7 +131,7 @@ PRESETS = {
         cost_step_rounds=3, probe_size=64, tune_grids=False,
         born_dead_widths=(2, 3, 10), born_dead_depths=(2, 10), born_dead_networks=10,
         born_dead_probe=21, glorot_width=16, glorot_steps=20, glorot_subset=(512, 256, 256),
-        he_depths=(30,), he_probe_depths=(30,), he_epochs=1,
+        he_depths=(30,), he_probe_depths=(30,), he_steps=4,
     ),
 }
 
@@ -149,11 +149,12 @@ REASONS = {
     "probe_depths": "Depths 5, 10, 20 and 40: the decay per layer is a slope, so four depths "
                     "over a factor 8 show whether it is linear in depth.",
     "born_dead": "The protocol's grid, 10 populations of 100 networks per cell, 201 probe "
-                 "points: the networks of a cell are one batched forward pass, seconds a cell.",
+                 "points: the networks of a width are one batched forward pass, about 5 s of "
+                 "CPU for the whole grid of one initialisation.",
     "glorot_steps": "1,000 updates of 10 images, one pass over the first 10,000 training "
                     "images: 40 runs of 4 or 5 layers of 1,000 units fit the time budget of "
                     "the full preset on 2 CPU cores (12 to 15 s of CPU each).",
-    "he_epochs": "One epoch (430 updates of 128): 50 runs of 10 to 50 layers fit the time "
+    "he_steps": "430 updates of 128 (about one epoch): 50 runs of 10 to 50 layers fit the time "
                  "budget of the full preset on 2 CPU cores (4 to 12 s of CPU each).",
 }
 
@@ -188,7 +189,7 @@ def check(sizes):
     _subset_of("he_depths", sizes.he_depths, he["depths"], (he["depth"],))
     _subset_of("he_probe_depths", sizes.he_probe_depths, he["probe_depths"], (he["depth"],))
     for name in ("born_dead_networks", "born_dead_probe", "glorot_width", "glorot_steps",
-                 "he_epochs"):
+                 "he_steps"):
         value = getattr(sizes, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise SizesError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
