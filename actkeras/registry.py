@@ -60,6 +60,7 @@ _ENTRIES = [
     ActivationEntry("scaled_sigmoid", "ScaledSigmoid", "1 / (1 + exp(-a x)), a = 4",
                     {"slope": 4.0}, {"slope": 2.0}),
     ActivationEntry("tanh", "Tanh", "hyperbolic tangent"),
+    ActivationEntry("softsign", "Softsign", "x / (1 + |x|)"),
     ActivationEntry("softmax", "Softmax", "softmax over the hidden units", {"axis": -1},
                     {"axis": 1}),
     ActivationEntry("linear", "Linear", "identity (collapses the network)"),

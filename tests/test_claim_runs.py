@@ -1,7 +1,8 @@
 """One real, tiny run of each kind the claims use (a course run, a deep run, a step-0
 probe, a learning-rate search, the logistic regression, a regression fit, a dying-units
-run with a pulse), read by the claims' own measurements; and claim 9's identities, which
-are mathematics and so unit tests rather than parts."""
+run with a pulse, a population of random networks, a saturation run with histograms),
+read by the claims' own measurements; and claim 9's identities, which are mathematics and
+so unit tests rather than parts."""
 
 import math
 
@@ -15,6 +16,9 @@ from actkeras.experiments.claims import c06_dying as c6
 from actkeras.experiments.claims import c07_sparsity as c7
 from actkeras.experiments.claims import c09_linear as c9
 from actkeras.experiments.claims import c10_speed as c10
+from actkeras.experiments.claims import c11_born_dead as c11
+from actkeras.experiments.claims import c12_saturation as c12
+from actkeras.experiments.claims import c13_xavier_relu as c13
 from actkeras.experiments.claims import deep
 from actkeras.experiments.runner import run_one
 
@@ -96,6 +100,58 @@ def test_real_dying_run_records_the_pulse_and_the_biases(tmp_path):
     assert spec.monitor_every == 100 and steps[0] == 0  # tiny: one short epoch, no pulse yet
     assert set(run["measures"]["unit_biases"]["layers"]) == {"dense_0", "dense_1", "dense_2"}
     assert c6.transitions(run)["died"] is not None
+
+
+def test_real_population_run_finds_born_dead_networks_as_numpy_does(tmp_path):
+    from actkeras.experiments.population import first_dead_layers, population_model
+
+    spec = spec_of(11, label="he")
+    run = run_one(spec, tmp_path)
+    assert run["status"] == "ok", run.get("traceback")
+    cells = run["population"]
+    assert set(cells) == {c11.key(w, d) for w in TINY.born_dead_widths
+                          for d in TINY.born_dead_depths}
+    for cell in cells.values():
+        assert set(cell["first_dead"]) == {"0", "1"}
+        assert all(sum(c) == TINY.born_dead_networks for c in cell["first_dead"].values())
+    # Shallower cells are the deeper networks cut: never more dead.
+    shares = c11.shares_by_seed(run)
+    assert all(shares[s]["2x2"] <= shares[s]["2x10"] for s in shares)
+    # The monitor's verdict, network by network, against a NumPy forward pass.
+    keras.backend.clear_session()
+    model = population_model("rai", (0,), 40, 3, 6, 1)
+    probe = np.linspace(-1.7, 1.7, 41, dtype="float32")[:, None]
+    got = first_dead_layers(model, probe, 3, 6)
+    h, expected = np.repeat(probe[:, None, :], 40, axis=1), np.zeros(40, dtype=int)
+    for index in range(1, 7):
+        kernel, bias = (np.asarray(v) for v in model.get_layer(f"dense_{index}").get_weights())
+        h = np.maximum(np.einsum("pni,nio->pno", h, kernel) + bias, 0.0)
+        dead = (h <= 0).all(axis=(0, 2))
+        expected[(expected == 0) & dead] = index
+    assert got.tolist() == expected.tolist() and 0 < (got > 0).sum() < 40
+
+
+def test_real_saturation_run_records_each_layer_and_its_98th_percentile(tmp_path):
+    spec = spec_of(12, label="sigmoid 4", seed=0)
+    assert spec.probe_size == 300 and spec.overrides["batch_size"] == 10
+    run = run_one(spec, tmp_path)
+    assert run["status"] == "ok", run.get("traceback")
+    profile = c12.profile(run)
+    assert len(profile["layers"]) == 4 and profile["steps"][0] == 0
+    assert profile["steps"][-1] == TINY.glorot_steps
+    for layer in profile["layers"]:
+        assert all(0 < m < p98 < 1 for m, p98 in zip(layer["mean"], layer["p98"]))
+    assert c12.top_min(run) == min(profile["layers"][-1]["mean"])
+    assert c12.top_end(run) == profile["layers"][-1]["mean"][-1]
+
+
+def test_real_step0_profile_shows_xavier_shrinking_relu_by_sqrt2(tmp_path):
+    runs = {init: run_one(spec_of(13, label=f"{init} (step 0)"), tmp_path) for init in c13.INITS}
+    he, xavier = (runs[i]["probe"]["30"]["0"] for i in ("he", "xavier"))
+    assert len(he["layers"]) == 30 and all(layer["response_rms"] > 0 for layer in he["layers"])
+    measured = c13.paired(he, xavier)
+    assert measured["exponent"] == pytest.approx(1.0, abs=0.25)  # about sqrt(2) a layer
+    assert measured["gap"] < -3  # every layer's gradient far below He's
 
 
 # --- claim 9: the identities (unit tests, not evidence) -------------------------------------

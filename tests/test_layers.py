@@ -47,6 +47,8 @@ def reference(name, x, kwargs):
         return 1 / (1 + np.exp(-kwargs.get("slope", 4.0) * x))
     if name == "tanh":
         return np.tanh(x)
+    if name == "softsign":
+        return x / (1 + np.abs(x))
     if name == "softmax":
         return _softmax(x, kwargs.get("axis", -1))
     if name == "linear":

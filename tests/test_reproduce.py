@@ -46,14 +46,14 @@ def test_run_id_is_the_content_not_the_label():
 
 def test_presets_and_claim_ids_are_checked_in_one_place():
     quick = claims("quick")
-    assert [c.id for c in quick] == list(range(1, 11))
+    assert [c.id for c in quick] == list(range(1, 14))
     assert {s.source for c in quick for s in c.runs if s.kind == "train"} == {"embedded"}
     assert {s.source for c in claims("full") for s in c.runs if s.kind == "train"} == {"auto"}
     assert [c.id for c in claims("tiny", ids=[9, 3])] == [3, 9]
-    with pytest.raises(ValueError, match="Received: claims=11"):
-        select(quick, [1, 11])
-    with pytest.raises(ValueError, match="Received: claims=11"):
-        claims("tiny", ids=[11])
+    with pytest.raises(ValueError, match="Received: claims=14"):
+        select(quick, [1, 14])
+    with pytest.raises(ValueError, match="Received: claims=14"):
+        claims("tiny", ids=[14])
     with pytest.raises(ValueError, match="Received: preset='huge'"):
         claims("huge")
     with pytest.raises(ValueError, match="Received: seeds=0"):
@@ -229,7 +229,7 @@ def test_cli_rejects_an_unknown_claim(capsys):
         assert main(["reproduce", "--preset", "tiny", "--claims", bad, "--out", "/nonexistent/x"]) == 2
         errors[bad] = " ".join(capsys.readouterr().err.split())
         assert errors[bad].count("actkeras reproduce: error:") == 1
-    assert "Valid claims: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10. Received: claims=42" in errors["1,42"]
+    assert "Valid claims: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13. Received: claims=42" in errors["1,42"]
     assert "Received: --claims ," in errors[","]
     assert "numbers separated by commas" in errors["x"]
 

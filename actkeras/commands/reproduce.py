@@ -38,7 +38,8 @@ def add_arguments(parser):
     parser.add_argument("--out", help="output folder (default: reproduction/PRESET, or a "
                                       "folder of its own for --claims or --seeds)")
     parser.add_argument("--claims", type=_claim_ids, metavar="1,3,9",
-                        help="only these claims (default: all ten)")
+                        help="only these claims (default: all thirteen: the seeds' ten and "
+                             "the cited papers' three)")
     parser.add_argument("--seeds", type=POSITIVE_INT, metavar="N",
                         help="seeds per arm instead of the preset's")
     parser.add_argument("--force", action="store_true", help="run again the runs finished before")

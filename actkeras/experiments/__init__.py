@@ -1,4 +1,5 @@
-"""The reproduction of the seeds' claims: protocol, runs, verdicts and the report.
+"""The reproduction of the seeds' claims (1-10) and of three results of the papers they
+cite (11-13, "beyond the threads"): protocol, runs, verdicts and the report.
 
 - `rules.py` declares every claim's protocol (parts, metrics, margins with their
   reasons, seeds, settings), fixed before the runs; `protocol.py` holds its types,
@@ -7,7 +8,10 @@
 - `claims/`: one module per claim (its runs, `numbers`, `findings`, figure), the
   presets' sizes (`claims/presets.py`) and the shared run builders (`claims/runs.py`);
 - `pipeline.py`: `reproduce()`, the whole pipeline; `runner.py` runs one `RunSpec`
-  (resumable, one atomic result file per run), `parallel.py` in worker processes;
+  (resumable, one atomic result file per run), `parallel.py` in worker processes; the
+  kinds other than training keep their code apart (`probes.py`: step-0 profiles;
+  `population.py`: random networks at initialisation; `baseline.py`, `regression.py`,
+  `search.py`);
 - `report.py`, `figures.py`: the report; `compare.py`: two reproductions compared.
 
 Example:

@@ -123,8 +123,9 @@ def _scaled(part):
     return s(est["mean"]), low, high, s(margin), [scale * v for v in est.get("values") or []]
 
 
-UNIT_LABELS = {"pts": "points of accuracy", "share": "% of units or outputs",
-               "pp": "percentage points", "decades": "decades", "log10 ratio": "log10 ratio"}
+UNIT_LABELS = {"pts": "points of accuracy", "share": "% of units, outputs or networks",
+               "pp": "percentage points", "decades": "decades", "log10 ratio": "log10 ratio",
+               "output": "a layer's mean output", "exponent": "powers of sqrt(2) a layer"}
 
 
 def forest(ax, rows, title=None):

@@ -12,7 +12,9 @@ then the activation) one backward pass of the model's own loss on a probe batch 
   of the signal and of the error can cancel in it;
 - the activations' share of exact zeros, and for sigmoid and tanh layers the derivative
   relative to its peak (4 s (1 - s) for any sigmoid slope, 1 - a^2 for tanh) with the
-  share of units below several lines (1, 5, 10 and 25 % of the peak).
+  share of units below several lines (1, 5, 10 and 25 % of the peak);
+- the forward response z_l itself, its root mean square over the batch and the units
+  (He et al. 2015's "response", whose variance their initialisation keeps constant).
 
 The errors come from a zero perturbation added to each z_l and differentiated (TensorFlow's
 `GradientTape` or `jax.grad`) inside a `keras.StatelessScope`, so no variable (not even a
@@ -49,23 +51,25 @@ def _hidden_structure(model):
 
 
 def _forward(model, structure, x, y, eps):
-    """The loss with `eps[l]` added to each hidden z_l; also the layer inputs and outputs."""
+    """The loss with `eps[l]` added to each hidden z_l; also the layer inputs, the
+    responses z_l and the activations' outputs (`{l: tensor}` each)."""
     h = keras.ops.convert_to_tensor(x)
-    inputs, acts = {}, {}
+    inputs, responses, acts = {}, {}, {}
     for layer, role, index in structure:
         if role == "dense":
             inputs[index] = h
         h = layer(h, training=True)
         if role == "dense":
             h = h + eps[index]
+            responses[index] = h
         elif role == "act":
             acts[index] = h
     loss = model.loss(keras.ops.convert_to_tensor(y), h)
-    return loss, inputs, acts
+    return loss, inputs, responses, acts
 
 
 def _errors(model, structure, x, y, shapes):
-    """`(loss, {l: dL/dz_l}, {l: layer input}, {l: activation output})` as NumPy."""
+    """`(loss, {l: dL/dz_l}, {l: layer input}, {l: z_l}, {l: activation output})` as NumPy."""
     zeros = {i: np.zeros(shape, "float32") for i, shape in shapes.items()}
     backend = keras.backend.backend()
     with keras.StatelessScope():
@@ -75,16 +79,16 @@ def _errors(model, structure, x, y, shapes):
             eps = {i: tf.constant(v) for i, v in zeros.items()}
             with tf.GradientTape() as tape:
                 tape.watch(list(eps.values()))
-                loss, inputs, acts = _forward(model, structure, x, y, eps)
+                loss, inputs, responses, acts = _forward(model, structure, x, y, eps)
             grads = tape.gradient(loss, eps)
         elif backend == "jax":
             import jax
 
             def fn(eps):
-                loss, inputs, acts = _forward(model, structure, x, y, eps)
-                return loss, (inputs, acts)
+                loss, inputs, responses, acts = _forward(model, structure, x, y, eps)
+                return loss, (inputs, responses, acts)
 
-            (loss, (inputs, acts)), grads = jax.value_and_grad(fn, has_aux=True)(
+            (loss, (inputs, responses, acts)), grads = jax.value_and_grad(fn, has_aux=True)(
                 {i: jax.numpy.asarray(v) for i, v in zeros.items()})
         else:
             raise RuntimeError(f"Step-0 probes run on TensorFlow or JAX. Received: "
@@ -92,6 +96,7 @@ def _errors(model, structure, x, y, shapes):
     as_np = keras.ops.convert_to_numpy
     return (float(as_np(loss)), {i: np.asarray(as_np(g), "float64") for i, g in grads.items()},
             {i: np.asarray(as_np(v), "float64") for i, v in inputs.items()},
+            {i: np.asarray(as_np(v), "float64") for i, v in responses.items()},
             {i: np.asarray(as_np(v), "float64") for i, v in acts.items()})
 
 
@@ -113,15 +118,15 @@ def step0(model, x, y, family):
         family: the activation's family (`"sigmoid"`, `"tanh"`, `"relu"`, ...).
 
     Returns:
-        `{"loss", "layers": [{"layer", "kernel_rms", "error_rms", "zero_fraction",
-        "mean_derivative", "saturated": {line: share}}], "decay_kernel",
+        `{"loss", "layers": [{"layer", "kernel_rms", "error_rms", "response_rms",
+        "zero_fraction", "mean_derivative", "saturated": {line: share}}], "decay_kernel",
         "decay_error"}`; a decay is log10(the last hidden layer's RMS / the first's),
         positive when the gradient fades on its way back to the input.
     """
     structure = _hidden_structure(model)
     units = {index: int(layer.units) for layer, role, index in structure if role == "dense"}
     shapes = {i: (len(x), u) for i, u in units.items()}
-    loss, errors, inputs, acts = _errors(model, structure, x, y, shapes)
+    loss, errors, inputs, responses, acts = _errors(model, structure, x, y, shapes)
     layers = []
     for index in sorted(units):
         delta, h = errors[index], inputs[index].reshape(len(x), -1)
@@ -130,6 +135,7 @@ def step0(model, x, y, family):
             "layer": index,
             "kernel_rms": max(float(np.sqrt(np.mean(kernel ** 2))), TINY),
             "error_rms": max(float(np.sqrt(np.mean(delta ** 2))), TINY),
+            "response_rms": max(float(np.sqrt(np.mean(responses[index] ** 2))), TINY),
         }
         a = acts.get(index)
         if a is not None:

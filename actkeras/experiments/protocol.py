@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 TESTS = ("paired", "one_sample", "at_chance")
 DIRECTIONS = ("above", "below", "within")
-UNITS = ("pts", "share", "decades", "log10 ratio")
+UNITS = ("pts", "share", "pp", "decades", "log10 ratio", "output", "exponent")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from actkeras.atomic import write_figure, write_json, write_text
 from actkeras.experiments import decide, judging, sensitivity
-from actkeras.experiments.claims import module
+from actkeras.experiments.claims import PAPERS, module
 from actkeras.experiments.protocol import hashes
 from actkeras.experiments.runner import clock
 from actkeras.experiments.rules import VERSION, protocol
@@ -139,9 +139,9 @@ def _sensitivity_markdown(rows):
             _table(["rule", "setting", "verdict"] + [f"({k})" for k in keys], table_rows), ""]
 
 
-def _claim_markdown(claim, entry):
+def _claim_markdown(claim, entry, level=2):
     source = claim.source + (f", `{claim.seed_file}`" if claim.seed_file else "")
-    lines = [f"## Claim {claim.id}: {claim.title}", "",
+    lines = [f"{'#' * level} Claim {claim.id}: {claim.title}", "",
              f"**Claim.** {claim.statement} *({source})*"]
     if claim.quote:
         lines += ["", f"> {claim.quote}"]
@@ -159,6 +159,9 @@ def _claim_markdown(claim, entry):
         lines += [f"*{title}*", "", _table(columns, rows), ""]
     if claim.published:
         lines += [f"Published numbers: {claim.published_source}.", ""]
+        lines += [f"- {name}: " + "; ".join(f"{k} {v}" for k, v in values.items())
+                  for name, values in claim.published.items() if isinstance(values, dict)]
+        lines.append("")
     if entry.get("error"):
         lines += [f"**Could not be judged**: {entry['error']}", ""]
     metrics = (entry.get("numbers") or {}).get("metrics") or {}
@@ -197,6 +200,26 @@ def _claim_markdown(claim, entry):
     elif entry.get("figure_error"):
         lines += ["", f"*(figure not drawn: {entry['figure_error']})*"]
     return "\n".join(lines) + "\n"
+
+
+BEYOND = (
+    "The seeds cite papers, and their readers trust the papers more than the threads. These "
+    "claims are results of those papers, reproduced at a size two CPU cores afford, each "
+    "measured by the package's own monitors (the dead-unit monitor, activation statistics, "
+    "gradient norms) and judged by the same rules as the threads' claims, with the papers' "
+    "numbers beside ours."
+)
+
+
+def _beyond_markdown(pairs):
+    """The section of the papers' own claims: its heading, the sources, then each claim."""
+    lines = ["## Beyond the threads: the cited papers' own results", "", BEYOND, "",
+             "Sources:", ""]
+    for claim, _ in pairs:
+        reference = getattr(module(claim.id), "REFERENCE", "")
+        lines.append(f"- Claim {claim.id}: {reference or claim.source}")
+    lines.append("")
+    return "\n".join(lines) + "\n" + "\n".join(_claim_markdown(c, e, level=3) for c, e in pairs)
 
 
 def _survives(verdicts):
@@ -416,7 +439,11 @@ def write_report(claims, results, out, *, preset, wall_seconds, executed, comman
         + (f"![Every judged part]({forest})\n\n" if forest else "")
         + "## The protocol\n\n" + "\n\n".join(changes) + "\n"
     )
-    body = "\n".join(_claim_markdown(c, e) for c, e in zip(claims, entries))
+    pairs = list(zip(claims, entries))
+    body = "\n".join(_claim_markdown(c, e) for c, e in pairs if c.id not in PAPERS)
+    papers = [(c, e) for c, e in pairs if c.id in PAPERS]
+    if papers:
+        body += "\n" + _beyond_markdown(papers)
     write_json(out / "results.json", payload)
     write_text(out / "report.md", header + "\n" + body)
     write_text(out / "summary.md", summary + "\n")

@@ -346,6 +346,18 @@ def _baseline(spec, data):
                   "config": dict(spec.overrides)}
 
 
+def _population(spec, cache):
+    """Claim 11's random networks at initialisation (`experiments.population`); the images
+    are loaded only for a probe of images."""
+    from actkeras.experiments.population import born_dead
+
+    data = None if spec.source == "generated" else cache.get(spec)
+    result = born_dead(spec, data)
+    if data is not None:
+        result["data"] = _data_record(data)
+    return None, result
+
+
 def execute(spec, data=None, verbose=0, out=None):
     """Runs one spec in a fresh, seeded session; returns `(model, partial result)`."""
     from actkeras.seeding import seed_everything
@@ -354,6 +366,8 @@ def execute(spec, data=None, verbose=0, out=None):
     seed_everything(spec.seed)
     if spec.kind == "regression":
         return _regression(spec, verbose)
+    if spec.kind == "population":
+        return _population(spec, data or DataCache())
     data = (data or DataCache()).get(spec)
     if spec.kind == "cost":
         return _cost(spec, data)
@@ -382,6 +396,10 @@ def estimated_work(spec):
     if spec.kind == "probe":
         depths = spec.overrides.get("depths", (20,))
         return 2e10 * len(spec.overrides.get("seeds", (0,))) * sum(depths) / 20
+    if spec.kind == "population":  # memory-bound forward passes: probe x networks x units
+        o = spec.overrides
+        units = sum(o.get("widths", (1,))) * max(o.get("depths", (1,)))  # drawn at the deepest
+        return 4e4 * o.get("probe", 1) * o.get("networks", 1) * len(o.get("seeds", (0,))) * units / 1e3 + 2e10
     from actkeras.models import resolve_config
 
     overrides = {k: v for k, v in spec.overrides.items() if k != "seed"}

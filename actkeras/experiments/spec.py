@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from actkeras import checks
 from actkeras.records import plain
 
-KINDS = ("train", "regression", "cost", "tune", "probe", "baseline")
+KINDS = ("train", "regression", "cost", "tune", "probe", "baseline", "population")
 # "histograms" is "stats" with 40-bin histograms of each layer's outputs in its records.
 MONITORS = ("dead", "gradients", "stats", "histograms")
 
@@ -42,7 +42,9 @@ class RunSpec:
             `"regression"` (claim 9's 1-D fit), `"cost"` (claim 8's timings, each run
             in a process of its own), `"tune"` (a Keras Tuner grid search over the
             learning rates in `grid`), `"probe"` (step-0 measurements of several
-            seeds, no training) or `"baseline"` (claim 9's logistic regression).
+            seeds, no training), `"baseline"` (claim 9's logistic regression) or
+            `"population"` (claim 11's random networks at initialisation, many at
+            once, `experiments.population`).
             Defaults to `"train"`.
         activation: registry name. Defaults to `"relu"`.
         activation_kwargs: the activation's arguments. Defaults to `{}`.
@@ -135,7 +137,7 @@ class RunSpec:
         for name in _TUPLES:
             payload[name] = tuple(payload.get(name, ()))
         overrides = dict(payload.get("overrides", {}))
-        for name in ("hidden_units", "seeds", "depths", "lr_pulse", "activations",
+        for name in ("hidden_units", "seeds", "depths", "widths", "lr_pulse", "activations",
                      "step_activations", "c_grid"):
             if isinstance(overrides.get(name), list):
                 overrides[name] = tuple(overrides[name])

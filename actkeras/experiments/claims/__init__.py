@@ -22,9 +22,10 @@ import importlib
 from dataclasses import replace
 
 from actkeras import checks
-from actkeras.experiments.claims.presets import PRESETS, Sizes
+from actkeras.experiments.claims.presets import PRESETS, Sizes, SizesError, check
 
-__all__ = ["MODULES", "PRESETS", "Sizes", "check_ids", "claims", "module", "select"]
+__all__ = ["MODULES", "PAPERS", "PRESETS", "Sizes", "SizesError", "check_ids", "claims", "module",
+           "select"]
 
 MODULES = {
     1: "c01_course",
@@ -37,7 +38,13 @@ MODULES = {
     8: "c08_cost",
     9: "c09_linear",
     10: "c10_speed",
+    11: "c11_born_dead",
+    12: "c12_saturation",
+    13: "c13_xavier_relu",
 }
+# The claims of the papers the seeds cite, beyond the seeds' own threads (the report's
+# "Beyond the threads" section).
+PAPERS = (11, 12, 13)
 
 
 def check_ids(ids):
@@ -57,7 +64,8 @@ def module(claim_id):
 
 
 def sizes_of(preset="quick", seeds=None, sizes=None):
-    """The `Sizes` of a preset (or `sizes` itself), with `seeds` per arm if given."""
+    """The `Sizes` of a preset (or `sizes` itself), with `seeds` per arm if given, checked
+    against the protocols (`presets.check`: an unknown width or depth is one line)."""
     if sizes is None:
         if preset not in PRESETS:
             raise ValueError(f"Unknown reproduction preset. Valid choices: "
@@ -66,7 +74,7 @@ def sizes_of(preset="quick", seeds=None, sizes=None):
     if seeds is not None:
         checks.positive_int("seeds", seeds)
         sizes = sizes.with_seeds(seeds)
-    return sizes
+    return check(sizes)
 
 
 def claims(preset="quick", seeds=None, sizes=None, ids=None, tuned=None):

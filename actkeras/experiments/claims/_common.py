@@ -18,8 +18,10 @@ class Metric:
 
     Args:
         fn: `fn(result) -> float or None`.
-        unit: `"pts"` (an accuracy, as a fraction), `"share"`, `"decades"` or
-            `"log10 ratio"`; how differences are printed and plotted.
+        unit: `"pts"` (an accuracy, as a fraction), `"share"`, `"pp"` (a difference of
+            shares), `"decades"`, `"log10 ratio"`, `"output"` (an activation's output
+            value) or `"exponent"` (powers of sqrt(2) a layer); how values are printed and
+            plotted.
         label: how the report names it.
         chance: the value a run that did not train is scored at in the sensitivity
             table's "scored at chance" row (`None`: not applicable).

@@ -42,6 +42,13 @@ class Sizes:
         tuned: whether the "tuned" setting (each arm at its best learning rate) runs at
             all (the quick preset leaves it out: its searches and their runs are most of
             the reproduction's runs).
+        born_dead_widths, born_dead_depths: claim 11's grid (a part of the protocol's).
+        born_dead_networks, born_dead_probe: claim 11's networks per seed and cell, and
+            points of the 1-d probe.
+        glorot_width, glorot_depths, glorot_steps, glorot_subset: claim 12's networks,
+            their updates (minibatches of 10) and `(n_train, n_valid, n_test)`.
+        he_depths, he_probe_depths, he_steps: claim 13's trained depths, step-0 depths
+            and updates (of 128 images).
     """
 
     name: str
@@ -67,6 +74,17 @@ class Sizes:
     tune_grids: bool = True
     tuned: bool = True
     seeds_override: int | None = None
+    born_dead_widths: tuple = (2, 3, 4, 5, 10)
+    born_dead_depths: tuple = (2, 5, 10, 20, 50)
+    born_dead_networks: int = 100
+    born_dead_probe: int = 201
+    glorot_width: int = 1000
+    glorot_depths: tuple = (4, 5)
+    glorot_steps: int = 1000
+    glorot_subset: tuple | None = (10000, None, None)
+    he_depths: tuple = (10, 20, 30, 40, 50)
+    he_probe_depths: tuple = (10, 20, 30, 40, 50, 60)
+    he_steps: int = 430
 
     def seeds(self, protocol, group="judged"):
         """`range` of the seeds of an arm in `group` of a claim's protocol."""
@@ -99,6 +117,8 @@ PRESETS = {
         dying_epochs=25, regression_steps=2048,
         cost_invocations=3, cost_rounds=8, cost_elements=2 ** 20, cost_inner=20,
         cost_step_rounds=6, tune_grids=False, tuned=False,
+        glorot_width=100, glorot_steps=100, glorot_subset=None,
+        he_depths=(30,), he_probe_depths=(10, 30), he_steps=180,
     ),
     "tiny": Sizes(
         name="tiny", source="embedded", seeds_cap=2,
@@ -109,6 +129,9 @@ PRESETS = {
         dying_epochs=1, regression_steps=256,
         cost_invocations=2, cost_rounds=3, cost_elements=2 ** 14, cost_inner=2,
         cost_step_rounds=3, probe_size=64, tune_grids=False,
+        born_dead_widths=(2, 3, 10), born_dead_depths=(2, 10), born_dead_networks=10,
+        born_dead_probe=21, glorot_width=16, glorot_steps=20, glorot_subset=(512, 256, 256),
+        he_depths=(30,), he_probe_depths=(30,), he_steps=4,
     ),
 }
 
@@ -125,7 +148,52 @@ REASONS = {
                     "could come back.",
     "probe_depths": "Depths 5, 10, 20 and 40: the decay per layer is a slope, so four depths "
                     "over a factor 8 show whether it is linear in depth.",
+    "born_dead": "The protocol's grid, 10 populations of 100 networks per cell, 201 probe "
+                 "points: the networks of a width are one batched forward pass, about 5 s of "
+                 "CPU for the whole grid of one initialisation.",
+    "glorot_steps": "1,000 updates of 10 images, one pass over the first 10,000 training "
+                    "images: 40 runs of 4 or 5 layers of 1,000 units fit the time budget of "
+                    "the full preset on 2 CPU cores (12 to 15 s of CPU each).",
+    "he_steps": "430 updates of 128 (about one epoch): 50 runs of 10 to 50 layers fit the time "
+                 "budget of the full preset on 2 CPU cores (4 to 12 s of CPU each).",
 }
+
+
+class SizesError(ValueError):
+    """A custom `Sizes` asks for a width or depth that a claim's protocol does not know."""
+
+
+def _subset_of(what, asked, known, must=()):
+    asked = tuple(asked)
+    unknown = [v for v in asked if v not in known]
+    if unknown or not asked:
+        raise SizesError(f"Unknown {what} in the sizes: the protocol knows "
+                         f"{', '.join(map(str, known))}. Received: {what}={asked!r}")
+    missing = [v for v in must if v not in asked]
+    if missing:
+        raise SizesError(f"The sizes leave out {what} {missing[0]}, which the protocol judges. "
+                         f"Received: {what}={asked!r}")
+
+
+def check(sizes):
+    """Raises `SizesError` (one line, before any work) when a preset or custom `Sizes` asks
+    claims 11 to 13 for a width or depth their protocols do not know, or leaves out one
+    they judge."""
+    from actkeras.experiments.rules import protocol
+
+    lu, glorot, he = protocol(11).params, protocol(12).params, protocol(13).params
+    width, depth = lu["headline"]
+    _subset_of("born_dead_widths", sizes.born_dead_widths, lu["widths"], (width,))
+    _subset_of("born_dead_depths", sizes.born_dead_depths, lu["depths"], (depth,))
+    _subset_of("glorot_depths", sizes.glorot_depths, glorot["depths"], glorot["depths"])
+    _subset_of("he_depths", sizes.he_depths, he["depths"], (he["depth"],))
+    _subset_of("he_probe_depths", sizes.he_probe_depths, he["probe_depths"], (he["depth"],))
+    for name in ("born_dead_networks", "born_dead_probe", "glorot_width", "glorot_steps",
+                 "he_steps"):
+        value = getattr(sizes, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise SizesError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+    return sizes
 
 
 def reason(key, sizes):
