@@ -138,6 +138,8 @@ def test_measuring_changes_no_variable_of_the_model():
 
 
 def test_never_built_subclassed_model_is_built_from_the_probe_or_says_why():
+    # Outside `fit`, nothing builds the model at on_train_begin: the monitor waits for
+    # its first measurement and only then builds it from the probe, the only data there is.
     model = _compile(_Net())
     assert not model.built
     monitor = DeadReLUMonitor(probe_data=X, threshold=1.0)
@@ -145,7 +147,9 @@ def test_never_built_subclassed_model_is_built_from_the_probe_or_says_why():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         monitor.on_train_begin()
-    assert model.built and monitor._active
+        assert not model.built and not monitor._active
+        monitor.on_epoch_end(0, {})
+    assert model.built and monitor._active and monitor.records[-1]["layers"]["act"]["units"] == 12
     wrong = DeadReLUMonitor(probe_data=np.zeros((4, 5), "float32"))
     wrong.set_model(_net())  # built for 6 features
     with pytest.raises(ValueError, match=r"Could not run the model 'net' on the probe data"
@@ -154,6 +158,32 @@ def test_never_built_subclassed_model_is_built_from_the_probe_or_says_why():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             wrong.on_train_begin()
+
+
+@pytest.mark.parametrize("kind", ["sequential", "subclassed"])
+@pytest.mark.parametrize("monitor", [DeadReLUMonitor, ActivationStats, GradientNormLogger])
+def test_a_wrong_probe_never_touches_a_model_fit_has_yet_to_build(kind, monitor):
+    """A probe shaped unlike the training data fails at on_train_begin, naming `probe_data`,
+    before anything is built: the same model then trains without the monitor."""
+    if kind == "sequential":  # no Input: built from the first batch it sees
+        model = _compile(keras.Sequential([keras.layers.Dense(8, activation="relu"),
+                                           keras.layers.Dense(3)]))  # fmt: skip
+    else:
+        model = _compile(_Net())
+    x, y = X[:, :4], Y  # trained on 4 features
+    with pytest.raises(ValueError, match=r"`probe_data` is not shaped like the training data: "
+                                         r"each training sample's inputs have shape \(4,\), the "
+                                         r"probe's \(6,\).*Received: probe_data inputs of shape "
+                                         r"\(64, 6\)"):
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[monitor(probe_data=(X, Y))])
+    # Nothing was done to it (on JAX `fit` builds a model from its data before the callbacks).
+    assert not model.built or keras.backend.backend() == "jax"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(x, y, epochs=1, verbose=0)  # and it trains on its own data
+        right = monitor(probe_data=(x, y))
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[right])
+    assert model.layers[0].kernel.shape[0] == 4 and right.records
 
 
 # Nested models and shared layers.
@@ -237,7 +267,7 @@ def test_callable_activations_lambda_and_relu6_cap():
     with pytest.warns(UserWarning) as caught:
         history = _fit_raw(model, [monitor])
     messages = " | ".join(str(w.message) for w in caught)
-    assert "Lambda layer 'lam'" in messages and "layer 'opaque' applies relu" in messages
+    assert "Lambda layer 'lam'" in messages and "Dense 'opaque' calls relu" in messages
     # By hand: the pre-activations of every site.
     names = ["layer_act", "fn_act", "capped", "lam_pre"]
     outs = keras.Model(inputs, [model.get_layer(n).output for n in names])(X)
@@ -248,7 +278,7 @@ def test_callable_activations_lambda_and_relu6_cap():
         pres.append(previous @ np.asarray(layer.kernel) + np.asarray(layer.bias))
         previous = np.asarray(out)
     layers = monitor.records[-1]["layers"]
-    keys = ["layer_act/" + layer_act.activation.name, "fn_act", "capped", "lam"]
+    keys = ["layer_act/re_lu", "fn_act", "capped", "lam"]  # the ReLU's stable name
     assert {k: layers[k]["inactive_units"] for k in keys} == {
         k: _dead(p)[0] for k, p in zip(keys, pres)} == dict(zip(keys, [1, 2, 3, 4]))  # fmt: skip
     stuck = int((pres[2].min(axis=0) >= 6).sum())
@@ -308,12 +338,13 @@ def test_bad_probe_data_and_models_say_what_was_received():
     with pytest.raises(ValueError, match="Received: probe_data=.*object array"):
         DeadReLUMonitor(probe_data=np.array([[1.0], [1.0, 2.0]], dtype=object))
     model, _, _ = _nested()
-    with pytest.raises(ValueError, match=r"unbatched.*Received: probe_data x of shape \(6,\)"):
+    with pytest.raises(ValueError, match=r"unbatched.*Received: probe_data inputs of shape \(6,\)"):
         _fit_raw(model, [DeadReLUMonitor(probe_data=[X[0]])])
     linear = _compile(keras.Sequential([keras.Input((6,)), keras.layers.Dense(3)]))
     with pytest.warns(UserWarning, match="found no rectifier"):
         _fit_raw(linear, [DeadReLUMonitor(probe_data=X)])
-    with pytest.raises(ValueError, match="`mode` must be one of.*Received: mode='train'"):
+    with pytest.raises(ValueError, match="Unknown mode. Valid choices: training, inference. "
+                                         "Received: mode='train'"):
         ActivationStats(mode="train")
 
 
