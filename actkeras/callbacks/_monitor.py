@@ -35,10 +35,10 @@ from actkeras.callbacks._recorder import Recorder
 from actkeras.callbacks._sites import (
     FUNCTIONS,
     check_selection,
-    find_activation_layers,
     paths,
     recurrent_layers,
     select,
+    sites_and_outputs,
     tree,
 )
 from actkeras.callbacks._tensorboard import EventWriter
@@ -299,12 +299,10 @@ class Monitor(keras.callbacks.Callback):
         found, for the subclass's message when nothing is left to measure.
         """
         model = self.model
-        sites = find_activation_layers(model, families, include_outputs=True)
-        hidden = {s.name for s in find_activation_layers(model, families)}
-        outputs = [s.name for s in sites if s.name not in hidden]
+        sites, outputs = sites_and_outputs(model, families)
         if self.layers is None:
-            chosen = [s for s in sites if include_outputs or s.name in hidden]
-            left_out = [] if include_outputs else outputs
+            chosen = [s for s in sites if include_outputs or s.name not in outputs]
+            left_out = [] if include_outputs else [s.name for s in sites if s.name in outputs]
         else:  # an explicit choice may name an output layer
             chosen = select([((s.name, s.layer.name), s.layer, s) for s in sites], self.layers)
             left_out = []
@@ -352,12 +350,12 @@ class Monitor(keras.callbacks.Callback):
             return recorder.discover(next(probe.chunks(self.chunk_size))[0])
 
     def _warn_bare(self, families):
-        where = paths(self.model)
         by_layer = {}
         for layer, name, code in self._recorder.bare:
             if FUNCTIONS.get(name) in families:
                 _, names, codes = by_layer.setdefault(id(layer), (layer, {}, {}))
                 names[name] = codes[code] = True  # dicts: in order, once each
+        where = paths(self.model) if by_layer else {}
         for layer, names, codes in by_layer.values():
             if layer is None:
                 what = "a function the model calls"

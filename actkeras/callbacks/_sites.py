@@ -43,6 +43,7 @@ op inside a custom `call()`) is caught while the recorder's first pass runs
 import fnmatch
 import functools
 import re
+import weakref
 from dataclasses import dataclass
 
 import keras
@@ -181,6 +182,7 @@ def is_recurrent(layer):
 # The layer tree, with stable names.
 
 
+@functools.lru_cache(maxsize=None)
 def snake_case(name):
     """Keras's rule for the base of its automatic names (`ReLU` -> `re_lu`)."""
     name = re.sub(r"\W+", "", name)
@@ -232,25 +234,45 @@ def _children(layer):
             for item in value.values():
                 visit(item, depth + 1)
 
-    for value in vars(layer).values():
-        visit(value)
+    for name, value in vars(layer).items():
+        if name not in _KERAS_OWN:
+            visit(value)
     return found
+
+
+# Attributes Keras gives every layer that hold no sublayer (read 60 times a layer otherwise).
+_KERAS_OWN = frozenset({"_inbound_nodes", "_outbound_nodes", "_trainable_variables",
+                        "_non_trainable_variables", "_seed_generators", "_tracker", "_losses",
+                        "_loss_ids", "_metrics", "_build_shapes_dict", "_call_signature"})
 
 
 @dataclass(frozen=True)
 class Node:
-    """A layer (or graph operation) below a model: its stable path, its parent, and the
+    """A layer (or graph operation) below a model: its stable path and the
     `TimeDistributed` layers around it."""
 
     path: str
     layer: object
-    parent: object
     wrappers: tuple = ()
+
+
+# model -> (signature, nodes): a model's tree is walked once while it stays the same (the
+# monitors ask for it several times per `fit`; a large model takes tens of ms a walk).
+# The nodes hold the model's layers but not the model, which can go.
+_TREES = weakref.WeakKeyDictionary()
 
 
 def tree(model):
     """Every `Node` below `model`, depth first, each layer once (recurrent layers' insides
     and input layers left out)."""
+    signature = (tuple(map(id, model.layers)), tuple(map(id, model.variables)))
+    cached = _TREES.get(model)
+    if cached is None or cached[0] != signature:
+        cached = _TREES[model] = (signature, tuple(_walk_tree(model)))
+    return cached[1]
+
+
+def _walk_tree(model):
     seen = {id(model)}
 
     def visit(layer, prefix, wrappers):
@@ -261,7 +283,7 @@ def tree(model):
                 continue
             seen.add(id(child))
             path = f"{prefix}{name}"
-            yield Node(path, child, layer, wrappers)
+            yield Node(path, child, wrappers)
             if not is_recurrent(child) and isinstance(child, keras.layers.Layer):
                 inner = (*wrappers, child) if isinstance(child, keras.layers.TimeDistributed) \
                     else wrappers  # fmt: skip
@@ -332,26 +354,25 @@ def find_activation_layers(model, families=None, include_outputs=False):
             model's output activation is left out by the monitors at run time.
             Defaults to `False`.
     """
+    sites, outputs = sites_and_outputs(model, families)
+    return sites if include_outputs else [s for s in sites if s.name not in outputs]
+
+
+def sites_and_outputs(model, families=None):
+    """`(every ActivationSite, names of those producing a model output)` of `model`."""
     check_families(families)
-    outputs = set() if include_outputs else _model_output_ids(model)
-    sites = []
+    output_ids = _model_output_ids(model)
+    sites, outputs = [], set()
     for node in tree(model):
         for kind in site_kinds(node.layer):
             if families is not None and kind["family"] not in families:
                 continue
-            if outputs and _is_output(node.layer, outputs):
-                continue
             attribute = kind.get("attribute")
             name = node.path if attribute in (None, "activation") else f"{node.path}/{attribute}"
             sites.append(ActivationSite(name, node.layer, wrappers=node.wrappers, **kind))
-    return sites
-
-
-def output_sites(model, families=None):
-    """The sites `find_activation_layers` leaves out as the model's outputs."""
-    hidden = {site.name for site in find_activation_layers(model, families)}
-    return [s for s in find_activation_layers(model, families, include_outputs=True)
-            if s.name not in hidden]
+            if output_ids and _is_output(node.layer, output_ids):
+                outputs.add(name)
+    return sites, outputs
 
 
 def recurrent_layers(model, families=None):

@@ -77,10 +77,9 @@ class GradientNormLogger(Monitor):
                 f"`probe_data=(x, y)`. Received: probe_data={describe(probe.x)}"
             )
         model = self.model
-        groups = weight_groups(model)
-        layers = [_layer_at(model, name) for name, _ in groups]
         groups = select([((name, layer.name), layer, (name, members))
-                         for (name, members), layer in zip(groups, layers)], self.layers)
+                         for name, members, layer in weight_groups(model, layers=True)],
+                        self.layers)  # fmt: skip
         if not groups:
             warnings.warn(
                 f"GradientNormLogger: model {model.name!r} has no trainable weights, "
@@ -137,16 +136,6 @@ def _output_shapes(model):
     return shapes[0] if len(shapes) == 1 else shapes
 
 
-def _layer_at(model, path):
-    """The layer at a `weight_groups` path (the model itself for its own weights)."""
-    layer = model
-    for part in path.split("/"):
-        if not isinstance(layer, keras.Model):
-            return model
-        layer = dict(zip(stable_names(layer.layers), layer.layers)).get(part, model)
-    return layer
-
-
 def _leaf_layers(model, prefix=""):
     """`(path, layer)` for the layers of `model`, a nested model's layers under its path,
     with Keras's automatic names made stable (see `_sites.stable_names`)."""
@@ -158,8 +147,9 @@ def _leaf_layers(model, prefix=""):
             yield f"{prefix}{name}", layer
 
 
-def weight_groups(model):
-    """`[(name, indices into model.trainable_variables)]`, each weight in one group."""
+def weight_groups(model, layers=False):
+    """`[(name, indices into model.trainable_variables)]`, each weight in one group
+    (`(name, indices, layer)` with `layers`)."""
     index = {id(v): i for i, v in enumerate(model.trainable_variables)}
     taken, groups = set(), []
     for path, layer in _leaf_layers(model):
@@ -167,8 +157,8 @@ def weight_groups(model):
         members = [i for i in dict.fromkeys(members) if i not in taken]
         taken.update(members)
         if members:
-            groups.append((path, members))
+            groups.append((path, members, layer))
     own = [i for i in range(len(model.trainable_variables)) if i not in taken]
     if own:  # weights the model holds itself (`self.add_weight` in a subclassed model)
-        groups.append((model.name, own))
-    return groups
+        groups.append((model.name, own, model))
+    return groups if layers else [group[:2] for group in groups]
