@@ -66,6 +66,8 @@ def finite(name, value, low=None, high=None, strict_low=False, high_included=Fal
         if high is not None:
             bounds.append(f"{'<=' if high_included else '<'} {high}")
         rule = " and ".join(["a finite number"] + bounds)
+        if not _is_number(value):  # not a number at all: say that first
+            rule = f"a number ({rule})"
         raise ValueError(f"`{name}` must be {rule}. Received: {name}={value!r}")
     return value
 

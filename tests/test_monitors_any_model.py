@@ -338,7 +338,7 @@ def test_bad_probe_data_and_models_say_what_was_received():
     with pytest.raises(ValueError, match="Received: probe_data=.*object array"):
         DeadReLUMonitor(probe_data=np.array([[1.0], [1.0, 2.0]], dtype=object))
     model, _, _ = _nested()
-    with pytest.raises(ValueError, match=r"unbatched.*Received: probe_data inputs of shape \(6,\)"):
+    with pytest.raises(ValueError, match=r"unbatched.*Received: probe_data x of shape \(6,\)"):
         _fit_raw(model, [DeadReLUMonitor(probe_data=[X[0]])])
     linear = _compile(keras.Sequential([keras.Input((6,)), keras.layers.Dense(3)]))
     with pytest.warns(UserWarning, match="found no rectifier"):
@@ -448,27 +448,31 @@ def test_the_sweep_covers_every_family_in_the_installed_keras():
 
 def _independent_sites(model):
     """Hidden activations of an application, listed without `find_activation_layers`:
-    activation layers, and layers given a non-linear activation."""
+    activation layers, and layers given a non-linear activation (identities left out)."""
     output_layer = model.layers[-1].name
     names = set()
     for layer in model.layers:
         activation = getattr(layer, "activation", None)
-        fused = activation is not None and getattr(activation, "__name__", "") != "linear"
-        if isinstance(layer, (keras.layers.ReLU, keras.layers.Activation)) or fused:
+        if getattr(activation, "__name__", "") == "linear":
+            continue  # `Activation("linear")` (ConvNeXt's identities), `Dense()`
+        if isinstance(layer, (keras.layers.ReLU, keras.layers.Activation)) or activation:
             names.add(layer.name)
     return names - {output_layer}
+
+
+WATCHED = ("rectifier", "leaky", "exponential", "smooth")  # DeadReLUMonitor's families
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("architecture", list(FAMILIES))
 def test_keras_applications_every_activation_measured_and_dead_fraction_by_hand(architecture):
+    """With the monitors' compiled passes (the default); MobileNetV2 above runs eagerly."""
     size = FAMILIES[architecture]
     keras.utils.set_random_seed(0)
     start = time.perf_counter()
     build = getattr(keras.applications, architecture)
     model = build(weights=None, input_shape=(size, size, 3), classes=10)
-    model.compile(optimizer=keras.optimizers.SGD(0.01), loss="sparse_categorical_crossentropy",
-                  run_eagerly=True)  # fmt: skip
+    model.compile(optimizer=keras.optimizers.SGD(0.01), loss="sparse_categorical_crossentropy")
     x, y = _images(size, 4), np.arange(4) % 10
     dead = DeadReLUMonitor(probe_data=(x, y), threshold=1.0)
     stats = ActivationStats(probe_data=x)
@@ -479,13 +483,15 @@ def test_keras_applications_every_activation_measured_and_dead_fraction_by_hand(
     measured = set(stats.records[-1]["layers"])
     sites = find_activation_layers(model)
     assert measured == {s.name for s in sites} == _independent_sites(model)
-    rectifiers = [s for s in sites if s.family in ("rectifier", "leaky", "exponential")]
+    rectifiers = [s for s in sites if s.family in WATCHED]
     record = dead.records[-1] if dead.records else {"layers": {}, "dead_fraction": None}
     hand = _hand_dead(model, rectifiers, x, "training") if rectifiers else {}
     assert {n: (i["inactive_units"], i["units"]) for n, i in record["layers"].items()} == hand
-    off = sum(v[0] for v in hand.values())
-    units = sum(v[1] for v in hand.values())
-    assert record["dead_fraction"] == (off / units if units else None)
+    for kind, families in (("dead", ("rectifier",)), ("inactive", WATCHED[1:])):
+        chosen = [hand[s.name] for s in rectifiers if s.family in families]
+        off, units = sum(v[0] for v in chosen), sum(v[1] for v in chosen)
+        assert record.get(f"{kind}_fraction") == (off / units if units else None), kind
+    off, units = sum(v[0] for v in hand.values()), sum(v[1] for v in hand.values())
     with_weights = {f"{layer.name}/{inner.name}" if inner is not layer else layer.name
                     for layer in model.layers
                     for inner in (layer.layers if isinstance(layer, keras.Model) else [layer])
@@ -493,6 +499,40 @@ def test_keras_applications_every_activation_measured_and_dead_fraction_by_hand(
     assert set(grads.records[-1]["layers"]) == with_weights
     families = sorted({s.family for s in sites})
     print(f"\n{architecture} {size}x{size}: {len(sites)} sites ({', '.join(families)}), "
-          f"{len(rectifiers)} rectifier sites, {units} units, dead_fraction monitor "
-          f"{record['dead_fraction']} vs hand {off}/{units}, "
+          f"{len(rectifiers)} sites watched for dead or inactive units, {units} units, "
+          f"{off} off by the monitor and by hand, "
           f"{time.perf_counter() - start:.0f} s")
+
+
+@pytest.mark.slow
+def test_a_hand_built_unet_with_a_shared_convolution_and_skips_matches_hand_counts():
+    """A convolution shared by two depths (two calls of one fused site), a skip connection
+    and a decoder: every call of every site equals a count from the intermediate tensors."""
+    layers = keras.layers
+    keras.utils.set_random_seed(0)
+    shared = layers.Conv2D(8, 3, padding="same", activation="relu", name="shared")
+    inputs = keras.Input((16, 16, 8))
+    enc = layers.Conv2D(8, 3, padding="same", activation="relu", name="enc")(inputs)
+    low = shared(layers.MaxPooling2D()(enc))
+    merged = layers.Concatenate()([layers.UpSampling2D()(low), enc])
+    dec_pre = layers.Conv2D(8, 3, padding="same", name="dec")(merged)
+    dec = layers.ReLU(name="dec_act")(dec_pre)
+    top = shared(dec)
+    model = _compile(keras.Model(inputs, layers.Dense(3)(layers.GlobalAveragePooling2D()(top))))
+    bias = np.asarray(model.get_layer("enc").bias).copy()
+    bias[:3] = -100.0  # three channels of the encoder dead
+    model.get_layer("enc").bias.assign(bias)
+    x = np.random.default_rng(2).normal(size=(16, 16, 16, 8)).astype("float32")
+    y = np.arange(16) % 3
+    monitors = [DeadReLUMonitor(probe_data=(x, y), threshold=1.0), ActivationStats(probe_data=x)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(x, y, batch_size=8, epochs=2, verbose=0, callbacks=monitors)
+    outs = keras.Model(inputs, [enc, low, dec_pre, top])(x)  # fused sites: out <= 0 iff pre <= 0
+    hand = {name: _dead(v) for name, v in zip(["enc", "shared.call1", "dec_act", "shared.call2"],
+                                              outs)}  # fmt: skip
+    layers_ = monitors[0].records[-1]["layers"]
+    assert {n: (i["inactive_units"], i["units"]) for n, i in layers_.items()} == hand
+    assert hand["enc"][0] >= 3
+    zero = monitors[1].records[-1]["layers"]["shared.call2"]["zero_fraction"]
+    assert zero == pytest.approx(np.mean(np.asarray(outs[3]) == 0))

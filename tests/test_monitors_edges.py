@@ -444,8 +444,8 @@ def test_the_layers_to_watch_by_name_pattern_or_class():
 
 
 @pytest.mark.parametrize("labels, message", [
-    (np.zeros((NUM_SAMPLES, 5), "float32"), r"`probe_data` is not shaped like the training data: "
-     r"each training sample's labels have shape \(\), the probe's \(5,\)"),
+    (np.zeros((NUM_SAMPLES, 5), "float32"), "could not compute model .*'s training loss on "
+     r"`probe_data` .*Received: probe_data with inputs of shape \(6,\) and labels of shape \(5,\)"),
     (Y + 1, r"labels outside the model's 3 classes: the loss takes class indices, integers in "
      r"\[0, 3\)\. Received: probe_data labels from 1 to 3"),
     (-Y, r"labels outside the model's 3 classes.*from -2 to 0"),
@@ -555,3 +555,16 @@ def test_rebinning_keeps_every_count():
     assert counts.sum() == pytest.approx(10.0)
     assert counts[2] == pytest.approx(2.0) and counts[7] == pytest.approx(3.0)  # halves of bins
     assert _rebin({"counts": [5], "edges": [1.0, 1.0]}, edges).sum() == 5  # one point mass
+
+
+def test_labels_unlike_the_training_labels_fail_before_a_model_fit_has_yet_to_build():
+    model = _compile(keras.Sequential([keras.layers.Dense(8, activation="relu"),
+                                       keras.layers.Dense(3)]))  # fmt: skip
+    one_hot = np.eye(3, dtype="float32")[Y]
+    # (On JAX `fit` has built the model from its data: the loss, traced, says it.)
+    expected = (r"`probe_data` is not shaped like the training data: each training sample's "
+                r"labels have shape \(\), the probe's \(3,\)" if BACKEND != "jax"
+                else r"`probe_data`.*labels of shape \(3,\)")
+    with pytest.raises(ValueError, match=expected):
+        model.fit(X, Y, epochs=1, verbose=0, callbacks=[GradientNormLogger(probe_data=(X, one_hot))])
+    assert not model.built or BACKEND == "jax"

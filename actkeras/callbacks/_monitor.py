@@ -149,12 +149,13 @@ class Monitor(keras.callbacks.Callback):
             )
         callbacks, data = _fit_context()
         self._check_order(callbacks)
-        if data is not None:
-            check_against_data(probe, *data, labels=self._needs_labels)
         built = self.model.built
         if built:
             check_probe(probe, self.model)
+        elif data is not None:  # nothing else to check the probe against before a step
+            check_against_data(probe, *data, labels=self._needs_labels)
         self._probe_in_use = probe
+        self._base = self._last_step = self._step()
         if not built:  # `fit` builds it from its own data at the first step
             self._pending = True
             return
@@ -199,7 +200,6 @@ class Monitor(keras.callbacks.Callback):
 
     def _begin(self, probe):
         check_probe(probe, self.model)
-        self._base = self._last_step = self._step()
         self._warn_small_probe(probe)
         self._active = bool(self._setup(probe))
         if self._active and self.log_dir is not None:

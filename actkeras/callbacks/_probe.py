@@ -261,6 +261,8 @@ def _matches_data(shapes, batched, array):
     got = tuple(array.shape[1:])
     if batched:
         return _fits(shapes, got)
+    if len(shapes) not in (len(got), len(got) + 1):
+        return True  # a dataset the model does not take as it is (a custom train step)
     return _fits(shapes[1:], got) or _fits(shapes, got)  # a dataset: batched or not
 
 
