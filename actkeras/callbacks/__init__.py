@@ -16,11 +16,11 @@ plain `records` for `actkeras.plots`, and can be deep-copied before training.
 tensors at those sites for code that wants more than the monitors' summaries.
 """
 
-from actkeras.callbacks._recorder import Tap
 from actkeras.callbacks._sites import FAMILIES, ActivationSite, find_activation_layers
 from actkeras.callbacks.activation_stats import ActivationStats
 from actkeras.callbacks.dead_relu import DeadReLUMonitor, DeadUnitWarning
 from actkeras.callbacks.gradient_norm import GradientNormLogger
+from actkeras.callbacks.tap import Tap
 
 __all__ = [
     "FAMILIES",

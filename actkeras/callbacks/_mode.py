@@ -21,7 +21,7 @@ import re
 import keras
 
 from actkeras import checks
-from actkeras.callbacks._sites import walk
+from actkeras.callbacks._tree import walk
 
 MODES = ("training", "inference")
 _MISSING = object()

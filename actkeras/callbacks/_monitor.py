@@ -16,9 +16,9 @@ Nothing is done to the user's model before the probe is checked. At
 not built yet (a `Sequential` without `Input`, a subclassed model never called)
 is left for `fit` to build from its own data, and the monitor sets itself up at
 the first measurement instead. The base class also warns when a logging callback
-precedes the monitors, when the probe is too small for training-mode BatchNorm,
-and (`_activation_calls`) finds the call sites the activation monitors measure,
-warning about activations it cannot see.
+precedes the monitors, and when the probe is too small for training-mode
+BatchNorm. What the two activation monitors share besides (their sites, their
+`Recorder`) is in `_activation_monitor.py`.
 """
 
 import math
@@ -30,18 +30,10 @@ import keras
 from actkeras import checks
 from actkeras.callbacks._backend import sync_state, to_numpy
 from actkeras.callbacks._mode import check_mode, run_model
-from actkeras.callbacks._probe import check_against_data, check_probe, take_probe
-from actkeras.callbacks._recorder import Recorder
-from actkeras.callbacks._sites import (
-    FUNCTIONS,
-    check_selection,
-    paths,
-    recurrent_layers,
-    select,
-    sites_and_outputs,
-    tree,
-)
+from actkeras.callbacks._probe import take_probe
+from actkeras.callbacks._probe_checks import check_against_data, check_probe
 from actkeras.callbacks._tensorboard import EventWriter
+from actkeras.callbacks._tree import check_selection, tree
 
 # Callbacks that read the epoch's `logs` when their turn comes: placed before a
 # monitor, they miss its keys.
@@ -50,11 +42,6 @@ KEY_PREFIXES = ("dead_fraction", "inactive_fraction", "capped_fraction", "grad_n
                 "gradient_ratio", "act_")  # fmt: skip
 DISCOVERY_SAMPLES = 2  # an eager first pass, which finds the call sites, runs on this many
 SMALL_PROBE = 8  # fewer samples than this per pass: BatchNorm's batch statistics mislead
-HOW_TO_SHOW = (
-    "To have it measured, apply the activation as a layer (keras.layers.ReLU(), "
-    "keras.layers.Activation('relu')) or hold it as a layer's attribute "
-    "(activation='relu', self.act = keras.activations.relu)."
-)
 
 
 def plain(value):
@@ -291,94 +278,6 @@ class Monitor(keras.callbacks.Callback):
             self._told.add(key)
             warnings.warn(f"{type(self).__name__}: {message}", stacklevel=4)
 
-    def _activation_calls(self, families, reduce, include_outputs):
-        """The call sites to measure (`CallSite`s), after warning about what cannot be.
-
-        Makes `self._recorder` (compiled where the model allows) and traces its
-        pass for `reduce` on the probe's shapes; `self._census` says what was
-        found, for the subclass's message when nothing is left to measure.
-        """
-        model = self.model
-        sites, outputs = sites_and_outputs(model, families)
-        if self.layers is None:
-            chosen = [s for s in sites if include_outputs or s.name not in outputs]
-            left_out = [] if include_outputs else [s.name for s in sites if s.name in outputs]
-        else:  # an explicit choice may name an output layer
-            chosen = select([((s.name, s.layer.name), s.layer, s) for s in sites], self.layers)
-            left_out = []
-        for site in chosen:
-            if site.via_lambda:
-                self._warn(("lambda", site.name),
-                           f"measures Lambda layer {site.name!r} as a {site.family} activation "
-                           f"because its function is {site.layer.function.__name__!r}; a Lambda "
-                           "may do more than its function's name says. Prefer "
-                           "keras.layers.Activation.")  # fmt: skip
-        for path, layer, names in recurrent_layers(model, families):
-            self._warn(("recurrent", path),
-                       f"{type(layer).__name__} {path!r} applies {', '.join(names)} inside its "
-                       "recurrent cell at every time step; the monitors do not measure recurrent "
-                       "cells (their activations are not layer outputs, and on TensorFlow the "
-                       "cell may run as one fused kernel). An activation layer after it is "
-                       "measured as usual.")  # fmt: skip
-        self._recorder = Recorder(model, chosen, self.mode, compiled=True)
-        self._census = {"left_out": left_out, "uncalled": []}
-        if not chosen:
-            return []
-        calls = self._discover(reduce)
-        self._warn_bare(families)
-        called = {call.index for call in calls}
-        for index, site in enumerate(chosen):
-            if index not in called and not site.fused:
-                self._census["uncalled"].append(site.name)
-                self._warn(("uncalled", site.name),
-                           f"found {type(site.layer).__name__} {site.name!r}, but the model "
-                           "did not call it on the probe pass" + _parent_hint(site.name, model)
-                           + ", so it is not measured.")  # fmt: skip
-        if not include_outputs and self.layers is None:  # a subclassed model's output
-            late = [call.name for call in calls if call.is_output]
-            self._census["left_out"] += late
-            calls = [call for call in calls if not call.is_output]
-        return calls
-
-    def _discover(self, reduce):
-        probe, recorder = self._probe_in_use, self._recorder
-        if recorder.compiled:
-            return recorder.discover(next(probe.chunks(self.chunk_size))[0], reduce)
-        try:
-            return recorder.discover(self._sample(probe))
-        except ValueError:  # a model that takes whole batches only: try one full chunk
-            return recorder.discover(next(probe.chunks(self.chunk_size))[0])
-
-    def _warn_bare(self, families):
-        by_layer = {}
-        for layer, name, code in self._recorder.bare:
-            if FUNCTIONS.get(name) in families:
-                _, names, codes = by_layer.setdefault(id(layer), (layer, {}, {}))
-                names[name] = codes[code] = True  # dicts: in order, once each
-        where = paths(self.model) if by_layer else {}
-        for layer, names, codes in by_layer.values():
-            if layer is None:
-                what = "a function the model calls"
-            else:
-                what = f"{type(layer).__name__} {where.get(id(layer), layer.name)!r}"
-            inside = ", ".join(f"{c}()" for c in codes)
-            self._warn(("bare", id(layer), tuple(names)),
-                       f"{what} calls {', '.join(names)} inside {inside} as a bare op, which "
-                       f"the monitors cannot see. {HOW_TO_SHOW}")  # fmt: skip
-
-    def _nothing_found(self, what):
-        """The reason a subclass has nothing to measure, for its warning."""
-        census = self._census
-        if census["left_out"]:
-            names = ", ".join(repr(n) for n in census["left_out"])
-            return (f"its only {what} {'is' if len(census['left_out']) == 1 else 'are'} the "
-                    f"model's output ({names}), left out because it is the prediction rather "
-                    "than a hidden layer; pass include_outputs=True to watch it")
-        if census["uncalled"]:
-            return (f"it found {len(census['uncalled'])} {what} site(s), but the model did "
-                    "not call any of them on the probe pass")
-        return None
-
     # For subclasses.
 
     def _setup(self, probe):
@@ -390,15 +289,6 @@ class Monitor(keras.callbacks.Callback):
 
     def _after(self, record, scalars):
         """Called after each measurement (warnings, early stop)."""
-
-
-def _parent_hint(name, model):
-    if "/" not in name:
-        return ""
-    parent = name.rsplit("/", 1)[0]
-    layer = next((n.layer for n in tree(model) if n.path == parent), None)
-    kind = type(layer).__name__ if layer is not None else "layer"
-    return f" (its parent {kind} {parent!r} may compute it with a fused op instead)"
 
 
 def _fit_context():

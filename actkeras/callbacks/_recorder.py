@@ -20,12 +20,11 @@ once per model, reduction, mode and input signature and kept while the model
 lives (`_backend.compiled_once`), so new monitors on the same model, in later
 `fit` calls, reuse it. Finding the call sites (`discover`) traces that same
 function (computing nothing); the measurements then reuse the trace. While it
-traces, activation functions called as bare ops from user code
-(`keras.ops.relu(x)` in a custom `call()`) are noted (`bare`), so that the
-monitors can name exactly the layers that apply them.
+traces, activation functions called as bare ops from user code are noted
+(`bare`, see `_bare_ops`), so that the monitors can name exactly the layers that
+apply them. `actkeras.callbacks.Tap` reads whole tensors through a `Recorder`.
 """
 
-import sys
 import weakref
 from dataclasses import dataclass
 
@@ -39,14 +38,10 @@ from actkeras.callbacks._backend import (
     traceable,
     variables_key,
 )
+from actkeras.callbacks._bare_ops import bare_ops
 from actkeras.callbacks._mode import check_mode, measuring, patched, random_layers, run_model
-from actkeras.callbacks._sites import FUNCTIONS
 
 MAX_ELEMENTS = 2**26  # values of the largest activation in one probe chunk (256 MB of float32)
-# Modules whose calls of an activation function are the framework's own business
-# (the sites call them, and backends call each other), not a user's bare op.
-_FRAMEWORK = ("keras", "tensorflow", "jax", "jaxlib", "numpy", "optree", "tf_keras",
-              "actkeras.layers", "actkeras.callbacks")  # fmt: skip
 
 
 def per_unit(tensor):
@@ -135,46 +130,6 @@ def reduction(sites, reduce, run, seen=None):
 
     run(sink)
     return found
-
-
-def bare_ops(noted):
-    """A context in which activation functions called through `keras.ops`,
-    `keras.activations`, `tf.nn`/`tf.math` or `jax.nn` from user code are noted in
-    `noted` as `(layer or None, function name, code name)`, the layer being the
-    innermost one whose method made the call."""
-    targets = [keras.ops, keras.activations]
-    for module, parts in (("tensorflow", ("nn", "math")), ("jax", ("nn",))):
-        if module in sys.modules:
-            targets += [getattr(sys.modules[module], p, None) for p in parts]
-    patches = []
-    for target in filter(None, targets):
-        for name in FUNCTIONS:
-            function = getattr(target, name, None)
-            if callable(function) and not isinstance(function, type):
-                patches.append((target, name, _noting(function, name, noted)))
-    return patched(patches)
-
-
-def _noting(function, name, noted):
-    def noting(*args, **kwargs):
-        frame = sys._getframe(1)
-        module = frame.f_globals.get("__name__", "")
-        if not any(module == p or module.startswith(p + ".") for p in _FRAMEWORK):
-            noted.append((_calling_layer(frame), name, frame.f_code.co_name))
-        return function(*args, **kwargs)
-
-    return noting
-
-
-def _calling_layer(frame):
-    for _ in range(40):
-        if frame is None:
-            return None
-        owner = frame.f_locals.get("self")
-        if isinstance(owner, keras.layers.Layer):
-            return owner
-        frame = frame.f_back
-    return None
 
 
 class Recorder:
@@ -351,35 +306,3 @@ def _tf_pass(model_ref, sites, mode, reduce, x):
                            input_signature=[tensor_specs(x)], autograph=False)  # fmt: skip
     function.info = info
     return function
-
-
-class Tap:
-    """The tensors at `(site, "input" | "output")` points of a model for a batch.
-
-    For code that wants whole tensors rather than the monitors' summaries (the
-    reproduction's sparsity measure): each point is read at its site's first
-    call, in inference mode unless told, eagerly.
-
-    Example:
-    >>> sites = find_activation_layers(model)
-    >>> tap = Tap(model, [(site, "output") for site in sites])
-    >>> outputs = tap(x_valid[:256])  # one backend tensor per point, in order
-
-    Args:
-        model: any built Keras model.
-        points: `(ActivationSite, "input" or "output")` pairs.
-        mode: `"training"` or `"inference"`. Defaults to `"inference"`.
-    """
-
-    def __init__(self, model, points, mode="inference"):
-        self.points = list(points)
-        self._index = {}
-        for site, _ in self.points:
-            self._index.setdefault(site.name, (len(self._index), site))
-        self._recorder = Recorder(model, [site for _, site in self._index.values()], mode)
-
-    def __call__(self, x):
-        """The backend tensors at the points, in order, for the batch `x`."""
-        found = self._recorder(x, lambda site, pre, out: (pre, out))
-        return [found[(self._index[site.name][0], 0)][0 if point == "input" else 1]
-                for site, point in self.points]

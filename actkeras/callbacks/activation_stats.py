@@ -7,7 +7,7 @@ from keras import ops
 
 from actkeras import checks
 from actkeras.callbacks._backend import to_numpy
-from actkeras.callbacks._monitor import Monitor
+from actkeras.callbacks._activation_monitor import ActivationMonitor
 from actkeras.callbacks._recorder import per_unit
 from actkeras.callbacks._sites import FAMILIES
 
@@ -49,7 +49,7 @@ def _summary_and_values(site, pre, out):
     return ops.size(values), _unit_sums(values, site.family), values
 
 
-class ActivationStats(Monitor):
+class ActivationStats(ActivationMonitor):
     """Per activation layer: mean, standard deviation, sparsity and saturation.
 
     Measured on the layer OUTPUTS for a probe set, for every hidden activation

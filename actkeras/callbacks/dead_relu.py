@@ -6,7 +6,7 @@ import keras
 
 from actkeras import checks
 from actkeras.callbacks._backend import to_numpy
-from actkeras.callbacks._monitor import Monitor
+from actkeras.callbacks._activation_monitor import ActivationMonitor
 from actkeras.callbacks._recorder import per_unit
 
 WATCHED = ("rectifier", "leaky", "exponential", "smooth")
@@ -23,7 +23,7 @@ class DeadUnitWarning(UserWarning):
     """A layer's dead (or inactive) fraction is above `DeadReLUMonitor.threshold`."""
 
 
-class DeadReLUMonitor(Monitor):
+class DeadReLUMonitor(ActivationMonitor):
     """Reports, per layer and overall, the units that are off for every probe sample.
 
     A ReLU unit whose pre-activation is <= 0 (its threshold) for every sample

@@ -8,8 +8,9 @@ import numpy as np
 from actkeras.callbacks import _gradients
 from actkeras.callbacks._mode import gist, sample_shapes
 from actkeras.callbacks._monitor import Monitor, plain
-from actkeras.callbacks._probe import check_labels, describe, loss_is_sparse
-from actkeras.callbacks._sites import select, stable_names
+from actkeras.callbacks._probe import describe
+from actkeras.callbacks._probe_checks import check_labels, loss_is_sparse
+from actkeras.callbacks._tree import select, stable_names
 
 
 class GradientNormLogger(Monitor):
