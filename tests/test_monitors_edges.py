@@ -568,3 +568,11 @@ def test_labels_unlike_the_training_labels_fail_before_a_model_fit_has_yet_to_bu
     with pytest.raises(ValueError, match=expected):
         model.fit(X, Y, epochs=1, verbose=0, callbacks=[GradientNormLogger(probe_data=(X, one_hot))])
     assert not model.built or BACKEND == "jax"
+
+
+def test_a_model_whose_only_rectifier_is_a_bare_op_is_told_so():
+    inputs = keras.Input((6,))
+    model = _compile(keras.Model(inputs, keras.layers.Dense(3)(Maybe(True, name="only")(inputs))))
+    messages = _caught_fit(model, [DeadReLUMonitor(probe_data=X)])
+    assert any("Maybe 'only' calls relu inside call() as a bare op" in m for m in messages)
+    assert any("DeadReLUMonitor will log nothing" in m for m in messages)

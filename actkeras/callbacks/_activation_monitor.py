@@ -54,10 +54,10 @@ class ActivationMonitor(Monitor):
                        "measured as usual.")  # fmt: skip
         self._recorder = Recorder(model, chosen, self.mode, compiled=True)
         self._census = {"left_out": left_out, "uncalled": []}
+        calls = self._discover(reduce)  # without sites too: bare ops may be all there is
+        self._warn_bare(families)
         if not chosen:
             return []
-        calls = self._discover(reduce)
-        self._warn_bare(families)
         called = {call.index for call in calls}
         for index, site in enumerate(chosen):
             if index not in called and not site.fused:
