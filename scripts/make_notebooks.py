@@ -374,7 +374,8 @@ for extra_relu in (False, True):
     print(f"extra_relu={extra_relu}: {len(bare)} bare-op warning(s)", *[b[:120] for b in bare],
           sep="\\n  ")
 print("measured sites:", list(mlp_stats.records[-1]["layers"]))
-print("dead units per site:", {n: i["inactive_units"] for n, i in mlp_dead.records[-1]["layers"].items()})
+print("units off (dead for ReLU, inactive for GELU) per site:",
+      {n: f"{i['inactive_units']}/{i['units']}" for n, i in mlp_dead.records[-1]["layers"].items()})
 print(f"gradient first/last ratio: {mlp_gradients.records[-1]['first_last_ratio']:.3g}")"""),
 code("""fig, axes = plt.subplots(1, 2, figsize=(13, 4))
 plot_histograms_over_training(mlp_stats.records, "block/act", ax=axes[0])
