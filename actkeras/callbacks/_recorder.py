@@ -181,7 +181,11 @@ class Recorder:
                 import jax
 
                 with measuring(self.model, self.mode, self._random):
-                    jax.eval_shape(function, [v.value for v in self.model.variables], _arrays(x))
+                    try:
+                        jax.eval_shape(function, [v.value for v in self.model.variables],
+                                       _arrays(x))  # fmt: skip
+                    except ValueError as error:  # ours, with a note JAX appends on its way
+                        raise ValueError(str(error).split("\n-----")[0]) from None
             else:
                 with measuring(self.model, self.mode, self._random):
                     function.get_concrete_function(tensor_specs(x))
