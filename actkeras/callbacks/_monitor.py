@@ -137,9 +137,7 @@ class Monitor(keras.callbacks.Callback):
         callbacks, data = _fit_context()
         self._check_order(callbacks)
         built = self.model.built
-        if built:
-            check_probe(probe, self.model)
-        elif data is not None:  # nothing else to check the probe against before a step
+        if not built and data is not None:  # nothing else to check it against before a step
             check_against_data(probe, *data, labels=self._needs_labels)
         self._probe_in_use = probe
         self._base = self._last_step = self._step()
