@@ -9,6 +9,8 @@ serialisation (package `actkeras`): the layers are imported as soon as Keras is,
 saved models reload after `import actkeras` whichever of the two came first. A Keras
 backend actkeras cannot run on (not installed, or not TensorFlow or JAX) makes that first
 import raise `ImportError` with one line saying what to install (`actkeras.backends`).
+Keras and TensorFlow imported after `actkeras` leave out TensorFlow's C++ start-up
+chatter, and nothing else (`actkeras.quiet`).
 """
 
 import importlib
@@ -16,7 +18,7 @@ import importlib.abc
 import importlib.util
 import sys
 
-__version__ = "0.1.0"
+__version__ = "0.3.0"
 
 # public name -> the module that defines it
 _EXPORTS = {
@@ -55,8 +57,10 @@ def __dir__():
     return sorted(set(globals()) | set(_EXPORTS) | set(_SUBPACKAGES) | set(_MODULES))
 
 
-class _RegisterLayersAfterKeras(importlib.abc.MetaPathFinder):
-    """Imports `actkeras.layers` right after `keras` itself finishes importing.
+class _AfterImport(importlib.abc.MetaPathFinder):
+    """Wraps the imports of `keras` and `tensorflow`: both run through
+    `actkeras.quiet.quietly` (their C++ start-up chatter dropped, nothing else), and
+    `actkeras.layers` is imported right after `keras` finishes importing.
 
     Keras has no hook for lazily registered objects: a `.keras` file names
     `actkeras>PReLU`, which must be registered before `keras.saving.load_model`
@@ -66,7 +70,7 @@ class _RegisterLayersAfterKeras(importlib.abc.MetaPathFinder):
     _finding = False
 
     def find_spec(self, name, path=None, target=None):
-        if name != "keras" or self._finding:
+        if name not in ("keras", "tensorflow") or self._finding:
             return None
         self._finding = True  # the search below asks the other finders, not this one
         try:
@@ -76,23 +80,23 @@ class _RegisterLayersAfterKeras(importlib.abc.MetaPathFinder):
         if spec is not None and hasattr(spec.loader, "exec_module"):
             exec_module = spec.loader.exec_module
 
-            def exec_then_register(module):
-                # A backend actkeras cannot run on fails here in one line, not deep in Keras.
-                importlib.import_module("actkeras.backends").check()
-                exec_module(module)
-                if self in sys.meta_path:
-                    sys.meta_path.remove(self)
-                importlib.import_module("actkeras.layers")
+            def exec_quietly(module):
+                if name == "keras":
+                    # A backend actkeras cannot run on fails here in one line, not deep in Keras.
+                    importlib.import_module("actkeras.backends").check()
+                importlib.import_module("actkeras.quiet").load_quietly(exec_module, module)
+                if name == "keras":
+                    importlib.import_module("actkeras.layers")
 
-            spec.loader.exec_module = exec_then_register
+            spec.loader.exec_module = exec_quietly
         return spec
 
 
 if "keras" in sys.modules:
     importlib.import_module("actkeras.backends").check()
     importlib.import_module("actkeras.layers")
-else:
-    sys.meta_path.insert(0, _RegisterLayersAfterKeras())
+if "tensorflow" not in sys.modules or "keras" not in sys.modules:
+    sys.meta_path.insert(0, _AfterImport())
 
 __all__ = [
     "ACTIVATIONS",

@@ -6,11 +6,11 @@ object Keras makes in each `compile`, so that a recompiled model is traced anew;
 where the attribute is missing the key holds `None` and only a new optimizer or
 variable list tells):
 
-- `training.graph_steps` installs its own `train_function` on a model (Keras's
+- `stepping.graph_steps` installs its own `train_function` on a model (Keras's
   `make_train_function`, `train_step`, `steps_per_execution`, and `fit` calling
   `model.train_function(iterator)`). On an untested Keras it is not used: `fit`
   falls back to Keras's own loop with one warning.
-- `training.jax_steps` does the same on JAX (Keras's stateless
+- `stepping.jax_steps` does the same on JAX (Keras's stateless
   `train_step(state, data)`, and `fit` calling `model.train_function(state,
   iterator)` with the state from `_get_jax_state`, handed back by
   `jax_state_sync`); `jax_steps_supported` checks it, with the same fallback.
@@ -94,7 +94,7 @@ def graph_steps_supported(model):
 
 
 def jax_steps_supported(model):
-    """Whether `training.jax_steps` may replace `model`'s train function on JAX: a
+    """Whether `stepping.jax_steps` may replace `model`'s train function on JAX: a
     tested Keras whose JAX trainer has the stateless `train_step(state, data)`,
     `make_train_function`, `train_function`, `steps_per_execution` and the state
     hand-over (`_get_jax_state`, `jax_state_sync`) its `fit` loop uses. Warns once

@@ -5,8 +5,9 @@ therefore sees either the old file or the whole new one, never half of it. Every
 file and folder actkeras writes goes through here: `write_bytes`, `write_text`,
 `write_json`, `write_figure` for content in memory, `temporary_path` for writers
 that want a path of their own (`model.save`, `np.savez`, a download), and
-`replace_folder` for a folder built aside (an export). Files get the usual
-permissions (the umask's), not `mkstemp`'s owner-only mode.
+`staging_folder` and `replace_folder` for a folder built aside (an export). Files
+and folders get the usual permissions (the umask's), not `mkstemp`'s and `mkdtemp`'s
+owner-only modes.
 """
 
 import contextlib
@@ -20,6 +21,7 @@ from pathlib import Path
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 _MODE = 0o666 & ~_UMASK
+_FOLDER_MODE = 0o777 & ~_UMASK
 
 
 def write_text(path, text):
@@ -68,6 +70,15 @@ def temporary_path(path, suffix=".tmp"):
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def staging_folder(parent, name):
+    """A new hidden folder in `parent` (created if needed) to build `name` in, for
+    `replace_folder`; it has the usual permissions, so the folder it becomes does too."""
+    Path(parent).mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{name}.", suffix=".tmp"))
+    os.chmod(staging, _FOLDER_MODE)
+    return staging
 
 
 def replace_folder(staging, destination, overwrite=False):

@@ -2,9 +2,10 @@
 
 Plain data in, text out (no Keras, no TensorFlow): the results of
 `actkeras.bench.run_all`, one per backend, from this process or from the `--json`
-files of others. With one backend the file is that backend's tables; with several,
-a side-by-side table of the training speeds comes first, then each backend's tables
-under its name.
+files of others. A table of every preset's training speed against the bound (c/e)
+and plain Keras (c/b), per backend, comes first; with several backends, a side-by-side
+table of the `udacity` network's variants follows; then each backend's tables under
+its name (with one backend, directly).
 """
 
 import statistics
@@ -19,10 +20,11 @@ def to_markdown(runs, target="BENCHMARKS.md"):
     >>> text = to_markdown([bench.run_all(data) | {"data_info": "14,586 images"}])
 
     Args:
-        runs: `actkeras.bench.run_all` results, each with a `"data_info"` line
-            describing the notMNIST data it used; one per backend.
-        target: the file name the header says the tables were written to.
-            Defaults to `"BENCHMARKS.md"`.
+        runs: `actkeras.bench.run_all` results, each with a `"data_info"`
+            describing the data it used (`{"notmnist": line, "fashion_mnist": line}`,
+            or, from older runs, the notMNIST line alone); one per backend.
+        target: the file name the header says the tables were written to, or
+            `None` for tables that were only printed. Defaults to `"BENCHMARKS.md"`.
     """
     if not runs:
         raise ValueError("`runs` must hold at least one benchmark run. Received: runs=[]")
@@ -32,29 +34,129 @@ def to_markdown(runs, target="BENCHMARKS.md"):
     lines = [
         "# Benchmarks",
         "",
-        f"Written by `actkeras bench{option} --write {target}`; regenerate it, do not edit it.",
+        f"Written by `actkeras bench{option} --write {target}`; regenerate it, do not edit it."
+        if target else f"Measured by `actkeras bench{option}` (`--write FILE` keeps the tables).",
         "",
         f"- machine: {first['processor']}, {first['cpu_count']} CPU cores, "
         f"{first['platform']}; accelerators: {', '.join(first['accelerators']) or 'none'}",
-        f"- data: notMNIST, {runs[0]['data_info']}",
+        f"- data: {_data_line(runs[0]['data_info'])}",
     ]
+    if len(runs) > 1:
+        lines.append(f"- backends: {', '.join(backends)}, each in its own process, one after "
+                     "the other")
+    lines += _preset_table(runs)
     if len(runs) == 1:
-        return "\n".join(lines + _run_lines(runs[0], "##")) + "\n"
-    lines += [f"- backends: {', '.join(backends)}, each in its own process, one after the "
-              "other", ""]
-    lines += _side_by_side(runs)
+        return "\n".join(lines + [""] + _run_lines(runs[0], "##")) + "\n"
+    if all(run["speed"] for run in runs):
+        lines += [""] + _side_by_side(runs)
     for run in runs:
         lines += ["", f"## {run['environment']['backend']}"] + _run_lines(run, "###")
     return "\n".join(lines) + "\n"
 
 
+DATA_NAMES = {"notmnist": "notMNIST", "fashion_mnist": "Fashion-MNIST"}
+
+
+def _data_line(info):
+    if isinstance(info, str):  # a run from before the deep presets: notMNIST alone
+        return f"notMNIST, {info}"
+    return "; ".join(f"{DATA_NAMES.get(name, name)}, {line}" for name, line in info.items())
+
+
+def _preset_table(runs):
+    """Every preset's c against e (the bound) and b (plain Keras), per backend."""
+    lines = [
+        "", "## Training speed by preset and backend", "",
+        "b: plain Keras `fit`; c: `build_model` + `actkeras.fit`; e: the bound, for `udacity` "
+        "the matrix products' rate at the network's shapes, for the others the same training "
+        "step compiled alone. Milliseconds per training step are medians over rounds; a "
+        "ratio of speeds is the median of the rounds' ratios, with their range (c/e of "
+        "`udacity`: the medians' ratio, e being one rate). Each backend's own tables follow.",
+        "",
+        "| preset | backend | b ms/step | c ms/step | e ms/step | c/e | c/b |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    rows = []
+    for run in runs:
+        backend = run["environment"]["backend"]
+        speed = run["speed"]
+        if speed:
+            rows.append(("udacity", backend, _udacity_cells(speed)))
+        for name, preset in (run.get("presets") or {}).items():
+            ms = preset["ms_per_step"]
+            rows.append((name, backend, [f"{ms[v]:.2f}" for v in "bce"]
+                         + [_ratio(preset, "c/e"), _ratio(preset, "c/b")]))
+    order = ["udacity", "fashion_mlp", "mlp"]
+    rows.sort(key=lambda row: order.index(row[0]) if row[0] in order else len(order))
+    lines += [f"| {name} | {backend} | {' | '.join(cells)} |" for name, backend, cells in rows]
+    return lines
+
+
+def _udacity_cells(speed):
+    rate = speed["samples_per_second"]
+    batch = speed.get("batch_size", 128)
+    cells = [f"{batch / rate[v] * 1e3:.2f}" if v in rate else "n/a" for v in "bc"]
+    flops = speed.get("step_flops")
+    cells.append(f"{flops / speed['matmul_flops'] * 1e3:.2f}" if flops else "n/a")
+    ratio = speed["ratios"].get("c_flops/e")
+    cells.append("n/a" if ratio is None else f"{ratio:.3f}")
+    cells.append(_ratio(speed, "c/b"))
+    return cells
+
+
+def _ratio(result, name):
+    if name not in result["ratios"]:
+        return "n/a"
+    low, high = result["ratio_ranges"][name]
+    return f"{result['ratios'][name]:.3f} ({low:.3f} to {high:.3f})"
+
+
 def _run_lines(run, h):
     """One backend's tables, under headings of level `h`."""
-    env, speed = run["environment"], run["speed"]
+    env = run["environment"]
     lines = [
         f"- date: {env['date']}",
         f"- backend: {env['backend']}; "
         + ", ".join(f"{k} {v}" for k, v in sorted(env["versions"].items())),
+    ]
+    if run["speed"]:
+        lines += _udacity_lines(run["speed"], h)
+    for preset in (run.get("presets") or {}).values():
+        lines += _preset_lines(preset, h)
+    if run.get("activation_cost"):
+        lines += _cost_lines(run["activation_cost"], h)
+    if run.get("mlp_step_time"):
+        lines += _mlp_lines(run["mlp_step_time"], h)
+    return lines
+
+
+def _preset_lines(preset, h):
+    """A deep preset's variants: ms per step, validation accuracy, and the ratios."""
+    steps = preset["steps"]
+    lines = [
+        "", f"{h} Training speed, `{preset['preset']}` network (one epoch of "
+        f"{preset['n_train']:,} images in batches of {preset['batch_size']}: {steps['c']:,} "
+        f"steps; median of {preset['rounds']} round-robin rounds after an untimed one)", "",
+        "| variant | ms per step | steps/s | validation accuracy |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for v, label in preset["labels"].items():
+        ms = preset["ms_per_step"][v]
+        accuracy = preset["valid_accuracy"].get(v)
+        label = label if v != "e" else (f"{label}: {steps['e']:,} steps, {preset['inner']} a "
+                                        "compiled call")
+        lines.append(f"| {v}. {label} | {ms:.2f} | {1e3 / ms:,.0f} | "
+                     f"{'' if accuracy is None else f'{accuracy:.4f}'} |")
+    lines += ["", "| ratio of speeds | median | range over rounds |", "| --- | ---: | ---: |"]
+    for name, value in preset["ratios"].items():
+        low, high = preset["ratio_ranges"][name]
+        lines.append(f"| {name} | {value:.3f} | {low:.3f} to {high:.3f} |")
+    return lines
+
+
+def _udacity_lines(speed, h):
+    """The `udacity` network's variants a to e, and their ratios."""
+    lines = [
         "",
         f"{h} Training speed, `udacity` network ({speed['steps']} steps of batch 128, "
         f"median of {speed['rounds']} round-robin rounds)",
@@ -81,10 +183,6 @@ def _run_lines(run, h):
     for name, value in speed["ratios"].items():
         spread = "{:.3f} to {:.3f}".format(*ranges[name]) if name in ranges else ""
         lines.append(f"| {name} | {value:.3f} | {spread} |")
-    if run.get("activation_cost"):
-        lines += _cost_lines(run["activation_cost"], h)
-    if run.get("mlp_step_time"):
-        lines += _mlp_lines(run["mlp_step_time"], h)
     return lines
 
 

@@ -1,19 +1,22 @@
 """The `actkeras` command: a thin argparse shell over the public API.
 
-Each sub-command is a module of `actkeras.commands` with `add_arguments(parser)` and
-`run(args) -> int`; those modules import the library (and so TensorFlow) only inside
-`run`, so `actkeras --help` and `actkeras COMMAND --help` never load it.
+Each sub-command is a module of `actkeras.commands` with `add_arguments(parser)`,
+`run(args) -> int` and, optionally, `check(args)`: the checks of its arguments that
+need no backend, run before Keras loads. Those modules import the library (and so
+TensorFlow) only inside `run`, so `actkeras --help` and `actkeras COMMAND --help`
+never load it, and a bad argument is refused at once.
 
 Exit codes: 0 success; 1 a failure (a failed run, missing or corrupt data, an
 unwritable folder, a diverged training), with one line saying what and how to fix it;
 2 a usage error (a bad argument), as argparse has it; 130 interrupted. `--debug`
-shows tracebacks and TensorFlow's own start-up logging.
+adds the traceback (the exit code stays) and shows TensorFlow's own start-up logging.
 """
 
 import argparse
 import importlib
 import os
 import sys
+import traceback
 
 from actkeras import backends, quiet
 from actkeras.commands.common import UsageError
@@ -28,9 +31,8 @@ COMMANDS = {
     "bench": ("actkeras.commands.bench", "time training against the TF1 loop and plain Keras"),
     "reproduce": ("actkeras.commands.reproduce", "reproduce the seeds' claims: runs, verdicts, report"),
 }
-# TensorFlow's C++ logging (oneDNN notices, CUDA probes, tf.data attribute errors) says
-# nothing a user can act on. Set before TensorFlow loads, here and in every process the
-# command starts (the reproduction's and the tuner's workers inherit it).
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
         # One line, as every other error of the command; the usage is one --help away.
@@ -76,18 +78,27 @@ def main(argv=None):
         if backend_problem:
             print(f"actkeras {args.command}: error: {backend_problem}", file=sys.stderr)
             return 2
-    if not args.debug and len(chosen) < 2:  # several backends: each in a process of its own
-        quiet.start_quietly()
+    # TensorFlow's start-up logging (oneDNN notices, CUDA probes) says nothing a user
+    # can act on: quiet here and in every process the command starts (`actkeras.quiet`).
+    if args.debug:
+        quiet.show_everything()
     from actkeras.data.locate import fix_terms
 
+    module = importlib.import_module(args.module)
     try:
         with fix_terms("cli"):
-            return int(importlib.import_module(args.module).run(args) or 0)
+            if hasattr(module, "check"):
+                module.check(args)  # before the backend loads: a bad argument costs nothing
+            if not args.debug and len(chosen) < 2:  # several backends: each in its own process
+                quiet.start_quietly()
+            return int(module.run(args) or 0)
     except KeyboardInterrupt:
+        if args.debug:
+            traceback.print_exc()
         print("actkeras: interrupted", file=sys.stderr)
         return 130
     except (UserError, ValueError, OSError) as error:
-        if args.debug:
-            raise
+        if args.debug:  # more detail, the same outcome
+            traceback.print_exc()
         print(f"actkeras {args.command}: error: {error}", file=sys.stderr)
         return 2 if isinstance(error, UsageError) else 1

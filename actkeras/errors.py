@@ -2,7 +2,9 @@
 (2 is kept for argument errors: `commands.common.UsageError`)."""
 
 import errno
+import os
 from contextlib import contextmanager
+from pathlib import Path
 
 
 class UserError(Exception):
@@ -29,3 +31,15 @@ def writing(path, option="--out", note=""):
         yield
     except OSError as error:
         raise output_error(error, path, option, note) from error
+
+
+def check_writable(path, option="--out"):
+    """Raises `output_error(...)` if `path`, or the folder it would be made in, is read-only
+    or not the user's: for a command whose writing comes at the end of long work."""
+    folder = Path(path).absolute()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
+        read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+        code = errno.EROFS if read_only else errno.EACCES
+        raise output_error(OSError(code, os.strerror(code)), path, option)

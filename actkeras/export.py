@@ -12,7 +12,6 @@ import importlib.util
 import json
 import re
 import shutil
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -69,8 +68,7 @@ def export_model(model, name, *, root="saved_models", metadata=None, overwrite=F
             f"An export already exists at {destination}; pass overwrite=True to replace "
             f"it, or choose another name. Received: name={name!r}"
         )
-    root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=root, prefix=f".{name}.", suffix=".tmp"))
+    staging = atomic.staging_folder(root, name)
     try:
         model.save(staging / KERAS_FILE)
         files = {"keras": KERAS_FILE, "savedmodel": None, "why": None}
@@ -98,8 +96,9 @@ def load_exported(path_or_name, *, root="saved_models", compile=True):
     """Loads an exported `.keras` model with `safe_mode` on.
 
     Args:
-        path_or_name: an export's name (looked up in `root`), its folder, or a
-            `.keras` file.
+        path_or_name: an export's folder, or a `.keras` file, or an export's name:
+            looked up as `root/name` in the current folder, then in each folder
+            above it.
         root: where names are looked up. Defaults to `"saved_models"`.
         compile: passed to `keras.saving.load_model`. Defaults to `True`.
 
@@ -108,16 +107,9 @@ def load_exported(path_or_name, *, root="saved_models", compile=True):
         ValueError: a truncated or corrupt file (re-export it), or a model that uses
             a custom class no imported package has registered (import it first).
     """
-    path = Path(path_or_name)
-    if not path.exists() and not path.is_absolute() and len(path.parts) == 1:
-        path = Path(root) / path
+    path = _find(path_or_name, root)
     if path.is_dir():
         path = path / KERAS_FILE
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"No exported model at {path}: export one with `actkeras export` or "
-            f"actkeras.export_model(). Received: path_or_name={str(path_or_name)!r}"
-        )
     config = _read_keras_config(path)
     missing = sorted(set(_unregistered_classes(config)))
     if missing:
@@ -146,11 +138,36 @@ def load_exported(path_or_name, *, root="saved_models", compile=True):
 
 def read_metadata(path_or_name, *, root="saved_models"):
     """Returns the `metadata.json` of an export, by name or folder, as a dict."""
-    path = Path(path_or_name)
-    if not path.exists() and len(path.parts) == 1:
-        path = Path(root) / path
+    path = _find(path_or_name, root, METADATA_FILE)
     with open(path / METADATA_FILE) as handle:
         return json.load(handle)
+
+
+def _find(path_or_name, root, wanted=KERAS_FILE):
+    """The export `path_or_name` names: a folder or file that exists as given, else a
+    name looked up as `root/name`, where `export_model` and `actkeras export` wrote it:
+    in the current folder, then in each folder above it (a notebook in `notebooks/`
+    finds the repository's `saved_models/`). Raises `FileNotFoundError` saying where
+    it looked."""
+    path = Path(path_or_name)
+    if path.is_file() or (path / wanted).is_file():
+        return path
+    looked = [path.absolute()]
+    if len(path.parts) == 1 and not path.is_absolute():
+        root = Path(root)
+        bases = [Path.cwd(), *Path.cwd().parents] if not root.is_absolute() else [Path("/")]
+        for base in bases:
+            candidate = base / root / path
+            if (candidate / wanted).is_file():
+                return candidate
+            looked.append(candidate)
+    where = ", ".join(str(p) for p in looked[:4])
+    if len(looked) > 4:
+        where += f" and {len(looked) - 4} folder(s) further up, to {looked[-1]}"
+    raise FileNotFoundError(
+        f"No exported model at {where}: export one with `actkeras export` or "
+        f"actkeras.export_model(), or give its folder. Received: path_or_name="
+        f"{str(path_or_name)!r}")
 
 
 def export_run(run_dir, name=None, *, root="saved_models", overwrite=False, serving=True):

@@ -16,6 +16,9 @@ OPTIMIZERS = {
     "rmsprop": keras.optimizers.RMSprop,
 }
 
+# What every built model is compiled with, beside its loss (and so logs: `val_*` too).
+METRICS = ("accuracy",)
+
 INITIALIZERS = {
     "truncated_normal": lambda stddev, seed: keras.initializers.TruncatedNormal(
         stddev=stddev, seed=seed
@@ -32,6 +35,45 @@ INITIALIZERS = {
 }
 
 
+@keras.saving.register_keras_serializable(package="actkeras")
+class ScaledInitializer(keras.initializers.Initializer):
+    """Another initializer's values multiplied by `gain` (a weight scale that travels
+    with nothing else: the same draws, larger or smaller).
+
+    Args:
+        base: a Keras initializer (or its serialized config).
+        gain: the factor, finite and > 0.
+    """
+
+    def __init__(self, base, gain):
+        self.base = keras.initializers.get(base)
+        self.gain = checks.finite("gain", gain, low=0, strict_low=True)
+
+    def __call__(self, shape, dtype=None):
+        return self.base(shape, dtype=dtype) * self.gain
+
+    def get_config(self):
+        return {"base": keras.initializers.serialize(self.base), "gain": self.gain}
+
+
+@keras.saving.register_keras_serializable(package="actkeras")
+class PulseSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """A constant learning rate with a pulse: `peak` for `first_step <= step < end_step`."""
+
+    def __init__(self, base, peak, first_step, end_step):
+        self.base, self.peak = float(base), float(peak)
+        self.first_step, self.end_step = int(first_step), int(end_step)
+
+    def __call__(self, step):
+        step = keras.ops.cast(step, "float32")
+        inside = keras.ops.logical_and(step >= self.first_step, step < self.end_step)
+        return keras.ops.where(inside, self.peak, self.base)
+
+    def get_config(self):
+        return {"base": self.base, "peak": self.peak, "first_step": self.first_step,
+                "end_step": self.end_step}
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """Everything that defines a model and how it is trained; saved with every result.
@@ -46,11 +88,16 @@ class ModelConfig:
         output: `"logits"` (loss from logits) or `"softmax"` (softmax output layer).
         initializer: kernel initializer name, see `INITIALIZERS`.
         init_stddev: standard deviation for the (truncated) normal initializers.
+        init_gain: every kernel's initial values multiplied by this factor (1: the
+            initializer as it is; 8 with `glorot_uniform`: weights 8 times Glorot's).
         bias_init: constant every bias starts at (seed 001's "strongly negative bias").
         batch_norm: a BatchNormalization between each Dense and its activation.
         dropout: dropout rate after each hidden activation (0 for none).
         optimizer: optimizer name, see `OPTIMIZERS`.
         learning_rate: the optimizer's learning rate.
+        lr_pulse: `(peak, first_step, end_step)`: the learning rate is `peak` for the
+            steps `first_step <= step < end_step` and `learning_rate` otherwise (a
+            learning-rate pulse); `None` for a constant rate.
         batch_size, epochs, steps: how long `fit` runs; `steps`, when set, wins
             over `epochs` (the course assignment counts 3,001 steps).
         steps_per_execution: Keras's `steps_per_execution` for `compile` (100 for
@@ -68,11 +115,13 @@ class ModelConfig:
     output: str = "logits"
     initializer: str = "glorot_uniform"
     init_stddev: float = 0.05
+    init_gain: float = 1.0
     bias_init: float = 0.0
     batch_norm: bool = False
     dropout: float = 0.0
     optimizer: str = "sgd"
     learning_rate: float = 0.01
+    lr_pulse: tuple | None = None
     batch_size: int = 32
     epochs: int = 5
     steps: int | None = None
@@ -106,6 +155,20 @@ class ModelConfig:
         checks.choice("optimizer", self.optimizer, list(OPTIMIZERS))
         checks.finite("learning_rate", self.learning_rate, low=0, strict_low=True)
         checks.finite("init_stddev", self.init_stddev, low=0, strict_low=True)
+        checks.finite("init_gain", self.init_gain, low=0, strict_low=True)
+        if self.lr_pulse is not None:
+            pulse = self.lr_pulse
+            if (isinstance(pulse, (str, bytes)) or not hasattr(pulse, "__len__")
+                    or len(pulse) != 3):
+                raise ValueError("`lr_pulse` must be (peak learning rate, first step, end step). "
+                                 f"Received: lr_pulse={pulse!r}")
+            checks.finite("lr_pulse", pulse[0], low=0, strict_low=True)
+            checks.non_negative_int("lr_pulse", pulse[1])
+            checks.positive_int("lr_pulse", pulse[2])
+            if pulse[2] <= pulse[1]:
+                raise ValueError("`lr_pulse` must end after it starts. "
+                                 f"Received: lr_pulse={pulse!r}")
+            object.__setattr__(self, "lr_pulse", (float(pulse[0]), int(pulse[1]), int(pulse[2])))
         checks.finite("bias_init", self.bias_init)
         checks.finite("dropout", self.dropout, low=0, high=1)
         for name in ("batch_size", "epochs", "steps_per_execution"):
@@ -158,7 +221,7 @@ PRESETS = {
         # A step of this network takes about a millisecond on a CPU, so Keras's
         # per-call overhead shows: with 10 steps a call `fit` ran at 0.75 of the
         # seed's TF1 loop, with 100 at its speed, and with 100 run in one graph call
-        # by `training.graph_steps` (TensorFlow) faster (`actkeras bench`). `fit`
+        # by `stepping.graph_steps` (TensorFlow) faster (`actkeras bench`). `fit`
         # still reports every `log_every` steps.
         steps_per_execution=100,
     ),
@@ -233,7 +296,8 @@ def build_from_config(config, activation_layer=None):
 
     def initializer(index):
         layer_seed = None if seed is None else seed * 1000 + index
-        return INITIALIZERS[config.initializer](config.init_stddev, layer_seed)
+        base = INITIALIZERS[config.initializer](config.init_stddev, layer_seed)
+        return base if config.init_gain == 1.0 else ScaledInitializer(base, config.init_gain)
 
     def activation(index):
         source = activation_layer if activation_layer is not None else config.activation
@@ -264,11 +328,13 @@ def build_from_config(config, activation_layer=None):
         name="output",
     )(x)
     model = keras.Model(inputs, outputs, name=f"{config.preset}_{config.activation}")
-    optimizer = OPTIMIZERS[config.optimizer](learning_rate=config.learning_rate)
+    rate = (PulseSchedule(config.learning_rate, *config.lr_pulse) if config.lr_pulse
+            else config.learning_rate)
+    optimizer = OPTIMIZERS[config.optimizer](learning_rate=rate)
     model.compile(
         optimizer=optimizer,
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=config.output == "logits"),
-        metrics=["accuracy"],
+        metrics=list(METRICS),
         steps_per_execution=config.steps_per_execution,
     )
     model.actkeras_config = config

@@ -1,13 +1,17 @@
-"""What every written record shares: the environment it was made in, and JSON-ready values.
+"""What every written record shares: the environment it was made in, JSON-ready values,
+and a training run's `History` as rows.
 
 `environment()` is the one description of the machine, backend and versions that the
 reproduction's report, the benchmarks and the exported models' metadata carry;
 `plain()` is the one conversion of results to JSON (NumPy to Python, tuples to lists,
-NaN and infinities to `null`).
+NaN and infinities to `null`); `history_records()` and `history_csv()` write a Keras
+`History` as per-epoch rows and as CSV text.
 """
 
+import csv
 import datetime
 import importlib.metadata
+import io
 import math
 import os
 import platform
@@ -96,3 +100,28 @@ def plain(value, strict=False):
         raise TypeError(f"Only JSON-ready values can be recorded. Received: "
                         f"{type(value).__name__} {value!r}")
     return str(value)
+
+
+def history_records(history):
+    """`History.history` as a list of per-epoch dicts of floats (NaN kept as None)."""
+    keys = list(history.history)
+    rows = []
+    for epoch in range(len(history.epoch)):
+        row = {"epoch": epoch + 1}
+        for key in keys:
+            value = float(history.history[key][epoch])
+            row[key] = value if math.isfinite(value) else None
+        rows.append(row)
+    return rows
+
+
+def history_csv(records):
+    """`history_records` rows as CSV text (columns in order of first appearance)."""
+    keys = []
+    for row in records:
+        keys += [k for k in row if k not in keys]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=keys or ["epoch"], extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(records)
+    return buffer.getvalue()

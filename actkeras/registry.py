@@ -1,15 +1,18 @@
 """The one activation registry that the builder, the CLI, the tuner and the tests read.
 
 Adding an activation is one layer class in `actkeras/layers/` plus one entry here.
+
+The entries name their layer class and its arguments without importing it, so that
+names and arguments are checked (`get_entry`, `check_activation_kwargs`,
+`parse_activation_spec`) before Keras and its backend load: the CLI refuses a
+misspelt activation at once. The layers load on first use of `entry.layer`.
 """
 
 import copy
-import inspect
+import importlib
 from dataclasses import dataclass, field
 
-import keras
-
-from actkeras import layers
+from actkeras import checks
 
 
 @dataclass(frozen=True)
@@ -18,51 +21,49 @@ class ActivationEntry:
 
     Args:
         name: the registry name (`activation="name"`).
-        layer: the actkeras layer class.
+        class_name: the layer class's name in `actkeras.layers`.
         summary: one line for listings.
+        parameters: the layer's constructor arguments and their defaults, as its
+            signature has them (`tests/test_layers.py` checks that they agree).
         test_kwargs: NON-default constructor arguments, used by the tests and the
             export checks to prove that arguments survive a round trip.
     """
 
     name: str
-    layer: type
+    class_name: str
     summary: str
+    parameters: dict = field(default_factory=dict)
     test_kwargs: dict = field(default_factory=dict)
+
+    @property
+    def layer(self):
+        """The actkeras layer class (importing it loads Keras)."""
+        return getattr(importlib.import_module("actkeras.layers"), self.class_name)
 
     @property
     def family(self):
         return self.layer.family
 
-    @property
-    def parameters(self):
-        """Constructor arguments and their defaults, read from the layer itself."""
-        signature = inspect.signature(self.layer.__init__)
-        return {
-            name: p.default
-            for name, p in signature.parameters.items()
-            if name != "self" and p.kind is p.POSITIONAL_OR_KEYWORD
-        }
-
 
 _ENTRIES = [
-    ActivationEntry("relu", layers.ReLU, "max(x, 0)"),
-    ActivationEntry(
-        "leaky_relu", layers.LeakyReLU, "x if x >= 0 else 0.3 x", {"negative_slope": 0.1}
-    ),
-    ActivationEntry(
-        "prelu", layers.PReLU, "leaky ReLU with a learned slope per unit", {"initial_slope": 0.1}
-    ),
-    ActivationEntry("elu", layers.ELU, "x if x > 0 else alpha (exp(x) - 1)", {"alpha": 0.5}),
-    ActivationEntry("selu", layers.SELU, "self-normalising scaled ELU"),
-    ActivationEntry("gelu", layers.GELU, "x Phi(x)", {"approximate": True}),
-    ActivationEntry("swish", layers.Swish, "x sigmoid(beta x)", {"beta": 1.5}),
-    ActivationEntry("sigmoid", layers.Sigmoid, "1 / (1 + exp(-x))"),
-    ActivationEntry(
-        "scaled_sigmoid", layers.ScaledSigmoid, "1 / (1 + exp(-a x)), a = 4", {"slope": 2.0}
-    ),
-    ActivationEntry("tanh", layers.Tanh, "hyperbolic tangent"),
-    ActivationEntry("softmax", layers.Softmax, "softmax over the hidden units", {"axis": 1}),
-    ActivationEntry("linear", layers.Linear, "identity (collapses the network)"),
+    ActivationEntry("relu", "ReLU", "max(x, 0)"),
+    ActivationEntry("leaky_relu", "LeakyReLU", "x if x >= 0 else 0.3 x",
+                    {"negative_slope": 0.3}, {"negative_slope": 0.1}),
+    ActivationEntry("prelu", "PReLU", "leaky ReLU with a learned slope per unit",
+                    {"initial_slope": 0.25}, {"initial_slope": 0.1}),
+    ActivationEntry("elu", "ELU", "x if x > 0 else alpha (exp(x) - 1)",
+                    {"alpha": 1.0}, {"alpha": 0.5}),
+    ActivationEntry("selu", "SELU", "self-normalising scaled ELU"),
+    ActivationEntry("gelu", "GELU", "x Phi(x)", {"approximate": False}, {"approximate": True}),
+    ActivationEntry("swish", "Swish", "x sigmoid(beta x)", {"beta": 1.0}, {"beta": 1.5}),
+    ActivationEntry("sigmoid", "Sigmoid", "1 / (1 + exp(-x))"),
+    ActivationEntry("scaled_sigmoid", "ScaledSigmoid", "1 / (1 + exp(-a x)), a = 4",
+                    {"slope": 4.0}, {"slope": 2.0}),
+    ActivationEntry("tanh", "Tanh", "hyperbolic tangent"),
+    ActivationEntry("softsign", "Softsign", "x / (1 + |x|)"),
+    ActivationEntry("softmax", "Softmax", "softmax over the hidden units", {"axis": -1},
+                    {"axis": 1}),
+    ActivationEntry("linear", "Linear", "identity (collapses the network)"),
 ]
 
 ACTIVATIONS = {entry.name: entry for entry in _ENTRIES}
@@ -84,7 +85,9 @@ def get_entry(name):
 
 
 def check_activation_kwargs(name, kwargs):
-    """Raises `ValueError` if `kwargs` holds arguments that `name` does not take."""
+    """Raises `ValueError` if `kwargs` holds arguments that `name` does not take, or a
+    value of the wrong kind (a number, `True`/`False`, an integer: as its default);
+    the layer checks the ranges when it is made."""
     accepted = get_entry(name).parameters
     unknown = sorted(set(kwargs or {}) - set(accepted))
     if unknown:
@@ -93,6 +96,20 @@ def check_activation_kwargs(name, kwargs):
             f"Activation {name!r} takes no argument {', '.join(map(repr, unknown))}; "
             f"it accepts: {choices}. Received: activation_kwargs={dict(kwargs)!r}"
         )
+    for key, value in (kwargs or {}).items():
+        _check_kind(key, value, accepted[key])
+
+
+def _check_kind(key, value, default):
+    """The kind of value the layer takes, judged by its default (the layers' own messages)."""
+    if isinstance(default, bool):
+        checks.boolean(key, value)
+    elif isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"`{key}` must be an integer. Received: {key}={value!r}")
+    elif isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"`{key}` must be a number. Received: {key}={value!r}")
 
 
 def get_activation(activation, activation_kwargs=None, **layer_kwargs):
@@ -109,6 +126,8 @@ def get_activation(activation, activation_kwargs=None, **layer_kwargs):
         ValueError: unknown name, arguments the activation does not take, or
             out-of-range values, at call time.
     """
+    import keras
+
     if isinstance(activation, keras.layers.Layer):
         if activation_kwargs:
             raise ValueError(
@@ -127,6 +146,8 @@ def get_activation(activation, activation_kwargs=None, **layer_kwargs):
 
 def describe_activation(activation, activation_kwargs=None):
     """JSON-ready `(name, kwargs)` for a registry name or a layer instance."""
+    import keras
+
     if isinstance(activation, keras.layers.Layer):
         config = activation.get_config()
         base = set(keras.layers.Layer().get_config())
@@ -142,19 +163,18 @@ def parse_activation_spec(spec):
     """Parses the CLI form `name` or `name:key=value,key=value` into `(name, kwargs)`.
 
     Values are read as Python literals where they parse (`0.1`, `True`), else kept
-    as strings, and then checked like any other arguments.
+    as strings, and then checked: the name and the arguments' names and kinds here,
+    without loading Keras; their ranges when the layer is made.
     """
-    from actkeras.checks import key_value
-
     name, _, rest = spec.partition(":")
     kwargs = {}
     for item in filter(None, (part.strip() for part in rest.split(","))):
-        pair = key_value(item)
+        pair = checks.key_value(item)
         if pair is None:
             raise ValueError(
                 "Activation arguments are written `name:key=value,key=value`. "
                 f"Received: activation={spec!r}"
             )
         kwargs[pair[0]] = pair[1]
-    get_activation(name.strip(), kwargs)  # validate now, not later
+    check_activation_kwargs(name.strip(), kwargs)  # now, not after Keras has loaded
     return name.strip(), kwargs

@@ -106,6 +106,22 @@ def _fail_writes(monkeypatch, code, text):
     monkeypatch.setattr(atomic.tempfile, "mkstemp", refuse)
 
 
+def _a_file(tmp):
+    (tmp / "notes.md").write_text("not a folder")
+    return tmp / "notes.md"
+
+
+def _read_only_exports(tmp, monkeypatch):
+    """A trained run, and an export root on a read-only disk."""
+    (tmp / "run").mkdir()
+    _small_model().save(tmp / "run" / "model.keras")
+
+    def refuse(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+    monkeypatch.setattr(atomic.tempfile, "mkdtemp", refuse)
+    return tmp
+
+
 def _reproduce(out):
     return reproduce("tiny", out, claim_ids=[9], sizes=TINY, verbose=0, progress=lambda _: None)
 
@@ -159,6 +175,9 @@ CASES = {
     "data folder missing": (
         lambda tmp, mp: tmp / "nowhere", lambda f: load_dataset("notmnist", data_dir=f),
         lambda f: TRAIN + ["--data-dir", str(f)], "nowhere does not exist"),
+    "data folder is a file": (
+        lambda tmp, mp: _a_file(tmp), lambda f: load_dataset("notmnist", data_dir=f),
+        lambda f: TRAIN + ["--data-dir", str(f)], "is a file, not a folder"),
     "data folder empty": (
         lambda tmp, mp: _empty(tmp), lambda f: load_dataset("notmnist", data_dir=f),
         lambda f: TRAIN + ["--data-dir", str(f)], "is the only place looked in"),
@@ -191,6 +210,10 @@ CASES = {
         lambda tmp, mp: _fail_writes(mp, errno.EROFS, "Read-only file system") or tmp / "run",
         None, lambda f: TRAIN + ["--source", "embedded", "--out", str(f)],
         "choose a folder you can write to with --out"),
+    "read-only export root": (
+        lambda tmp, mp: _read_only_exports(tmp, mp), None,
+        lambda f: ["export", "--from", str(f / "run"), "--export-root", str(f / "exports")],
+        "(Read-only file system): choose a folder you can write to with --export-root"),
     "results folder of another preset": (
         lambda tmp, mp: _manifest(tmp, preset="quick"), _reproduce,
         lambda f: ["reproduce", "--preset", "tiny", "--out", str(f)],
@@ -218,7 +241,7 @@ CASES = {
 FAILURES = {
     "data folder empty", "truncated archive", "corrupt archive", "truncated IDX file",
     "corrupt IDX file", "unwritable output folder", "full output folder",
-    "unwritable train folder", "results folder of another preset",
+    "unwritable train folder", "read-only export root", "results folder of another preset",
     "results folder of another version", "output folder that is not a reproduction",
     "NaN loss",
 }
@@ -231,7 +254,7 @@ def test_the_table_covers_every_kind_of_bad_input():
              "unwritable", "full", "another preset", "another version", "NaN"]
     names = " | ".join(CASES).replace("input of the ", "")
     assert all(kind in names for kind in kinds), kinds
-    assert len(CASES) == 25
+    assert len(CASES) == 27
     assert FAILURES <= set(CASES)
 
 

@@ -125,6 +125,19 @@ def test_the_tables_name_the_file_they_were_written_to():
     assert "Written by `actkeras bench --write BENCHMARKS_gpu.md`;" in text
 
 
+def test_printed_tables_do_not_claim_a_write_that_was_not_asked_for(tmp_path, monkeypatch,
+                                                                    capsys):
+    from actkeras.cli import main
+    from actkeras.commands import bench as command
+
+    monkeypatch.setattr(command, "_measure", lambda args: _run(_fake_speed()))
+    assert main(["bench", "--steps", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "--write" not in out.split("`")[1] and "Measured by `actkeras bench`" in out, out
+    assert main(["bench", "--steps", "1", "--write", str(tmp_path / "B.md")]) == 0
+    assert "Written by `actkeras bench --write B.md`;" in (tmp_path / "B.md").read_text()
+
+
 def test_two_backends_side_by_side_then_each_in_full():
     tf = _run(_fake_speed(c=2.0, d=1.9, b=1.0), backend="tensorflow")
     jax = _run(_fake_speed(c=1.2, d=1.2, b=1.0), backend="jax")
@@ -148,12 +161,13 @@ def test_the_report_needs_a_run():
         to_markdown([])
 
 
-def _run(speed, cost=None, backend=None):
+def _run(speed, cost=None, backend=None, presets=None):
     env = environment()
     if backend is not None:
         env = {**env, "backend": backend}
-    return {"environment": env, "speed": speed, "activation_cost": cost or {},
-            "mlp_step_time": {}, "data_info": "600 random images"}
+    return {"environment": env, "speed": speed, "presets": presets or {},
+            "activation_cost": cost or {}, "mlp_step_time": {},
+            "data_info": {"notmnist": "600 random images"}}
 
 
 def _fake_speed(**rates):
@@ -168,3 +182,72 @@ def _fake_speed(**rates):
             "samples_per_second": rates, "test_accuracy": {v: 0.5 for v in rates},
             "matmul_flops": 1e9, "ratios": ratios, "ratio_ranges": ranges,
             "warm_up_seconds": {"c": [1.0, 0.5, 0.7], "d": [3.0, 0.6, 0.8]}}
+
+
+def _fashion(n=1280):
+    rng = np.random.default_rng(1)
+    x = rng.random((n, 28, 28), dtype=np.float32)
+    y = (np.arange(n) % 10).astype("int32")
+    return SimpleNamespace(x_train=x, y_train=y, x_valid=x[:100], y_valid=y[:100],
+                           x_test=x[:0], y_test=y[:0])
+
+
+def test_a_deep_preset_is_timed_as_plain_keras_actkeras_fit_and_the_compiled_step():
+    from actkeras.bench_presets import preset_speed
+
+    lines = []
+    result = preset_speed(_fashion(), "mlp", rounds=2, n_train=1280, progress=lines.append)
+    assert result["steps"] == {"b": 20, "c": 20, "e": 20}  # 1,280 images in batches of 64
+    assert len(lines) == 6 and lines[0].startswith("mlp round 1/2 b: ")
+    assert all(len(result["seconds"][v]) == 2 for v in "bce")
+    per_step = {v: [s / 20 for s in result["seconds"][v]] for v in "bce"}
+    ratios = [e / c for c, e in zip(per_step["c"], per_step["e"])]
+    assert result["ratios"]["c/e"] == pytest.approx(sum(ratios) / 2)  # median of two
+    assert result["ratio_ranges"]["c/e"] == (min(ratios), max(ratios))
+    assert set(result["valid_accuracy"]) == {"b", "c"}
+    text = to_markdown([_run(_fake_speed(), presets={"mlp": result})])
+    assert "## Training speed, `mlp` network (one epoch of 1,280 images" in text
+    row = next(line for line in text.splitlines() if line.startswith("| mlp | "))
+    assert f"{result['ratios']['c/e']:.3f} (" in row and f"{result['ratios']['c/b']:.3f} (" in row
+
+
+def test_the_compiled_step_is_the_step_keras_trains():
+    """e runs Keras's SGD step (forward, loss, gradient, update) as a function of the
+    weights: from the same start, on the same batches, the same weights to rounding."""
+    import actkeras
+    from actkeras.bench_presets import INNER, CompiledSteps
+
+    data = _fashion()
+    model = actkeras.build_model("relu", preset="mlp", seed=3, units=16, depth=2)
+    reference = actkeras.build_model("relu", preset="mlp", seed=3, units=16, depth=2)
+    start = [w.copy() for w in model.get_weights()]
+    steps = CompiledSteps(model, data.x_train, data.y_train, INNER)
+    steps.run()
+    for step in range(INNER):
+        batch = slice(step * 64, (step + 1) * 64)
+        reference.train_on_batch(data.x_train[batch], data.y_train[batch])
+    compiled = [keras.ops.convert_to_numpy(w) for w in steps.weights]
+    for mine, keras_own, first in zip(compiled, reference.get_weights(), start):
+        assert not np.allclose(keras_own, first)  # the steps moved the weights
+        np.testing.assert_allclose(mine, keras_own, rtol=1e-4, atol=1e-6)
+
+
+def test_unknown_presets_are_refused_naming_the_presets():
+    from actkeras.bench_presets import preset_speed
+
+    with pytest.raises(ValueError, match=r"fashion_mlp, mlp. Received: preset='udacity'"):
+        preset_speed(_fashion(), "udacity")
+    with pytest.raises(ValueError, match=r"udacity, fashion_mlp, mlp. Received: presets=\['x'\]"):
+        bench.run_all(None, presets=["x"])
+    from actkeras.commands.bench import PRESETS
+
+    assert PRESETS == bench.PRESETS  # the CLI names them without importing Keras
+
+
+@pytest.mark.slow
+def test_the_fifty_layer_preset_is_timed_on_both_paths():
+    from actkeras.bench_presets import preset_speed
+
+    result = preset_speed(_fashion(n=640), "fashion_mlp", rounds=1, progress=lambda _: None)
+    assert result["steps"] == {"b": 20, "c": 20, "e": 20}
+    assert all(result["ms_per_step"][v] > 0 for v in "bce")

@@ -35,6 +35,108 @@ def test_train_on_the_embedded_sample_writes_history_config_and_metrics(tmp_path
     assert "814,090 parameters" in capsys.readouterr().out
 
 
+TINY_TRAIN = ["train", "--preset", "mlp", "--source", "embedded", "--set", "units=8",
+              "--set", "depth=1", "--batch-size", "64"]
+
+
+def test_train_shows_the_monitors_by_default(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main([*TINY_TRAIN, "--epochs", "1", "--out", str(out)]) == 0
+    progress = capsys.readouterr().out
+    assert "dead_fraction:" in progress and "gradient_ratio:" in progress, progress
+    history = json.loads((out / "history.json").read_text())
+    assert {"dead_fraction", "gradient_ratio", "dead_fraction/activation_0"} <= set(history[-1])
+    assert main([*TINY_TRAIN, "--epochs", "1", "--out", str(tmp_path / "bare"), "--no-monitors",
+                 "--quiet"]) == 0
+    assert "dead_fraction" not in json.loads((tmp_path / "bare" / "history.json").read_text())[-1]
+
+
+def test_train_into_a_run_folder_refuses_unless_overwrite(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = [*TINY_TRAIN, "--epochs", "1", "--quiet", "--out", str(out)]
+    assert main(argv) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    capsys.readouterr()
+    assert main([*argv, "--activation", "elu"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == (f"actkeras train: error: {out} already holds a training run "
+                           "(config.json, history.json, history.csv, metrics.json, model.keras): "
+                           "add --overwrite to replace it, or choose another folder with --out. "
+                           f"Received: --out {out}")
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # nothing touched
+    # --overwrite replaces the whole run: a diverging one leaves no model of the old run.
+    assert main([*argv, "--overwrite", "--learning-rate", "1e30", "--set", "units=128",
+                 "--no-monitors"]) == 1
+    assert "Lower the learning rate" in capsys.readouterr().err
+    assert not (out / "model.keras").exists() and (out / "history.json").is_file()
+    assert json.loads((out / "config.json").read_text())["model"]["learning_rate"] == 1e30
+    # A folder holding other things, but no run, is used as it is.
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("mine")
+    assert main([*TINY_TRAIN, "--epochs", "1", "--quiet", "--out", str(tmp_path / "mine")]) == 0
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "mine"
+
+
+def test_ctrl_c_in_train_keeps_the_finished_epochs_and_their_model(tmp_path, capsys,
+                                                                   monkeypatch):
+    import keras
+    import numpy as np
+
+    from actkeras.commands import train
+
+    class CtrlC(keras.callbacks.Callback):
+        """Remembers the weights at the end of epoch 2, then "Ctrl-C" part-way into epoch 3."""
+
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                self.kept = [np.array(w) for w in self.model.get_weights()]
+
+        def on_train_batch_end(self, batch, logs=None):
+            if int(self.model.optimizer.iterations.numpy()) == 2 * 4 + 2:  # 4 batches an epoch
+                raise KeyboardInterrupt
+
+    ctrl_c = CtrlC()
+    monkeypatch.setattr(train, "_monitors", lambda args: [ctrl_c])
+    out = tmp_path / "run"
+    code = main([*TINY_TRAIN, "--batch-size", "1024", "--set", "steps_per_execution=1",
+                 "--epochs", "5", "--quiet", "--out", str(out)])  # 3,200 images: 4 batches
+    err = capsys.readouterr().err
+    assert code == 130, err
+    assert err.strip() == (f"actkeras train: interrupted; kept the 2 finished epochs: their "
+                           "history (history.json, history.csv) and the model at the end of "
+                           f"epoch 2 (step 8, model.keras) are in {out}")
+    assert [row["epoch"] for row in json.loads((out / "history.json").read_text())] == [1, 2]
+    assert (out / "history.csv").read_text().count("\n") == 3
+    saved = keras.saving.load_model(out / "model.keras")
+    for kept, weights in zip(ctrl_c.kept, saved.get_weights()):
+        np.testing.assert_array_equal(kept, weights)  # epoch 2's end, not part-way into 3
+    assert json.loads((out / "metrics.json").read_text())["interrupted_after_epoch"] == 2
+
+
+@pytest.mark.slow
+def test_sigint_in_a_train_process_keeps_the_finished_epochs(tmp_path):
+    import signal
+
+    out = tmp_path / "run"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "actkeras", *TINY_TRAIN, "--epochs", "500", "--out", str(out)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as a terminal has it
+    for line in child.stdout:
+        if line.startswith("Epoch 4/500"):
+            child.send_signal(signal.SIGINT)  # what Ctrl-C sends
+            break
+    _, err = child.communicate(timeout=120)
+    assert child.returncode == 130, err
+    # 3 epochs had ended; a loaded machine may finish the 4th before the signal lands.
+    finished = len(json.loads((out / "history.json").read_text()))
+    assert finished in (3, 4)
+    assert f"actkeras train: interrupted; kept the {finished} finished epochs" in err, err
+    assert json.loads((out / "metrics.json").read_text())["interrupted_after_epoch"] == finished
+    assert actkeras.load_exported(out / "model.keras").count_params() > 0
+
+
 def test_activations_lists_the_registry(capsys):
     assert main(["activations"]) == 0
     text = capsys.readouterr().out
@@ -52,6 +154,7 @@ def test_activations_lists_the_registry(capsys):
         (["train", "--activation", "elu:beta=1"], "accepts: alpha"),
         (["train", "--set", "learning_rte=0.1", "--source", "embedded"], "Valid overrides"),
         (["train", "--data-dir", "/nonexistent/actkeras", "--steps", "1"], "nonexistent"),
+        (["train", "--data-dir", str(Path(__file__)), "--steps", "1"], "is a file, not a folder"),
         (["train", "--steps", "0"], "must be positive"),
         (["train", "--set", "units"], "--set takes KEY=VALUE"),
     ],
@@ -64,10 +167,47 @@ def test_bad_input_is_one_line_and_exit_code_2(argv, message, capsys, tmp_path):
     assert err.startswith("actkeras train: error:")
 
 
-def test_debug_shows_the_traceback():
-    with pytest.raises(UsageError) as error:
-        main(["--debug", "train", "--activation", "relux"])
-    assert isinstance(error.value.__cause__, ValueError)  # the library's own error, chained
+def test_debug_adds_the_traceback_and_keeps_the_exit_code(capsys, tmp_path):
+    argv = ["train", "--activation", "leaky_relu:negative_slope=-1", "--out", str(tmp_path)]
+    assert main(["--debug", *argv]) == 2  # a bad argument stays a usage error
+    err = capsys.readouterr().err
+    assert err.startswith("Traceback") and "ValueError: `negative_slope` must be >= 0" in err
+    assert err.strip().splitlines()[-1].startswith("actkeras train: error: `negative_slope`")
+    assert main(argv) == 2 and "Traceback" not in capsys.readouterr().err
+
+
+def test_the_clis_preset_names_are_the_models_presets():
+    from actkeras.commands.common import DATASET_OF_PRESET  # checked before Keras loads
+    from actkeras.models import PRESETS
+
+    assert list(DATASET_OF_PRESET) == list(PRESETS)
+
+
+def test_argument_errors_are_refused_before_any_backend_loads():
+    """A misspelt activation or preset costs no TensorFlow start-up (issue 27: 6 s)."""
+    out = _python("""
+        import json, sys, time
+        from actkeras.cli import main
+        start = time.perf_counter()
+        codes = [main(["train", "--activation", "relux"]),
+                 main(["train", "--activation", "elu:beta=1"]),
+                 main(["train", "--activation", "leaky_relu:negative_slope=x"]),
+                 main(["train", "--preset", "vgg"]),
+                 main(["tune", "--activations", "relu,rleu"])]
+        seconds = time.perf_counter() - start
+        loaded = [m for m in ("tensorflow", "keras", "jax", "numpy") if m in sys.modules]
+        print(json.dumps({"codes": codes, "loaded": loaded, "seconds": seconds}))
+    """)
+    result = json.loads(out.stdout.splitlines()[-1])
+    assert result["codes"] == [2] * 5 and result["loaded"] == [], result
+    assert result["seconds"] < 1.0, result
+    errors = out.stderr.strip().splitlines()
+    assert len(errors) == 5
+    assert "argument --activation: Unknown activation. Valid choices: relu" in errors[0]
+    assert "takes no argument 'beta'; it accepts: alpha" in errors[1]
+    assert "`negative_slope` must be a number. Received: negative_slope='x'" in errors[2]
+    assert "argument --preset: Unknown preset. Valid choices: udacity" in errors[3]
+    assert "argument --activations: Unknown activation" in errors[4]
 
 
 def test_no_command_prints_help(capsys):
@@ -75,10 +215,11 @@ def test_no_command_prints_help(capsys):
     assert "COMMAND" in capsys.readouterr().out
 
 
-def _python(code, **env):
-    """Runs `code` in a fresh interpreter (the repository importable); returns stdout."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-           **env}
+def _python(code, unset=(), **env):
+    """Runs `code` in a fresh interpreter (the repository importable, the variables in
+    `unset` removed, `env` added); returns the finished process."""
+    env = {**{k: v for k, v in os.environ.items() if k not in unset},
+           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]), **env}
     done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
@@ -132,6 +273,9 @@ def test_import_actkeras_still_registers_the_layers_for_load_model():
     (["tune", "--widths", "8,x"], "argument --widths: expected an integer. Received: x"),
     (["bench", "--variants", "a,e"], "argument --variants: takes a subset of a,b,c,d"),
     (["bench", "--backend", "torch"], "argument --backend: takes tensorflow or jax"),
+    (["bench", "--presets", "udacity,resnet"],
+     "argument --presets: takes udacity, fashion_mlp, mlp, or several comma-separated. "
+     "Received: resnet"),
     (["reproduce", "--claims", "1,42"], "argument --claims: Unknown claim"),
     (["reproduce", "--jobs", "0"], "argument --jobs: must be positive"),
     (["export", "--name", "x"], "the following arguments are required: --from"),
@@ -158,8 +302,9 @@ def test_only_argument_errors_are_usage_errors(error, code, capsys, monkeypatch)
     assert main(["activations"]) == code
     err = capsys.readouterr().err
     assert err.startswith("actkeras activations: error: ") and str(error) in err
-    with pytest.raises(type(error)):
-        main(["activations", "--debug"])
+    assert main(["activations", "--debug"]) == code  # the same outcome, with the traceback
+    err = capsys.readouterr().err
+    assert err.startswith("Traceback") and f"actkeras activations: error: {error}" in err
 
 
 def test_an_empty_data_dir_names_the_cli_fix_and_creates_nothing(tmp_path, monkeypatch, capsys):
@@ -186,21 +331,121 @@ def test_an_empty_data_dir_names_the_cli_fix_and_creates_nothing(tmp_path, monke
 
 
 def test_the_cli_quiets_tensorflow_for_itself_and_its_children(monkeypatch, capsys):
+    import logging
+
     monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
+    monkeypatch.delenv("ACTKERAS_QUIET", raising=False)
+    logger = logging.getLogger("tensorflow")
+    monkeypatch.setattr(logger, "level", logging.NOTSET)
     assert main(["activations", "--debug"]) == 0
     assert "TF_CPP_MIN_LOG_LEVEL" not in os.environ  # --debug keeps TensorFlow's logging
+    assert os.environ["ACTKERAS_QUIET"] == "0"  # ... in the processes it starts too
+    assert logger.level == logging.NOTSET
     assert main(["activations"]) == 0
-    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "3"  # inherited by the processes it starts
+    # Inherited by the processes it starts: the workers and bench's children are as quiet.
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "3" and os.environ["ACTKERAS_QUIET"] == "1"
+    assert logger.level == logging.ERROR  # TensorFlow's retracing warnings and the like
+
+
+def test_quietly_drops_tensorflows_start_up_chatter_and_nothing_else(monkeypatch, capfd):
+    from actkeras import quiet
+
+    chatter = (b"WARNING: All log messages before absl::InitializeLog() is called are written "
+               b"to STDERR\n"
+               b"I0000 00:00:1796517043.221717    5349 port.cc:153] oneDNN custom operations "
+               b"are on.\n"
+               b"E0000 00:00:1796517468.170817   10219 cuda_platform.cc:52] failed call to "
+               b"cuInit: INTERNAL: CUDA error\n"
+               b"To enable the following instructions: AVX2 FMA, in other operations, rebuild "
+               b"TensorFlow with the appropriate compiler flags.\n")
+    mine = b"mine: a user's own line\nI0000 is not absl's format\n"
+
+    def load():
+        ours, theirs = chatter.splitlines(keepends=True), mine.splitlines(keepends=True)
+        for line in [ours[0], theirs[0], *ours[1:3], theirs[1], ours[3]]:  # interleaved
+            os.write(2, line)
+        return "loaded"
+
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
+    monkeypatch.delenv("ACTKERAS_QUIET", raising=False)
+    assert quiet.quietly(load) == "loaded"
+    assert capfd.readouterr().err == mine.decode()
+    def failing():
+        load()
+        raise RuntimeError("the import failed")
+
+    with pytest.raises(RuntimeError):  # a failed import shows everything it wrote
+        quiet.quietly(failing)
+    assert "cuInit" in capfd.readouterr().err
+    for name, value in (("TF_CPP_MIN_LOG_LEVEL", "0"), ("ACTKERAS_QUIET", "0")):
+        monkeypatch.setenv(name, value)  # the user, or --debug, asks for everything
+        quiet.quietly(load)
+        assert "cuInit" in capfd.readouterr().err
+        monkeypatch.delenv(name)
+
+
+CHATTER = ("absl::InitializeLog", "oneDNN", "cuInit", "cuda", "use_unbounded_threadpool",
+           "retracing", "0000 00:00:")
+
+
+# Unset for a user who set no log level (pytest's environment may hold the CLI's).
+QUIET_VARIABLES = ("TF_CPP_MIN_LOG_LEVEL", "ACTKERAS_QUIET")
+
+
+def _unquiet_environment():
+    return {k: v for k, v in os.environ.items() if k not in QUIET_VARIABLES}
+
+
+def _no_chatter(stderr):
+    return not any(chatter in stderr for chatter in CHATTER)
 
 
 @pytest.mark.slow
 def test_a_command_prints_no_tensorflow_start_up_chatter():
-    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    done = subprocess.run([sys.executable, "-m", "actkeras", "activations"], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-m", "actkeras", "activations"],
+                          env=_unquiet_environment(), cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
     assert done.returncode == 0 and "relu" in done.stdout
-    for chatter in ("absl::InitializeLog", "oneDNN", "cuInit", "cuda", "use_unbounded_threadpool"):
-        assert chatter not in done.stderr, done.stderr
+    assert _no_chatter(done.stderr), done.stderr
+
+
+@pytest.mark.slow
+def test_reproduction_workers_print_no_tensorflow_start_up_chatter(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "actkeras", "reproduce", "--preset", "tiny",
+                           "--claims", "9", "--jobs", "2", "--quiet", "--out", str(tmp_path)],
+                          env=_unquiet_environment(), cwd=ROOT, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "worker processes" in done.stdout  # the runs did go to the workers
+    assert _no_chatter(done.stderr), done.stderr
+
+
+@pytest.mark.slow
+def test_import_actkeras_quiets_tensorflows_start_up_and_keeps_the_users_output():
+    code = """
+        import logging, os, sys
+        {first}
+        logging.warning("the user's own warning")
+        import keras
+        import tensorflow as tf
+        for i in range(7):  # retraced every time: TensorFlow warns about it
+            tf.function(lambda x: x + 1)(tf.constant(float(i)))
+        os.write(2, b"the user's own line\\n")
+    """
+    quiet = _python(code.format(first="import actkeras"), unset=QUIET_VARIABLES)
+    assert "absl::InitializeLog" not in quiet.stderr and "0000 00:00:" not in quiet.stderr
+    lines = quiet.stderr.splitlines()
+    assert lines[0] == "WARNING:root:the user's own warning", quiet.stderr
+    assert lines[-1] == "the user's own line", quiet.stderr
+    assert "retracing" in quiet.stderr  # TensorFlow's Python logging is the user's to set
+    # The same without actkeras: the chatter the test looks for is there to hide.
+    loud = _python(code.format(first=""), unset=QUIET_VARIABLES)
+    assert "absl::InitializeLog" in loud.stderr and "the user's own line" in loud.stderr
+    # A quiet CLI's children also leave out TensorFlow's Python warnings (retracing).
+    child = _python(code.format(first="import actkeras"), unset=QUIET_VARIABLES,
+                    ACTKERAS_QUIET="1")
+    assert _no_chatter(child.stderr), child.stderr
+    assert "the user's own warning" in child.stderr and "the user's own line" in child.stderr
 
 
 BOTH_BACKENDS = pytest.mark.skipif(
@@ -214,17 +459,21 @@ BOTH_BACKENDS = pytest.mark.skipif(
 def test_bench_on_two_backends_measures_each_in_its_process_and_writes_both(tmp_path, capsys):
     tables, raw = tmp_path / "BENCH.md", tmp_path / "bench.json"
     code = main(["bench", "--backend", "tensorflow,jax", "--source", "embedded", "--steps", "3",
-                 "--rounds", "1", "--variants", "b,c,d", "--cost-rounds", "0",
+                 "--rounds", "1", "--variants", "b,c,d", "--presets", "udacity,mlp",
+                 "--preset-train", "1280", "--cost-rounds", "0",
                  "--mlp-rounds", "0", "--write", str(tables), "--json", str(raw)])
     out = capsys.readouterr().out
     assert code == 0, out
     assert "[tensorflow] round 1/1 d:" in out and "[jax] round 1/1 d:" in out
+    assert "[tensorflow] mlp round 1/1 e:" in out and "[jax] mlp round 1/1 e:" in out
     runs = json.loads(raw.read_text())["runs"]
     assert [run["environment"]["backend"] for run in runs] == ["tensorflow", "jax"]
     assert "jax" in runs[1]["environment"]["versions"]
+    assert _no_chatter(out), out  # the children's output passes through, without TensorFlow's
     text = tables.read_text()
     assert "`actkeras bench --backend tensorflow,jax --write BENCH.md`" in text
     assert "| tensorflow | " in text and "| jax | " in text and "## jax" in text
+    assert "| mlp | tensorflow | " in text and "| mlp | jax | " in text
 
 
 @pytest.mark.slow

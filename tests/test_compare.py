@@ -1,59 +1,85 @@
-"""Two reproductions compared: verdicts, part outcomes, and every run's numbers exactly."""
+"""Two reproductions compared: verdicts and part outcomes per setting, every run's numbers
+exactly, claim 8's ratios by their intervals, copied runs refused; and the digest that
+lets anyone check a repeat from the repository."""
 
 import json
-
-import pytest
 
 from actkeras.experiments import compare
 
 
-def _folder(root, name, verdict="reproduced", outcome="holds", accuracy=0.9, ratio="3.2x"):
+def _folder(root, name, verdict="reproduced", outcome="holds", accuracy=0.9,
+            ratios=(0.4, 0.42, 0.38), invocation=None):
     folder = root / name
     (folder / "runs").mkdir(parents=True)
-    claims = [{"id": 1, "title": "one", "verdict": {"verdict": verdict, "parts": [
-                  {"text": "a", "outcome": outcome, "detail": "0.9 vs 0.5"}]}},
-              {"id": 8, "title": "cost", "verdict": {"verdict": "mixed", "parts": [
-                  {"text": "alone", "outcome": "holds", "detail": ratio}]}}]
+    parts = [{"key": "a", "text": "a", "outcome": outcome, "detail": "0.9 vs 0.5"}]
+    cost = {"settings": {"as run": {"sigmoid": {"values": {"log_ratio": dict(enumerate(ratios))}}}}}
+    claims = [{"id": 1, "title": "one", "verdicts": {"as run": {"verdict": verdict, "parts": parts},
+                                                     "tuned": {"verdict": "reproduced",
+                                                               "parts": parts}}},
+              {"id": 8, "title": "cost", "numbers": cost,
+               "verdicts": {"as run": {"verdict": "reproduced", "parts": parts}}}]
     (folder / "results.json").write_text(json.dumps(
-        {"preset": "full", "claims": claims, "timing": {"wall_seconds": 60, "run_seconds": 100}}))
+        {"preset": "full", "claims": claims,
+         "timing": {"wall_seconds": 60, "run_seconds": 100, "executed": 2, "reused": 0}}))
     run = {"spec": {"kind": "train"}, "metrics": {"valid_accuracy": accuracy},
-           "timing": {"seconds": accuracy * 7}, "data": {"info": {"cache_file": name}}}
+           "timing": {"seconds": accuracy * 7, "invocation": invocation or name},
+           "data": {"info": {"cache_file": name}}}
     (folder / "runs" / "train-a.json").write_text(json.dumps(run))
     (folder / "runs" / "train-a.config.json").write_text("{}")
-    cost = {"spec": {"kind": "cost"}, "metrics": {"ratio": ratio}}
-    (folder / "runs" / "cost-a.json").write_text(json.dumps(cost))
+    cost_run = {"spec": {"kind": "cost"}, "measurements": {"op": {"seconds": [accuracy]}},
+                "timing": {"invocation": (invocation or name) + "-cost"}}
+    (folder / "runs" / "cost-a.json").write_text(json.dumps(cost_run))
     return folder
 
 
-def test_same_results_with_other_timings_and_cost_numbers_are_identical(tmp_path):
+def test_same_results_with_other_timings_are_identical_and_ratios_compared(tmp_path):
     first = _folder(tmp_path, "one")
-    second = _folder(tmp_path, "two", ratio="2.8x")
+    second = _folder(tmp_path, "two", ratios=(0.45, 0.5, 0.48))
     result = compare.compare(first, second)
     assert result["same_verdicts"]
     assert result["runs"]["identical"] == 1 and result["runs"]["timings"] == 1
-    assert not result["runs"]["different"]
+    assert not result["runs"]["different"] and not result["runs"]["copied"]
+    assert result["timing_ratios"]["sigmoid"]["overlap"]
+    assert result["counts"] == [{"executed": 2, "reused": 0}] * 2
     text = compare.to_markdown(result)
-    assert "**identical**" in text and "claim 8, alone: 3.2x (first); 2.8x (second)" in text
+    assert "**identical**" in text and "| 1. one | tuned | reproduced |" in text
+    assert "Runs executed / reused by each invocation: 2 / 0 and 2 / 0" in text
     assert str(tmp_path) not in text  # folder names only, no machine paths
     assert compare.main([str(first), str(second)]) == 0
 
 
 def test_a_changed_number_or_part_outcome_is_reported(tmp_path):
     first = _folder(tmp_path, "one")
-    second = _folder(tmp_path, "two", outcome="inconclusive", verdict="inconclusive",
-                     accuracy=0.9000001)
+    second = _folder(tmp_path, "two", verdict="mixed", outcome="does not hold", accuracy=0.8)
     result = compare.compare(first, second)
     assert not result["same_verdicts"]
-    assert result["runs"]["different"] == {
-        "train-a.json": ["/metrics/valid_accuracy: 0.9 vs 0.9000001"]}
-    text = compare.to_markdown(result)
-    assert "**DIFFERENT**" in text and "| **no** |" in text
+    assert "train-a.json" in result["runs"]["different"]
+    assert "**DIFFERENT**" in compare.to_markdown(result)
     assert compare.main([str(first), str(second)]) == 1
 
 
-def test_a_folder_without_results_is_a_clear_error(tmp_path, capsys):
+def test_a_copied_runs_folder_is_not_a_repeat(tmp_path):
     first = _folder(tmp_path, "one")
-    with pytest.raises(FileNotFoundError, match="finished `actkeras reproduce`"):
-        compare.compare(first, tmp_path / "empty")
-    assert compare.main([str(first), str(tmp_path / "empty")]) == 2
+    second = _folder(tmp_path, "two", invocation="one")  # the same invocation ids
+    result = compare.compare(first, second)
+    assert result["runs"]["copied"] == ["cost-a.json", "train-a.json"]
+    assert not result["same_verdicts"] and "**2 copied**" in compare.to_markdown(result)
+    assert compare.main([str(first), str(second)]) == 1
+
+
+def test_the_digest_checks_a_repeat_from_the_repository(tmp_path, capsys):
+    first, second = _folder(tmp_path, "one"), _folder(tmp_path, "two")
+    saved = compare.digest(first)
+    assert set(saved["runs"]) == {"train-a.json"}  # timings are not digested
+    assert compare.check_digest(saved, second)["different"] == []
+    third = _folder(tmp_path, "three", accuracy=0.8)
+    assert compare.check_digest(saved, third)["different"] == ["train-a.json"]
+    path = tmp_path / "digest.json"
+    assert compare.main(["--digest", str(first), "--write", str(path)]) == 0
+    assert compare.main(["--check-digest", str(path), str(second)]) == 0
+    assert compare.main(["--check-digest", str(path), str(third)]) == 1
+
+
+def test_a_folder_without_results_is_a_clear_error(tmp_path, capsys):
+    assert compare.main([str(tmp_path), str(tmp_path)]) == 2
     assert "results.json does not exist" in capsys.readouterr().err

@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 
-from actkeras import bench
+from actkeras import activation_timing, paired_timing
 from actkeras.bench_report import to_markdown
 from actkeras.experiments import stats
 from actkeras.records import environment
@@ -38,40 +38,40 @@ def test_t_critical_matches_the_printed_tables():
 def test_geometric_ratio_ci_on_hand_made_log_ratios():
     # Mean log(1.2), sample sd 0.1, n = 3: half-width t(0.975, 2) * 0.1 / sqrt(3).
     mean, sd = math.log(1.2), 0.1
-    ci = bench.geometric_ratio_ci([mean - sd, mean, mean + sd])
+    ci = paired_timing.geometric_ratio_ci([mean - sd, mean, mean + sd])
     half = 4.302653 * sd / math.sqrt(3)
     assert ci["n"] == 3
     assert ci["ratio"] == pytest.approx(1.2, rel=1e-12)
     assert ci["low"] == pytest.approx(1.2 * math.exp(-half), rel=1e-6)
     assert ci["high"] == pytest.approx(1.2 * math.exp(half), rel=1e-6)
     # Rounds that could not be measured (None) are left out, not counted.
-    assert bench.geometric_ratio_ci([mean - sd, None, mean, mean + sd]) == ci
+    assert paired_timing.geometric_ratio_ci([mean - sd, None, mean, mean + sd]) == ci
     # Identical values: no spread, the interval is the point.
-    assert bench.geometric_ratio_ci([0.0] * 5) == {"ratio": 1.0, "low": 1.0, "high": 1.0, "n": 5}
+    assert paired_timing.geometric_ratio_ci([0.0] * 5) == {"ratio": 1.0, "low": 1.0, "high": 1.0, "n": 5}
     # A 90 % interval is narrower than the 95 % one.
-    narrow = bench.geometric_ratio_ci([mean - sd, mean, mean + sd], level=0.9)
+    narrow = paired_timing.geometric_ratio_ci([mean - sd, mean, mean + sd], level=0.9)
     assert ci["low"] < narrow["low"] < narrow["high"] < ci["high"]
 
 
 def test_geometric_ratio_ci_says_when_it_cannot_be_computed():
-    one = bench.geometric_ratio_ci([math.log(2.0)])
+    one = paired_timing.geometric_ratio_ci([math.log(2.0)])
     assert one == {"ratio": pytest.approx(2.0), "low": None, "high": None, "n": 1}
-    assert bench.geometric_ratio_ci([None, None]) == {
+    assert paired_timing.geometric_ratio_ci([None, None]) == {
         "ratio": None, "low": None, "high": None, "n": 0}
     with pytest.raises(ValueError, match="must be finite"):
-        bench.geometric_ratio_ci([0.1, math.inf])
+        paired_timing.geometric_ratio_ci([0.1, math.inf])
 
 
 def test_paired_rounds_shuffle_each_round_from_the_seed():
     ran = []
     arms = {key: (lambda key=key: ran.append(key)) for key in "abcde"}
-    orders, seconds = bench.paired_rounds(arms, rounds=8, warmup=2, seed=3)
+    orders, seconds = paired_timing.paired_rounds(arms, rounds=8, warmup=2, seed=3)
     assert len(ran) == 10 * 5 and ran[10:] == [k for order in orders for k in order]
     assert all(sorted(order) == list("abcde") for order in orders)
     assert len({tuple(order) for order in orders}) > 1  # not one fixed order
     assert all(len(values) == 8 for values in seconds.values())
-    again, _ = bench.paired_rounds(arms, rounds=8, warmup=2, seed=3)
-    other, _ = bench.paired_rounds(arms, rounds=8, warmup=2, seed=4)
+    again, _ = paired_timing.paired_rounds(arms, rounds=8, warmup=2, seed=3)
+    other, _ = paired_timing.paired_rounds(arms, rounds=8, warmup=2, seed=4)
     assert again == orders and other != orders
 
 
@@ -79,7 +79,7 @@ def test_paired_rounds_time_each_call_on_its_own():
     ticks = iter(range(0, 1000, 1))
     clock = lambda: next(ticks)  # noqa: E731
     # Every arm takes one tick (start, end): the clock is read twice per call.
-    _, seconds = bench.paired_rounds({"a": lambda: None, "b": lambda: None}, rounds=3,
+    _, seconds = paired_timing.paired_rounds({"a": lambda: None, "b": lambda: None}, rounds=3,
                                      clock=clock)
     assert seconds == {"a": [1, 1, 1], "b": [1, 1, 1]}
 
@@ -87,7 +87,7 @@ def test_paired_rounds_time_each_call_on_its_own():
 def test_net_times_subtract_the_same_rounds_baseline_and_skip_honestly():
     seconds = {"relu": [3.0, 2.0, 5.0, 4.0], "elu": [5.0, 4.0, 4.0, 4.5]}
     baseline = [1.0, 2.5, 2.0, 3.0]
-    net, log_ratio, skipped = bench.net_log_ratios(seconds, baseline)
+    net, log_ratio, skipped = paired_timing.net_log_ratios(seconds, baseline)
     assert net == {"relu": [2.0, -0.5, 3.0, 1.0], "elu": [4.0, 1.5, 2.0, 1.5]}
     # Round 2: ReLU's net time is negative, so no arm has a ratio there.
     assert log_ratio["elu"] == [math.log(2.0), None, math.log(2 / 3), math.log(1.5)]
@@ -96,7 +96,7 @@ def test_net_times_subtract_the_same_rounds_baseline_and_skip_honestly():
 
 
 def test_activation_cost_structure_and_baseline():
-    cost = bench.activation_cost(["sigmoid"], seed=5, **TINY)
+    cost = activation_timing.activation_cost(["sigmoid"], seed=5, **TINY)
     assert cost["names"] == ["relu", "sigmoid"]  # the reference is added first
     assert cost["backend"] == keras.backend.backend()
     assert (cost["elements"], cost["shape"], cost["inner"], cost["rounds"]) == (
@@ -123,20 +123,20 @@ def test_activation_cost_structure_and_baseline():
 
 
 def test_activation_cost_order_is_seeded():
-    first = bench.activation_cost(["relu", "tanh", "elu"], seed=1, **TINY)["order"]
-    again = bench.activation_cost(["relu", "tanh", "elu"], seed=1, **TINY)["order"]
-    other = bench.activation_cost(["relu", "tanh", "elu"], seed=2, **TINY)["order"]
+    first = activation_timing.activation_cost(["relu", "tanh", "elu"], seed=1, **TINY)["order"]
+    again = activation_timing.activation_cost(["relu", "tanh", "elu"], seed=1, **TINY)["order"]
+    other = activation_timing.activation_cost(["relu", "tanh", "elu"], seed=2, **TINY)["order"]
     assert first == again and first != other
     assert len({tuple(order) for order in first}) > 1
 
 
 def test_activation_cost_refuses_what_it_cannot_judge():
     with pytest.raises(ValueError, match="linear"):
-        bench.activation_cost(["relu", "linear"], **TINY)
+        activation_timing.activation_cost(["relu", "linear"], **TINY)
     with pytest.raises(ValueError, match="Received: elements=1000"):
-        bench.activation_cost(["relu"], elements=1000)
+        activation_timing.activation_cost(["relu"], elements=1000)
     with pytest.raises(ValueError, match="Received: inner=0"):
-        bench.activation_cost(["relu"], elements=2048, inner=0)
+        activation_timing.activation_cost(["relu"], elements=2048, inner=0)
 
 
 class TwentyExp(keras.layers.Layer):
@@ -154,7 +154,7 @@ def test_a_slow_activation_is_measured_slower_than_relu():
     (At this small size ReLU's net time is near zero and about half the rounds give
     no ratio; 30 rounds leave enough: the lower bound came out 14 to 140 in 30 trials
     on two backends.)"""
-    cost = bench.activation_cost(["relu", TwentyExp(name="slow")], elements=2**16, inner=5,
+    cost = activation_timing.activation_cost(["relu", TwentyExp(name="slow")], elements=2**16, inner=5,
                                  rounds=30, warmup=1)
     slow = cost["summary"]["slow"]
     assert slow["n"] >= 5 and slow["low"] is not None
@@ -180,7 +180,8 @@ def test_mlp_step_time_structure(monkeypatch):
         return real(name, preset="mlp", hidden_units=(16, 16), seed=kwargs["seed"])
 
     monkeypatch.setattr(models, "build_model", small)
-    mlp = bench.mlp_epoch_time(_fashion(), ["sigmoid"], steps=2, rounds=3, warmup=1, seed=7)
+    mlp = activation_timing.mlp_epoch_time(_fashion(), ["sigmoid"], steps=2, rounds=3, warmup=1,
+                                           seed=7)
     assert built == [(n, {"preset": "fashion_mlp", "initializer": "he_normal", "seed": 7})
                      for n in ("relu", "sigmoid")]
     assert mlp["names"] == ["relu", "sigmoid"] and mlp["steps_per_epoch"] == 3  # 96 / 32
@@ -198,7 +199,7 @@ def test_mlp_step_time_structure(monkeypatch):
 
 
 def test_the_tables_show_ratios_with_intervals_and_the_baseline():
-    cost = bench.activation_cost(["relu", "sigmoid"], **TINY)
+    cost = activation_timing.activation_cost(["relu", "sigmoid"], **TINY)
     cost["summary"]["sigmoid"].update(ratio=1.5, low=1.2, high=1.9, n=3, skipped=1)
     mlp = {"level": 0.95, "batch_size": 32, "steps": 2, "seed": 0, "rounds": 3, "warmup": 1,
            "wall_seconds": 1.0, "steps_per_epoch": 1719, "summary": {
@@ -216,7 +217,7 @@ def test_the_tables_show_ratios_with_intervals_and_the_baseline():
 
 
 def test_ratios_to_a_relu_lost_in_the_baseline_noise_are_flagged():
-    cost = bench.activation_cost(["relu", "sigmoid"], **TINY)
+    cost = activation_timing.activation_cost(["relu", "sigmoid"], **TINY)
     cost["baseline_us_per_pass"] = 80.0
 
     def text(skipped):
@@ -233,3 +234,11 @@ def test_ratios_to_a_relu_lost_in_the_baseline_noise_are_flagged():
 def _speed():
     return {"steps": 10, "rounds": 1, "labels": {"c": "c"}, "samples_per_second": {"c": 1.0},
             "test_accuracy": {"c": 0.5}, "matmul_flops": 1e9, "ratios": {}, "ratio_ranges": {}}
+
+
+def test_claim_8_still_finds_its_timings_in_bench():
+    """The reproduction's claim 8 calls `bench.activation_cost` and `bench.mlp_epoch_time`."""
+    from actkeras import bench
+
+    assert bench.activation_cost is activation_timing.activation_cost
+    assert bench.mlp_epoch_time is activation_timing.mlp_epoch_time

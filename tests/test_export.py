@@ -219,6 +219,38 @@ def test_existing_destination_needs_overwrite(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
 
 
+def test_an_export_folder_has_the_usual_permissions(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        path = export_model(_tiny_model(), "shared", root=tmp_path / "exports", serving=False)
+    finally:
+        os.umask(umask)
+    assert (path.stat().st_mode & 0o777) == 0o755  # as mkdir makes it, not mkdtemp's 0700
+    assert ((path / "model.keras").stat().st_mode & 0o777) == 0o644
+
+
+def test_an_export_name_is_found_from_a_folder_below_and_a_miss_says_where(tmp_path,
+                                                                          monkeypatch):
+    export_model(_tiny_model("elu"), "by-name", root=tmp_path / "saved_models", serving=False)
+    below = tmp_path / "notebooks" / "deeper"
+    below.mkdir(parents=True)
+    monkeypatch.chdir(below)  # where a notebook runs, below the folder the export went to
+    model = load_exported("by-name")
+    assert model.get_layer("activation_0").__class__.__name__ == "ELU"
+    assert read_metadata("by-name")["name"] == "by-name"
+    (below / "saved_models" / "by-name").mkdir(parents=True)  # nearer, but no export in it
+    assert load_exported("by-name") is not None
+    with pytest.raises(FileNotFoundError) as error:
+        load_exported("no-such-export")
+    message = str(error.value)
+    assert f"{below / 'saved_models' / 'no-such-export'}" in message
+    assert f"{tmp_path / 'saved_models' / 'no-such-export'}" in message
+    assert "folder(s) further up, to /saved_models/no-such-export" in message
+    assert "Received: path_or_name='no-such-export'" in message
+    with pytest.raises(FileNotFoundError, match=f"No exported model at {tmp_path / 'x'}"):
+        load_exported(tmp_path / "x")  # a path is looked for where it says, only
+
+
 def test_a_failed_export_leaves_nothing_behind(tmp_path, monkeypatch):
     model = _tiny_model()
 

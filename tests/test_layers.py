@@ -47,6 +47,8 @@ def reference(name, x, kwargs):
         return 1 / (1 + np.exp(-kwargs.get("slope", 4.0) * x))
     if name == "tanh":
         return np.tanh(x)
+    if name == "softsign":
+        return x / (1 + np.abs(x))
     if name == "softmax":
         return _softmax(x, kwargs.get("axis", -1))
     if name == "linear":
@@ -166,6 +168,19 @@ def test_gradients_match_finite_differences(name):
             numeric[index] = (objective(x + step) - objective(x - step)) / (2 * eps)
     assert analytic.dtype == np.float64
     np.testing.assert_allclose(analytic, numeric, **tolerance)
+
+
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
+def test_the_registry_states_each_layers_arguments_and_defaults(name):
+    """The registry declares them so that the CLI checks them before Keras loads: they
+    must be the layer's own."""
+    import inspect
+
+    entry = ACTIVATIONS[name]
+    signature = inspect.signature(entry.layer.__init__).parameters.values()
+    assert entry.parameters == {p.name: p.default for p in signature
+                                if p.kind is p.POSITIONAL_OR_KEYWORD and p.name != "self"}
+    assert entry.layer.__name__ == entry.class_name and entry.family == entry.layer.family
 
 
 @pytest.mark.parametrize("name", list(ACTIVATIONS))

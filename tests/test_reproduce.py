@@ -32,39 +32,38 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_run_id_is_the_content_not_the_label():
     spec = RunSpec(claim=1, label="relu", activation="relu", preset="udacity",
                    overrides={"steps": 30}, seed=0)
-    same = replace(spec, claim=7, label="another name")
+    same = replace(spec, claim=7, label="another name", tuned_from="tune-x")
     assert spec.run_id == same.run_id and spec.run_id.startswith("train-udacity-relu-s0-")
     assert replace(spec, seed=1).run_id != spec.run_id
     assert replace(spec, overrides={"steps": 31}).run_id != spec.run_id
     json.dumps(spec.to_dict())
+    assert RunSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
     with pytest.raises(ValueError, match="Received: monitors"):
         RunSpec(monitors=("nope",))
+    with pytest.raises(ValueError, match="Received: kind='guess'"):
+        RunSpec(kind="guess")
 
 
-def test_every_preset_has_the_ten_claims():
-    for preset in ("quick", "full", "tiny"):
-        found = claims(preset)
-        assert [c.id for c in found] == list(range(1, 11))
-        assert all(c.runs and c.statement and c.source for c in found)
-    full = claims("full")
-    assert {s.seed for c in full for s in c.runs if s.kind == "train"} == {0, 1, 2, 3, 4}
-    assert {s.source for c in full for s in c.runs if s.kind == "train"} == {"auto"}
+def test_presets_and_claim_ids_are_checked_in_one_place():
     quick = claims("quick")
+    assert [c.id for c in quick] == list(range(1, 14))
     assert {s.source for c in quick for s in c.runs if s.kind == "train"} == {"embedded"}
-    # Runs that several claims list are the same runs (run once).
-    ids = {c.id: {s.run_id for s in c.runs} for c in quick}
-    assert ids[7] == ids[1] and ids[10] < ids[1] | ids[3] | ids[5]
-    assert len(claims("quick", seeds=2)[0].runs) == 12
-    with pytest.raises(ValueError, match="Received: claims=11"):
-        select(quick, [1, 11])
+    assert {s.source for c in claims("full") for s in c.runs if s.kind == "train"} == {"auto"}
+    assert [c.id for c in claims("tiny", ids=[9, 3])] == [3, 9]
+    with pytest.raises(ValueError, match="Received: claims=14"):
+        select(quick, [1, 14])
+    with pytest.raises(ValueError, match="Received: claims=14"):
+        claims("tiny", ids=[14])
     with pytest.raises(ValueError, match="Received: preset='huge'"):
         claims("huge")
+    with pytest.raises(ValueError, match="Received: seeds=0"):
+        claims("tiny", seeds=0)
 
 
 # --- the runner ---------------------------------------------------------------------------
 
-TINY = replace(PRESETS["tiny"], seeds=1, cheap_seeds=1, udacity_steps=10, udacity_log_every=5,
-               regression_steps=128)
+TINY = replace(PRESETS["tiny"], seeds_cap=1, udacity_steps=10, udacity_log_every=5,
+               regression_steps=128, tuned=False, cost_invocations=1)
 
 
 def _strip(payload):
@@ -76,27 +75,35 @@ def _results(out):
     return _strip(json.loads((Path(out) / "results.json").read_text()))
 
 
+def _unique(ids, sizes=TINY):
+    return {s.run_id for c in claims(sizes=sizes, ids=ids) for s in (*c.runs, *c.tuning)}
+
+
 @pytest.mark.slow
 def test_reproduce_end_to_end_then_resume_only_what_is_missing(tmp_path):
     # Claim 10 trains by steps (the course network) and by epochs (the deep MLP);
-    # claim 9 is a regression run.
+    # claim 9 fits a regression and a logistic regression.
     out, lines = tmp_path / "repro", []
+    n = len(_unique([9, 10]))
     assert reproduce("tiny", out, claim_ids=[10, 9], sizes=TINY, verbose=0,
                      progress=lines.append) == 0
     first = _results(out)
     assert [c["id"] for c in first["claims"]] == [9, 10]
-    assert all(c["verdict"]["verdict"] in OUTCOMES for c in first["claims"])
-    assert (out / "report.md").read_text().count("**Verdict:") == 2
+    assert all(v["verdict"] in OUTCOMES for c in first["claims"] for v in c["verdicts"].values())
+    report = (out / "report.md").read_text()
+    assert "**as run:" in report and "How the verdict moves when a rule moves" in report
     assert (out / "figures" / "claim10.png").stat().st_size > 0
-    assert lines[0].startswith("7 runs: 0 finished before, 7 to run")
-    assert any(line.startswith("[run 7/7] claim 10") and "ETA" in line for line in lines)
+    assert (out / "figures" / "forest.png").stat().st_size > 0
+    assert lines[0].startswith(f"{n} runs: 0 reused from earlier invocations, {n} to run")
+    assert any(line.startswith(f"[run {n}/{n}]") and "ETA" in line for line in lines)
+    assert any(line.startswith("report: ") and "figures: " in line for line in lines)
     results = [p for p in (out / "runs").glob("*.json") if not p.name.endswith(".config.json")]
-    assert len(results) == 7 and len(list((out / "runs").glob("*.history.csv"))) == 7
+    assert len(results) == n
 
-    # Nothing to do: every run is skipped and the results are the same.
+    # Nothing to do: every run is reused and the results are the same.
     lines.clear()
     reproduce("tiny", out, claim_ids=[9, 10], sizes=TINY, verbose=0, progress=lines.append)
-    assert lines[0].startswith("7 runs: 7 finished before, 0 to run")
+    assert lines[0].startswith(f"{n} runs: {n} reused from earlier invocations, 0 to run")
     assert _results(out) == first
 
     # One result deleted and one truncated (a partial write): only those two run again.
@@ -106,7 +113,7 @@ def test_reproduce_end_to_end_then_resume_only_what_is_missing(tmp_path):
     truncated.write_text(truncated.read_text()[:200])
     lines.clear()
     reproduce("tiny", out, claim_ids=[9, 10], sizes=TINY, verbose=0, progress=lines.append)
-    assert lines[0].startswith("7 runs: 5 finished before, 2 to run")
+    assert lines[0].startswith(f"{n} runs: {n - 2} reused from earlier invocations, 2 to run")
     assert any("unreadable result file" in line for line in lines)
     assert _results(out) == first
 
@@ -127,12 +134,67 @@ def test_failed_and_diverged_runs_are_recorded_and_the_rest_goes_on(tmp_path):
     # A failed run is not finished: the next call tries it again; the others are kept.
     again = []
     run_specs([failing, diverging, base], tmp_path, verbose=0, progress=again.append)
-    assert again[0].startswith("3 runs: 2 finished before, 1 to run")
+    assert again[0].startswith("3 runs: 2 reused from earlier invocations, 1 to run")
+
+
+SINE = RunSpec(label="x", kind="regression", activation="relu", dataset="sin", source="generated",
+               overrides={"steps": 8, "points": 16, "log_every": 4})
+
+
+def test_a_run_made_under_other_rules_is_refused_unless_asked(tmp_path):
+    from actkeras.experiments.runner import StaleRuns
+
+    old = {"actkeras": "0.3.0", "protocol": {"9": "aaaa"}, "data": None}
+    new = {"actkeras": "0.3.0", "protocol": {"9": "bbbb"}, "data": None}
+    quiet = {"verbose": 0, "progress": lambda line: None}
+    first = run_specs([SINE], tmp_path, provenance=lambda spec: old, **quiet)[SINE.run_id]
+    assert first["provenance"]["protocol"] == {"9": "aaaa"}
+    with pytest.raises(StaleRuns, match=f"{SINE.run_id}: made under claim 9's protocol aaaa, "
+                                        "now bbbb.*--rerun-stale.*--reuse-stale"):
+        run_specs([SINE], tmp_path, provenance=lambda spec: new, **quiet)
+    reused = run_specs([SINE], tmp_path, provenance=lambda spec: new, stale="reuse", **quiet)
+    assert "protocol aaaa" in reused[SINE.run_id]["stale"]
+    assert reused[SINE.run_id]["timing"] == first["timing"]  # not run again
+    rerun = run_specs([SINE], tmp_path, provenance=lambda spec: new, stale="rerun", **quiet)
+    assert rerun[SINE.run_id]["provenance"]["protocol"] == {"9": "bbbb"}
+    assert rerun[SINE.run_id]["timing"] != first["timing"]
+    other_version = {**new, "actkeras": "0.2.0"}
+    with pytest.raises(StaleRuns, match="made by actkeras 0.3.0, this is 0.2.0"):
+        run_specs([SINE], tmp_path, provenance=lambda spec: other_version, **quiet)
+
+
+def test_a_protocol_naming_an_unknown_metric_stops_before_any_run(tmp_path, monkeypatch):
+    from actkeras.experiments.claims import c09_linear
+    from actkeras.experiments.protocol import ProtocolError
+
+    bad = replace(c09_linear.PROTOCOL, parts=(replace(c09_linear.PROTOCOL.parts[0],
+                                                      metric="val_acc"),))
+    monkeypatch.setattr(c09_linear, "PROTOCOL", bad)
+    with pytest.raises(ProtocolError, match="claim 9, part \\(a\\).*Received: metric='val_acc'"):
+        reproduce("tiny", tmp_path / "out", claim_ids=[9], sizes=TINY, verbose=0,
+                  progress=lambda line: None)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_subset_goes_to_its_own_folder_and_never_replaces_a_report(tmp_path):
+    from actkeras.errors import UserError
+    from actkeras.experiments.folder import default_out, prepare
+
+    assert default_out("quick") == Path("reproduction/quick")
+    assert default_out("quick", [9, 3], 2) == Path("reproduction/quick-claims-3-9-seeds-2")
+    out = tmp_path / "quick"
+    prepare(out, "quick", 4)
+    (out / "report.md").write_text("the ten claims")
+    with pytest.raises(UserError, match="holds the report of every claim with the preset's "
+                                        "seeds; this run \\(claims 3, 9 with 2 seeds per arm\\) "
+                                        "would replace it.*--out.*--overwrite"):
+        prepare(out, "quick", 4, selection={"claims": [3, 9], "seeds": 2})
+    prepare(out, "quick", 4, selection={"claims": [3, 9], "seeds": 2}, overwrite=True)
+    assert (out / "report.md").read_text() == "the ten claims"  # only the run replaces it
 
 
 def test_read_result_trusts_only_complete_results_of_the_same_run(tmp_path):
-    spec = RunSpec(label="x", kind="regression", activation="relu",
-                   overrides={"steps": 8, "points": 16, "log_every": 4})
+    spec = SINE
     other = replace(spec, seed=1)
     path = result_path(tmp_path, spec)
     assert read_result(path, spec) == (None, "not run yet")
@@ -167,7 +229,7 @@ def test_cli_rejects_an_unknown_claim(capsys):
         assert main(["reproduce", "--preset", "tiny", "--claims", bad, "--out", "/nonexistent/x"]) == 2
         errors[bad] = " ".join(capsys.readouterr().err.split())
         assert errors[bad].count("actkeras reproduce: error:") == 1
-    assert "Valid claims: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10. Received: claims=42" in errors["1,42"]
+    assert "Valid claims: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13. Received: claims=42" in errors["1,42"]
     assert "Received: --claims ," in errors[","]
     assert "numbers separated by commas" in errors["x"]
 
@@ -224,7 +286,7 @@ sys.exit(main(sys.argv[4:]))
 def _cli(out, *extra, kill=None):
     env = dict(os.environ, PYTHONPATH=str(ROOT), ACTKERAS_NO_DOWNLOAD="1",
                TF_CPP_MIN_LOG_LEVEL="3")
-    args = ["reproduce", "--preset", "tiny", "--claims", "9,5", "--quiet", "--out", str(out), *extra]
+    args = ["reproduce", "--preset", "tiny", "--claims", "9", "--quiet", "--out", str(out), *extra]
     command = [sys.executable, "-m", "actkeras", *args] if kill is None else \
         [sys.executable, "-c", KILLER, *map(str, kill), *args]
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
@@ -267,7 +329,7 @@ def test_sigkill_at_several_points_then_restart_gives_the_uninterrupted_results(
     _assert_no_partial_file_is_visible(killed)
     # A partial file where the next result goes (not written through `atomic`): the
     # next process must not trust it.
-    pending = [s for c in claims("tiny") if c.id in (5, 9) for s in c.runs
+    pending = [s for c in claims("tiny", ids=[9]) for s in c.runs
                if not result_path(killed, s).exists()]
     result_path(killed, pending[0]).write_text('{"format": 2, "status": "ok", "run_id": "')
 
@@ -292,11 +354,12 @@ def test_sigkill_at_several_points_then_restart_gives_the_uninterrupted_results(
 
 
 def test_a_failed_run_makes_the_exit_code_1_and_the_report_says_why(tmp_path, monkeypatch):
-    import actkeras.experiments as experiments
+    import actkeras.experiments.claims as registry
 
-    broken = claims("tiny")[8]  # claim 9
+    broken = claims("tiny", ids=[9])[0]
     bad = replace(broken.runs[0], activation="no_such_activation")
-    monkeypatch.setattr(experiments, "claims", lambda *a, **k: [replace(broken, runs=(bad,))])
+    monkeypatch.setattr(registry, "claims",
+                        lambda *a, **k: [replace(broken, runs=(bad,), tuning=())])
     assert reproduce("tiny", tmp_path, verbose=0, progress=lambda line: None) == 1
     report = (tmp_path / "report.md").read_text()
     assert "failed: ValueError: Unknown activation" in report
@@ -321,16 +384,18 @@ def test_jobs_run_in_worker_processes_with_the_results_of_one_process(tmp_path):
                      progress=lambda _: None) == 0
     assert reproduce("tiny", two, claim_ids=[8, 9, 10], sizes=TINY, verbose=0,
                      progress=lines.append, jobs=2) == 0
-    assert lines[0].startswith("7 training runs for 2 worker processes")
-    assert sum(line.startswith("[run ") and "/7 done]" in line for line in lines) == 7
-    assert lines[8].startswith("8 runs: 7 finished before, 1 to run")  # the cost run
-    assert any("claim 8" in line and "[run 1/1]" in line for line in lines)
+    n = len(_unique([9, 10]))
+    assert lines[0].startswith(f"{n} runs for 2 worker processes")
+    done = [line for line in lines if line.startswith("[") and f"/{n}] claim" in line]
+    assert len(done) == n and all(": ok in " in line for line in done)
+    assert f"{n} runs: {n} run by this invocation's workers, 0 reused" in lines[n + 1]
+    assert any(line.startswith("timings: 1 runs, each in a process of its own") for line in lines)
     parallel = {c["id"]: c for c in _results(two)["claims"]}
     sequential = _results(one)["claims"]
     # Equal to float rounding: another thread count may sum a reduction in another order.
     assert _rounded([parallel[c["id"]] for c in sequential]) == _rounded(sequential)
     report = (two / "report.md").read_text()
-    assert "8 runs executed, 0 reused" in report
+    assert f"{n + 1} runs executed, 0 reused" in report
     with pytest.raises(ValueError, match="Received: jobs=0"):
         reproduce("tiny", tmp_path / "three", claim_ids=[9], sizes=TINY, jobs=0)
 
@@ -359,7 +424,7 @@ def test_a_worker_killed_mid_way_costs_only_its_run(tmp_path):
                      progress=lines.append, jobs=2) == 0
     killer.join()
     assert any("a worker process died" in line for line in lines), lines
-    assert len(_finished(two)) == 7
+    assert len(_finished(two)) == len(_unique([9, 10]))
     assert _rounded(_results(two)["claims"]) == _rounded(_results(one)["claims"])
 
 
@@ -375,15 +440,31 @@ def test_a_claim_whose_analysis_raises_is_reported_and_the_rest_is_written(tmp_p
     def boom(claim, results):
         raise KeyError("mse")
 
-    monkeypatch.setattr(broken, "analyze", boom)
+    monkeypatch.setattr(broken, "numbers", boom)
     payload = report.write_report(chosen, {}, tmp_path, preset="tiny", wall_seconds=1.0,
-                                  executed=0)
-    verdicts = {c["id"]: c["verdict"] for c in payload["claims"]}
+                                  executed=set())
+    verdicts = {c["id"]: c["verdicts"]["as run"] for c in payload["claims"]}
     assert verdicts[9]["verdict"] == "could not be judged"
     assert "KeyError" in verdicts[9]["findings"][0]
-    # An empty result set is judged, not skipped: inconclusive, with the reason.
-    assert verdicts[1]["verdict"] == "inconclusive"
+    # An empty result set is judged, not skipped: undecided, with the reason.
+    assert verdicts[1]["verdict"] == "undecided"
     text = (tmp_path / "report.md").read_text()
     assert "## Claim 1:" in text and "## Claim 9:" in text
-    assert "could not be judged: KeyError" in text
+    assert "**Could not be judged**: KeyError" in text
     assert "runs have no result yet" in text
+
+
+def test_cli_stale_options_are_exclusive_and_the_refusals_name_their_flags(tmp_path, capsys):
+    from actkeras.cli import main
+
+    assert main(["reproduce", "--preset", "tiny", "--reuse-stale", "--rerun-stale"]) == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+    out = tmp_path / "tiny"
+    from actkeras.experiments.folder import prepare
+
+    prepare(out, "tiny", 4)
+    (out / "report.md").write_text("every claim")
+    assert main(["reproduce", "--preset", "tiny", "--claims", "9", "--out", str(out)]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert err.count("actkeras reproduce: error:") == 1 and "--overwrite" in err
+    assert (out / "report.md").read_text() == "every claim"

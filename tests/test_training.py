@@ -75,14 +75,16 @@ def _fit_both_ways(monkeypatch, switch="_graph_steps_apply", **overrides):
     """Weights and history of the same by-step fit through the package's step groups
     (`graph_steps` on TensorFlow, `jax_steps` on JAX: `switch` names the check that
     turns them off) and through Keras's own train function."""
-    from actkeras import training
+    from actkeras import stepping
 
     results = []
     for grouped in (True, False):
         if not grouped:
-            monkeypatch.setattr(training, switch, lambda model: False)
-        model = actkeras.build_model("relu", preset="mlp", units=8, depth=1, seed=5,
-                                     batch_size=16, **overrides)
+            monkeypatch.setattr(stepping, switch, lambda model: False)
+        # A small MLP unless a preset is named, then that preset's network.
+        settings = overrides if "preset" in overrides else {
+            "preset": "mlp", "units": 8, "depth": 1, **overrides}
+        model = actkeras.build_model("relu", seed=5, batch_size=16, **settings)
         history = fit(model, _data(n=150), log_every=8, verbose=0)
         results.append((model, model.get_weights(), history.history))
     return results
@@ -95,6 +97,21 @@ def test_in_graph_step_groups_train_bitwise_like_keras_own_loop(monkeypatch):
         monkeypatch, steps=23, steps_per_execution=4)
     assert int(graph.optimizer.iterations.numpy()) == 23
     assert graph_history == keras_history and len(graph_history["loss"]) == 3
+    for a, b in zip(graph_weights, keras_weights):
+        np.testing.assert_array_equal(a, b)
+
+
+# The deep presets' networks, at a learning rate where an update is large enough to
+# show a batch out of place.
+DEEP = {"mlp": {}, "fashion_mlp": {"initializer": "he_normal", "learning_rate": 0.01}}
+
+
+@pytest.mark.skipif(keras_backend() != "tensorflow", reason="graph_steps is TensorFlow's")
+@pytest.mark.parametrize("preset", list(DEEP))
+def test_in_graph_step_groups_train_the_deep_presets_by_steps_bitwise(monkeypatch, preset):
+    (_, graph_weights, graph_history), (_, keras_weights, keras_history) = _fit_both_ways(
+        monkeypatch, steps=23, steps_per_execution=4, preset=preset, **DEEP[preset])
+    assert graph_history == keras_history
     for a, b in zip(graph_weights, keras_weights):
         np.testing.assert_array_equal(a, b)
 
@@ -126,7 +143,7 @@ def test_in_graph_steps_leave_keras_train_function_and_are_not_traced_again():
 @pytest.mark.skipif(keras_backend() != "tensorflow", reason="graph_steps is TensorFlow's")
 @pytest.mark.parametrize("option", ["run_eagerly", "jit_compile"])
 def test_eager_and_xla_models_keep_keras_own_train_function(option):
-    from actkeras import training
+    from actkeras import stepping
 
     model = actkeras.build_model("relu", preset="mlp", units=8, depth=1, batch_size=16, steps=6,
                                  steps_per_execution=3)
@@ -137,7 +154,7 @@ def test_eager_and_xla_models_keep_keras_own_train_function(option):
         # Set underneath Keras's setter, which turns XLA off when TF op determinism
         # is on (as an earlier test may have left it).
         model._jit_compile = True
-    assert not training._graph_steps_apply(model)
+    assert not stepping._graph_steps_apply(model)
     fit(model, _data(n=150), verbose=0, validation=False)
     assert int(model.optimizer.iterations.numpy()) == 6
     assert not hasattr(model, "_actkeras_group_steps")
@@ -250,6 +267,18 @@ def test_jax_step_groups_train_like_keras_own_loop(monkeypatch):
     assert int(keras.ops.convert_to_numpy(mine.optimizer.iterations)) == 23
     assert int(keras.ops.convert_to_numpy(keras_model.optimizer.iterations)) == 23
     assert set(my_history) == set(keras_history) and len(my_history["loss"]) == 3
+    for name in keras_history:
+        np.testing.assert_allclose(my_history[name], keras_history[name], rtol=1e-5, atol=1e-6)
+    for a, b in zip(my_weights, keras_weights):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.skipif(keras_backend() != "jax", reason="jax_steps is JAX's")
+@pytest.mark.parametrize("preset", list(DEEP))
+def test_jax_step_groups_train_the_deep_presets_by_steps_like_keras_own_loop(monkeypatch, preset):
+    (_, my_weights, my_history), (_, keras_weights, keras_history) = _fit_both_ways(
+        monkeypatch, "_jax_steps_apply", steps=23, steps_per_execution=4, preset=preset,
+        **DEEP[preset])
     for name in keras_history:
         np.testing.assert_allclose(my_history[name], keras_history[name], rtol=1e-5, atol=1e-6)
     for a, b in zip(my_weights, keras_weights):

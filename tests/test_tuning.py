@@ -86,9 +86,53 @@ def test_bad_input_is_a_clear_error(tmp_path):
     other = ActivationHyperModel("udacity", activations=["relu"], seed=0)
     with pytest.raises(ValueError, match="preset 'mlp', not 'udacity'.*--overwrite"):
         make_tuner("grid", other, tmp_path, max_trials=1)
-    with pytest.raises(ValueError, match="space differ.*same arguments"):
+    with pytest.raises(ValueError, match=r"\(space differs; .*same arguments"):
         make_tuner("grid", _hypermodel(["relu"]), tmp_path, max_trials=1)
+    with pytest.raises(ValueError, match=r"\(space, seed differ; "):
+        make_tuner("grid", ActivationHyperModel("mlp", activations=["relu"], seed=1, **TINY),
+                   tmp_path, max_trials=1)
     make_tuner("grid", other, tmp_path, max_trials=1, overwrite=True)  # the fix named
+
+
+def test_an_objective_no_trial_logs_is_refused_before_any_trial(tmp_path, capsys):
+    with pytest.raises(ValueError, match="logs loss, accuracy, val_loss, val_accuracy, "
+                       "gradient_ratio.*Received: objective='val_acc'"):
+        make_tuner("grid", _hypermodel(), tmp_path, objective="val_acc")
+    assert not list(tmp_path.iterdir())
+    # The monitors' summaries are objectives where every trial logs them.
+    assert "dead_fraction" in _hypermodel(["relu"]).logged_metrics()
+    assert "inactive_fraction" in _hypermodel(["elu", "leaky_relu"]).logged_metrics()
+    assert not {"dead_fraction", "inactive_fraction"} & set(_hypermodel().logged_metrics())
+    make_tuner("grid", _hypermodel(["relu"]), tmp_path / "dead", objective="dead_fraction")
+
+    code = main(["tune", "--preset", "mlp", "--objective", "val_acc", "--synthetic", "64",
+                 "--directory", str(tmp_path / "cli"), "--export-root", str(tmp_path / "x")])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "actkeras tune: error: Unknown objective" in err and "val_accuracy" in err
+    assert not (tmp_path / "cli").exists()
+
+
+def test_a_val_objective_without_validation_images_is_refused_before_any_trial(tmp_path):
+    tuner = make_tuner("grid", _hypermodel(["relu"]), tmp_path, max_trials=1)
+    no_valid = DATA.subset(None, 0, None)
+    with pytest.raises(ValueError, match="no validation images.*objective='val_accuracy'"):
+        run_search(tuner, no_valid)
+    assert not tuner.oracle.trials
+
+
+def test_an_unwritable_export_root_is_refused_before_the_search(tmp_path, capsys, monkeypatch):
+    from actkeras import errors
+
+    root = tmp_path / "exports"
+    monkeypatch.setattr(errors.os, "access", lambda path, mode: Path(path) != tmp_path)
+    code = main(["tune", "--preset", "mlp", "--synthetic", "64", "--epochs", "1",
+                 "--directory", str(tmp_path / "tuning"), "--export-root", str(root)])
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert err.strip() == (f"actkeras tune: error: cannot write to {root} (Permission denied): "
+                           "choose a folder you can write to with --export-root.")
+    assert not (tmp_path / "tuning").exists()
 
 
 def test_cli_bad_input_exits_2_with_one_line(tmp_path, capsys):

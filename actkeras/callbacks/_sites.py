@@ -43,7 +43,7 @@ import keras
 from actkeras.callbacks._tree import is_recurrent, snake_case, tree
 from actkeras.layers import BaseActivation
 
-FAMILIES = ("rectifier", "leaky", "exponential", "smooth", "sigmoid", "tanh", "softmax")
+FAMILIES = ("rectifier", "leaky", "exponential", "smooth", "sigmoid", "tanh", "softmax", "bounded")
 
 # Activation functions (and Functional-graph ops) by name, with their family.
 FUNCTIONS = {
@@ -55,6 +55,7 @@ FUNCTIONS = {
     "sigmoid": "sigmoid", "hard_sigmoid": "sigmoid",
     "tanh": "tanh", "hard_tanh": "tanh",
     "softmax": "softmax",
+    "softsign": "bounded",
 }  # fmt: skip
 _CAPS = {"relu6": 6.0}
 
@@ -68,7 +69,8 @@ class ActivationSite:
             `"block/act_fn"`), with Keras's automatic names made stable.
         layer: the layer (or Functional-graph operation) that applies it.
         family: `"rectifier"`, `"leaky"`, `"exponential"`, `"smooth"`,
-            `"sigmoid"`, `"tanh"` or `"softmax"`.
+            `"sigmoid"`, `"tanh"`, `"softmax"` or `"bounded"` (softsign: odd and
+            bounded, with no floor, so neither dead nor inactive, and no saturation read).
         fused: True for an activation function held by a layer (`attribute`),
             read by wrapping that function.
         threshold: the pre-activation at or below which a unit is off

@@ -1,4 +1,5 @@
-"""`actkeras bench`: training speed against the seed's TF1 code and plain Keras, activation cost.
+"""`actkeras bench`: training speed of every preset's network against the seed's TF1 code,
+plain Keras and the compiled step alone; activation cost.
 
 Prints the tables and, with `--write FILE`, writes them as Markdown (BENCHMARKS.md is
 made this way: regenerated, never hand-edited); `--json FILE` keeps every round. The
@@ -26,6 +27,7 @@ from actkeras.commands.common import (
 )
 
 BACKENDS = ("tensorflow", "jax")
+PRESETS = ("udacity", "fashion_mlp", "mlp")  # `actkeras.bench.PRESETS`, without importing Keras
 
 
 def _variant(text):
@@ -41,6 +43,13 @@ def _backend(text):
     return text
 
 
+def _preset(text):
+    if text not in PRESETS:
+        raise argparse.ArgumentTypeError(
+            f"takes {', '.join(PRESETS)}, or several comma-separated. Received: {text}")
+    return text
+
+
 def add_arguments(parser):
     add_data_arguments(parser)
     parser.add_argument("--backend", type=comma_list(_backend), default=None,
@@ -48,9 +57,18 @@ def add_arguments(parser):
                         help="the Keras backend(s) to measure on: tensorflow, jax, or "
                         "tensorflow,jax for both, each in its own process, with the tables "
                         "side by side (default: the backend Keras loads, from KERAS_BACKEND)")
+    parser.add_argument("--presets", type=comma_list(_preset), default=list(PRESETS),
+                        metavar="NAME[,NAME]",
+                        help="the presets whose networks' training speed is measured "
+                        f"(default: all, {','.join(PRESETS)})")
     parser.add_argument("--steps", type=POSITIVE_INT, default=3001,
-                        help="timed steps per variant (default: the course's 3,001)")
-    parser.add_argument("--rounds", type=POSITIVE_INT, default=5, help="round-robin repetitions")
+                        help="timed steps per variant of the udacity network (default: the "
+                        "course's 3,001)")
+    parser.add_argument("--preset-train", type=POSITIVE_INT, default=None,
+                        help="training images per timed epoch of the fashion_mlp and mlp "
+                        "networks (default: the Fashion-MNIST training set loaded)")
+    parser.add_argument("--rounds", type=POSITIVE_INT, default=5,
+                        help="round-robin repetitions of each preset's variants")
     parser.add_argument("--variants", type=comma_list(_variant), default=["a", "b", "c", "d"],
                         metavar="a,b,c,d", help="subset of a,b,c,d")
     parser.add_argument("--cost-rounds", type=COUNT, default=40,
@@ -84,7 +102,7 @@ def run(args):
     if args.run_to:
         write_json(args.run_to, runs[0])
         return 0
-    text = to_markdown(runs, target=os.path.basename(args.write or "BENCHMARKS.md"))
+    text = to_markdown(runs, target=os.path.basename(args.write) if args.write else None)
     if args.json:
         with writing(args.json, option="--json"):
             write_json(args.json, {"runs": runs})
@@ -110,14 +128,18 @@ def _loaded_backend():
 def _measure(args):
     from actkeras import bench
 
-    data = load_data("notmnist", args)
+    data = load_data("notmnist", args) if "udacity" in args.presets else None
+    deep = [p for p in args.presets if p != "udacity"]
     fashion = (load_data("fashion_mnist", args)
-               if args.mlp_rounds and args.mlp_train != 0 else None)
+               if deep or (args.mlp_rounds and args.mlp_train != 0) else None)
     results = bench.run_all(
-        data, fashion, steps=args.steps, rounds=args.rounds, variants=args.variants,
-        cost_rounds=args.cost_rounds, cost_inner=args.cost_inner, mlp_rounds=args.mlp_rounds,
-        mlp_train=args.mlp_train, progress=lambda line: print(line, flush=True))
-    results["data_info"] = f"{len(data.x_train):,} training images ({data.info.get('source', '?')})"
+        data, fashion, presets=args.presets, steps=args.steps, rounds=args.rounds,
+        variants=args.variants, preset_train=args.preset_train, cost_rounds=args.cost_rounds,
+        cost_inner=args.cost_inner, mlp_rounds=args.mlp_rounds, mlp_train=args.mlp_train,
+        progress=lambda line: print(line, flush=True))
+    results["data_info"] = {
+        name: f"{len(d.x_train):,} training images ({d.info.get('source', '?')})"
+        for name, d in (("notmnist", data), ("fashion_mnist", fashion)) if d is not None}
     return results
 
 
@@ -127,11 +149,14 @@ def _measure_in_child(args, backend):
     from actkeras.errors import UserError
 
     command = [sys.executable, "-m", "actkeras", "bench", "--backend", backend,
+               "--presets", ",".join(args.presets),
                "--steps", str(args.steps), "--rounds", str(args.rounds),
                "--variants", ",".join(args.variants), "--cost-rounds", str(args.cost_rounds),
                "--cost-inner", str(args.cost_inner), "--mlp-rounds", str(args.mlp_rounds)]
     if args.mlp_train is not None:
         command += ["--mlp-train", str(args.mlp_train)]
+    if args.preset_train is not None:
+        command += ["--preset-train", str(args.preset_train)]
     if args.data_dir is not None:
         command += ["--data-dir", str(args.data_dir)]
     command += ["--source", args.source] + (["--debug"] if args.debug else [])

@@ -86,9 +86,37 @@ def comma_list(kind=str, rule=None):
 def existing_folder(text):
     """An argparse `type`: a folder that exists (an explicit data folder is the only place
     looked in, so a missing one is a typo)."""
+    if Path(text).exists() and not Path(text).is_dir():
+        raise argparse.ArgumentTypeError(
+            f"{text} is a file, not a folder: give the folder that holds the data files. "
+            f"Received: {text}")
     if not Path(text).is_dir():
         raise argparse.ArgumentTypeError(f"the folder {text} does not exist. Received: {text}")
     return text
+
+
+def _activation_spec(text):
+    from actkeras.registry import parse_activation_spec  # no Keras: names checked at once
+
+    parse_activation_spec(text)
+    return text
+
+
+def activation_name(text):
+    """A rule for `checked`/`comma_list`: a registry name (checked without Keras)."""
+    from actkeras.registry import get_entry
+
+    get_entry(text)
+    return text
+
+
+def _preset(text):
+    return checks.choice("preset", text, list(DATASET_OF_PRESET))
+
+
+# argparse `type`s checked before Keras loads: a typo costs no TensorFlow start-up.
+ACTIVATION_SPEC = checked(str, _activation_spec, "an activation")
+PRESET = checked(str, _preset, "a preset")
 
 
 def key_values(items, option="--set"):

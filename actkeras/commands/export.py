@@ -9,6 +9,7 @@ Writes `ROOT/NAME/model.keras`, `ROOT/NAME/serving/` (a TensorFlow SavedModel) a
 import argparse
 
 from actkeras.commands.common import UsageError
+from actkeras.errors import writing
 
 
 def add_arguments(parser):
@@ -53,12 +54,13 @@ def export_from_args(model, name, args, metadata=None):
     """
     from actkeras.export import export_model
 
-    try:
-        path = export_model(model, name, root=args.export_root, metadata=metadata,
-                            overwrite=args.export_overwrite,
-                            serving=not args.export_no_serving)
-    except FileExistsError as error:
-        raise _exists(name, args) from error
+    with writing(args.export_root, option="--export-root"):
+        try:
+            path = export_model(model, name, root=args.export_root, metadata=metadata,
+                                overwrite=args.export_overwrite,
+                                serving=not args.export_no_serving)
+        except FileExistsError as error:
+            raise _exists(name, args) from error
     _say_exported(name, path, args)
     return path
 
@@ -87,13 +89,15 @@ def run(args):
     from actkeras.export import export_run
 
     name = args.name or Path(args.run_dir).resolve().name
-    try:
-        path = export_run(args.run_dir, name, root=args.export_root,
-                          overwrite=args.export_overwrite, serving=not args.export_no_serving)
-    except FileNotFoundError as error:  # no model.keras in --from: a bad argument
-        why = str(error).partition(" Received:")[0]
-        raise UsageError(f"{why} Received: --from {args.run_dir}") from error
-    except FileExistsError as error:
-        raise _exists(name, args) from error
+    with writing(args.export_root, option="--export-root"):
+        try:
+            path = export_run(args.run_dir, name, root=args.export_root,
+                              overwrite=args.export_overwrite,
+                              serving=not args.export_no_serving)
+        except FileNotFoundError as error:  # no model.keras in --from: a bad argument
+            why = str(error).partition(" Received:")[0]
+            raise UsageError(f"{why} Received: --from {args.run_dir}") from error
+        except FileExistsError as error:
+            raise _exists(name, args) from error
     _say_exported(name, path, args)
     return 0

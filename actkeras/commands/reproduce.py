@@ -12,37 +12,46 @@ from actkeras.commands.common import POSITIVE_INT, add_data_arguments, add_quiet
 def _claim_ids(text):
     import argparse
 
-    from actkeras.experiments.claims import MODULES
+    from actkeras.experiments.claims import check_ids
 
     try:
         ids = sorted({int(part) for part in text.split(",") if part.strip()})
     except ValueError:
         raise argparse.ArgumentTypeError(f"--claims takes numbers separated by commas, e.g. "
                                          f"1,3,9. Received: --claims {text}") from None
-    unknown = [i for i in ids if i not in MODULES]
     if not ids:
         raise argparse.ArgumentTypeError(f"--claims takes numbers separated by commas, e.g. "
                                          f"1,3,9. Received: --claims {text}")
-    if unknown:
-        raise argparse.ArgumentTypeError(
-            f"Unknown claim. Valid claims: {', '.join(map(str, MODULES))}. "
-            f"Received: claims={','.join(map(str, unknown))}")
-    return ids
+    try:
+        return check_ids(ids)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def add_arguments(parser):
     parser.add_argument("--preset", default="quick", choices=["quick", "full", "tiny"],
-                        help="quick: the embedded samples, about 8 minutes with --jobs 2 on "
-                             "2 CPU cores (default); full: the real data sets, 5 seeds per "
-                             "arm, about 65 minutes with --jobs 2 on 2 CPU cores (half of it "
-                             "claim 2's 50-layer network); tiny: every claim at toy size, a "
-                             "smoke test (verdicts meaningless)")
-    parser.add_argument("--out", help="output folder (default: reproduction/PRESET)")
+                        help="quick: the embedded samples, a few seeds (default; see the "
+                             "README for its time on which machine); full: the real data sets "
+                             "and the protocol's seeds (see the README: about two hours with "
+                             "--jobs 2 on 2 CPU cores); tiny: every claim at toy size, a smoke "
+                             "test (verdicts meaningless)")
+    parser.add_argument("--out", help="output folder (default: reproduction/PRESET, or a "
+                                      "folder of its own for --claims or --seeds)")
     parser.add_argument("--claims", type=_claim_ids, metavar="1,3,9",
-                        help="only these claims (default: all ten)")
+                        help="only these claims (default: all thirteen: the seeds' ten and "
+                             "the cited papers' three)")
     parser.add_argument("--seeds", type=POSITIVE_INT, metavar="N",
                         help="seeds per arm instead of the preset's")
     parser.add_argument("--force", action="store_true", help="run again the runs finished before")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace a report in --out that covers other claims or seeds "
+                             "(its finished runs are reused)")
+    stale = parser.add_mutually_exclusive_group()
+    stale.add_argument("--reuse-stale", action="store_const", const="reuse", dest="stale",
+                       help="reuse finished runs made under another protocol or actkeras "
+                            "version (the report counts and names them)")
+    stale.add_argument("--rerun-stale", action="store_const", const="rerun", dest="stale",
+                       help="run those again")
     add_quiet_argument(parser)
     add_data_arguments(parser, source=False)
     parser.add_argument("--export", action="store_true",
@@ -63,5 +72,5 @@ def run(args):
         args.preset, args.out, claim_ids=args.claims, seeds=args.seeds, force=args.force,
         verbose=0 if args.quiet else 2, data_dir=args.data_dir, export=args.export,
         readme=args.readme, progress=lambda line: print(line, flush=True), command=command,
-        jobs=args.jobs,
+        jobs=args.jobs, overwrite=args.overwrite, stale=args.stale or "refuse",
     )

@@ -22,6 +22,8 @@ from actkeras.commands.common import (
     DATASET_OF_PRESET,
     POSITIVE_FLOAT,
     POSITIVE_INT,
+    PRESET,
+    activation_name,
     add_data_arguments,
     add_quiet_argument,
     arguments,
@@ -30,6 +32,7 @@ from actkeras.commands.common import (
     load_data,
     positive,
 )
+from actkeras.errors import check_writable, writing
 
 TABLE_COLUMNS = ("rank", "trial_id", "status", "score", "activation", "learning_rate",
                  "initializer", "units", "depth", "epochs", "dead_fraction", "inactive_fraction",
@@ -37,10 +40,11 @@ TABLE_COLUMNS = ("rank", "trial_id", "status", "score", "activation", "learning_
 
 
 def add_arguments(parser):
-    parser.add_argument("--preset", default="udacity", help="udacity, fashion_mlp or mlp")
+    parser.add_argument("--preset", default="udacity", type=PRESET,
+                        help="udacity, fashion_mlp or mlp")
     parser.add_argument("--tuner", default="random",
                         help="random, grid, hyperband or bayesian (default random)")
-    parser.add_argument("--activations", type=comma_list(),
+    parser.add_argument("--activations", type=comma_list(str, activation_name),
                         help="comma-separated registry names (default: all of them)")
     parser.add_argument("--learning-rates", type=comma_list(float, positive), metavar="LR,LR,...",
                         help="tune the learning rate over these values")
@@ -62,8 +66,8 @@ def add_arguments(parser):
     parser.add_argument("--overwrite", action="store_true",
                         help="discard a search already in DIRECTORY/PROJECT (not on workers)")
     parser.add_argument("--objective", default="val_accuracy",
-                        help="metric to optimise; minimised if it names a loss "
-                        "(default val_accuracy)")
+                        help="metric to optimise, checked before any trial; minimised if it "
+                        "names a loss (default val_accuracy)")
     parser.add_argument("--seed", type=COUNT, default=0, help="seed for everything (default 0)")
     parser.add_argument("--epochs", type=POSITIVE_INT,
                         help="train each trial for this many epochs")
@@ -90,6 +94,12 @@ def add_arguments(parser):
     add_quiet_argument(parser, "no per-epoch Keras progress output in the trials")
 
 
+def check(args):
+    """Before Keras loads: the export folder must be writable, or the search is lost."""
+    if not args.no_export:
+        check_writable(args.export_root, option="--export-root")
+
+
 def _data(args):
     from actkeras.data import synthetic_dataset
 
@@ -109,6 +119,7 @@ def run(args):
         make_tuner,
         run_search,
     )
+    from actkeras.tuning.search import check_validation
 
     mode = distributed.role()
     overrides = key_values(args.set)
@@ -128,6 +139,8 @@ def run(args):
             max_retries_per_trial=args.max_retries, worker_timeout=args.worker_timeout,
             oracle_timeout=args.oracle_timeout)
     data = None if mode == "chief" else _data(args)  # the chief trains nothing
+    with arguments():  # `--valid-samples 0` with a val_ objective
+        check_validation(tuner, data)
     who = tuner.tuner_id if mode else "search"
     print(f"{who}: {args.tuner} search over {', '.join(hypermodel.activations)} "
           f"({args.preset}) in {tuner.project_dir}", flush=True)
@@ -145,7 +158,9 @@ def run(args):
     print(f"results: {tuner.project_dir}/results.csv, results.json "
           f"({time.perf_counter() - start:.1f} s)")
     if not args.no_export:
-        where = export_best(tuner, rows, args.preset, args.export_root)
+        with writing(args.export_root, option="--export-root",
+                     note=f"The search's results are in {tuner.project_dir}."):
+            where = export_best(tuner, rows, args.preset, args.export_root)
         if where is not None:
             print(f"best model exported to {where}")
     return 0 if any(row["status"] == "COMPLETED" for row in rows) else 1

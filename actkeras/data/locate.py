@@ -79,6 +79,10 @@ def keras_cache_dir():
 
 def search_dirs(dataset, data_dir=None):
     """`(folder, origin)` pairs in search order; a folder may not exist."""
+    if data_dir is not None and Path(data_dir).exists() and not Path(data_dir).is_dir():
+        raise DataError(
+            f"{data_dir} is a file, not a folder: pass the folder that holds the {dataset} "
+            f"files with {_terms['data_dir']}. {_received(data_dir)}")
     if data_dir is not None and not Path(data_dir).is_dir():
         option = _terms["data_dir"].rstrip("=")
         raise DataError(

@@ -1,16 +1,24 @@
 """Two reproductions of the same preset, compared: verdicts, part outcomes and every run's numbers.
 
 A reproduction is repeatable when a second invocation, in a fresh folder, reaches the
-same verdict and the same outcome of every part for every claim. The runs' own
-numbers are compared too, exactly (same seed, same numbers on a CPU), leaving out
-what is a timing by nature: the `timing` of every result and the whole of the
-cost runs (claim 8), whose verdict is compared all the same.
+same verdict and the same outcome of every part for every claim and setting. The runs'
+own numbers are compared too, exactly (same seed, same numbers on a CPU), leaving out
+what is a timing by nature (every result's `timing`, and the cost runs of claim 8,
+whose ratios are compared by their intervals instead). A run that carries the same
+invocation id in both folders was copied, not repeated: the comparison fails.
+
+A reproduction's **digest** (`--digest FOLDER`) is one hash per run of every number it
+recorded (timings left out): committed beside a report, it lets anyone check from the
+repository that a second run gave bit-identical results (`--check-digest`).
 
 Usage:
     python -m actkeras.experiments.compare reproduction/full /tmp/full2 [--write FILE]
+    python -m actkeras.experiments.compare --digest reproduction/full [--write FILE]
+    python -m actkeras.experiments.compare --check-digest DIGEST.json /tmp/full2
 """
 
 import argparse
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -18,7 +26,7 @@ from pathlib import Path
 from actkeras.atomic import write_text
 
 # Keys whose values are measurements of time or of where a file was cached, not results.
-_NOT_COMPARED = {"timing", "cache_file", "cache_hit"}
+_NOT_COMPARED = {"timing", "cache_file", "cache_hit", "stale"}
 
 
 def _strip(value):
@@ -61,13 +69,69 @@ def _runs(folder):
             if not p.name.endswith(".config.json")}
 
 
+def _is_cost(result):
+    return (result.get("spec") or {}).get("kind") == "cost"
+
+
+def run_digest(result):
+    """The sha256 of a result's every recorded number (timings and cost runs' times left out)."""
+    text = json.dumps(_strip(result), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def digest(folder):
+    """`{"preset", "runs": {file name: sha256}}` of a reproduction folder (cost runs left out)."""
+    runs = {}
+    for name, path in _runs(folder).items():
+        result = json.loads(path.read_text())
+        if not _is_cost(result):
+            runs[name] = run_digest(result)
+    return {"preset": _results(folder).get("preset"), "runs": runs}
+
+
+def check_digest(saved, folder):
+    """`{"identical", "different": [names], "missing": [names], "extra": [names]}`."""
+    mine = digest(folder)["runs"]
+    theirs = saved["runs"]
+    return {"identical": sum(1 for k in theirs if mine.get(k) == theirs[k]),
+            "different": sorted(k for k in theirs if k in mine and mine[k] != theirs[k]),
+            "missing": sorted(k for k in theirs if k not in mine),
+            "extra": sorted(k for k in mine if k not in theirs)}
+
+
+def _verdicts(claim):
+    return {s: (v["verdict"], [p["outcome"] for p in v.get("parts", [])])
+            for s, v in (claim.get("verdicts") or {}).items()}
+
+
+def _cost_ratios(results):
+    """`{activation: (ratio, low, high)}` of claim 8 from a results.json, or `{}`."""
+    for claim in results.get("claims", []):
+        if claim.get("id") != 8:
+            continue
+        settings = ((claim.get("numbers") or {}).get("settings") or {})
+        out = {}
+        for role, arm in next(iter(settings.values()), {}).items():
+            values = [v for v in ((arm.get("values") or {}).get("log_ratio") or {}).values()
+                      if v is not None]
+            if len(values) >= 2:
+                from actkeras.experiments import stats
+
+                est = stats.estimate(dict(enumerate(values)))
+                out[role] = (10 ** est.mean, 10 ** est.low, 10 ** est.high)
+        return out
+    return {}
+
+
 def compare(first, second):
     """Compares two reproduction folders.
 
     Returns:
-        A dict: `claims` (per claim id: both verdicts, whether they and every part's
-        outcome agree), `runs` (`identical`, `different` with their first
-        differences, `timings` not compared, `missing`), and `same_verdicts`.
+        A dict: `claims` (per claim id: both verdicts per setting and whether they and
+        every part's outcome agree), `runs` (`identical`, `different` with their first
+        differences, `timings` not compared number by number, `missing`, `copied`),
+        `counts` (runs executed and reused by each invocation), `timing_ratios` (claim
+        8's ratios and whether their intervals overlap), and `same_verdicts`.
     """
     results = [_results(first), _results(second)]
     if results[0].get("preset") != results[1].get("preset"):
@@ -77,22 +141,24 @@ def compare(first, second):
     by_id = [{c["id"]: c for c in r["claims"]} for r in results]
     for claim_id in sorted(set(by_id[0]) | set(by_id[1])):
         pair = [ids.get(claim_id) for ids in by_id]
-        verdicts = [c["verdict"]["verdict"] if c else None for c in pair]
-        parts = [[p["outcome"] for p in c["verdict"].get("parts", [])] if c else None
-                 for c in pair]
-        details = [[(p["text"], p.get("detail")) for p in c["verdict"].get("parts", [])]
-                   if c else [] for c in pair]
+        verdicts = [_verdicts(c) if c else None for c in pair]
+        details = [[(s, p["text"], p.get("detail")) for s, v in (c.get("verdicts") or {}).items()
+                    for p in v.get("parts", [])] if c else [] for c in pair]
         claims.append({"id": claim_id, "title": (pair[0] or pair[1])["title"],
-                       "verdicts": verdicts, "parts": parts, "details": details,
-                       "same": verdicts[0] == verdicts[1] and parts[0] == parts[1]})
-    runs = {"identical": 0, "different": {}, "timings": 0, "missing": []}
+                       "verdicts": verdicts, "details": details,
+                       "same": verdicts[0] == verdicts[1]})
+    runs = {"identical": 0, "different": {}, "timings": 0, "missing": [], "copied": []}
     ours, theirs = _runs(first), _runs(second)
     for name, path in ours.items():
         if name not in theirs:
             runs["missing"].append(name)
             continue
         a, b = (json.loads(p.read_text()) for p in (path, theirs[name]))
-        if a.get("spec", {}).get("kind") == "cost":
+        mark = [(r.get("timing") or {}).get("invocation") for r in (a, b)]
+        if mark[0] and mark[0] == mark[1]:
+            runs["copied"].append(name)
+            continue
+        if _is_cost(a):
             runs["timings"] += 1
             continue
         found = differences(_strip(a), _strip(b))
@@ -101,10 +167,20 @@ def compare(first, second):
         else:
             runs["identical"] += 1
     runs["missing"] += [name for name in theirs if name not in ours]
+    counts = [{"executed": (r.get("timing") or {}).get("executed"),
+               "reused": (r.get("timing") or {}).get("reused")} for r in results]
+    ratios = [_cost_ratios(r) for r in results]
+    timing_ratios = {}
+    for name in sorted(set(ratios[0]) & set(ratios[1])):
+        (m0, l0, h0), (m1, l1, h1) = ratios[0][name], ratios[1][name]
+        timing_ratios[name] = {"first": [m0, l0, h0], "second": [m1, l1, h1],
+                               "overlap": l0 <= h1 and l1 <= h0}
     # Folder names only: a committed comparison must not name the machine's paths.
-    return {"first": Path(first).name, "second": Path(second).name, "preset": results[0].get("preset"),
-            "timing": [r.get("timing", {}) for r in results], "claims": claims, "runs": runs,
-            "same_verdicts": all(c["same"] for c in claims)}
+    return {"first": Path(first).name, "second": Path(second).name,
+            "preset": results[0].get("preset"),
+            "timing": [r.get("timing", {}) for r in results], "counts": counts,
+            "claims": claims, "runs": runs, "timing_ratios": timing_ratios,
+            "same_verdicts": all(c["same"] for c in claims) and not runs["copied"]}
 
 
 def _minutes(seconds):
@@ -117,6 +193,7 @@ def _minutes(seconds):
 def to_markdown(result):
     """The comparison as a Markdown page."""
     runs = result["runs"]
+    counts = result.get("counts") or [{}, {}]
     lines = [f"# Two `{result['preset']}` reproductions compared", "",
              f"Written by `python -m actkeras.experiments.compare`; first: `{result['first']}`, "
              f"second: `{result['second']}`.", "",
@@ -124,46 +201,79 @@ def to_markdown(result):
              f"{_minutes(result['timing'][1].get('wall_seconds'))}; run time summed: "
              f"{_minutes(result['timing'][0].get('run_seconds'))} and "
              f"{_minutes(result['timing'][1].get('run_seconds'))}.",
-             f"- Verdicts and part outcomes: **{'identical' if result['same_verdicts'] else 'DIFFERENT'}**.",
+             f"- Runs executed / reused by each invocation: {counts[0].get('executed')} / "
+             f"{counts[0].get('reused')} and {counts[1].get('executed')} / "
+             f"{counts[1].get('reused')}.",
+             f"- Verdicts and part outcomes, every setting: "
+             f"**{'identical' if result['same_verdicts'] else 'DIFFERENT'}**.",
              f"- Runs: {runs['identical']} with identical results (every number, exactly; "
              f"timings and cache file names left out), {len(runs['different'])} different, "
-             f"{runs['timings']} timing runs (claim 8) not compared number by number, "
-             f"{len(runs['missing'])} in one folder only.", "",
-             "| claim | first | second | parts (first) | parts (second) | same |",
-             "| --- | --- | --- | --- | --- | --- |"]
+             f"{runs['timings']} timing runs (claim 8) compared by their intervals below, "
+             f"{len(runs['missing'])} in one folder only"
+             + (f", **{len(runs['copied'])} copied** (the same invocation id in both: not a "
+                "repeat)" if runs.get("copied") else "") + ".", "",
+             "| claim | setting | first | second | parts (first) | parts (second) | same |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
     for claim in result["claims"]:
-        parts = [", ".join(p) if p is not None else "-" for p in claim["parts"]]
-        lines.append(f"| {claim['id']}. {claim['title']} | {claim['verdicts'][0]} | "
-                     f"{claim['verdicts'][1]} | {parts[0]} | {parts[1]} | "
-                     f"{'yes' if claim['same'] else '**no**'} |")
+        first, second = (v or {} for v in claim["verdicts"])
+        for setting in dict.fromkeys([*first, *second]):
+            a, b = first.get(setting, ("-", [])), second.get(setting, ("-", []))
+            lines.append(f"| {claim['id']}. {claim['title']} | {setting} | {a[0]} | {b[0]} | "
+                         f"{', '.join(a[1])} | {', '.join(b[1])} | "
+                         f"{'yes' if a == b else '**no**'} |")
+    if result.get("timing_ratios"):
+        lines += ["", "Claim 8, the activation alone against ReLU (ratio [95 % interval over "
+                  "invocations]):", "", "| activation | first | second | intervals overlap |",
+                  "| --- | --- | --- | --- |"]
+        for name, r in result["timing_ratios"].items():
+            lines.append(f"| {name} | {r['first'][0]:.2f} [{r['first'][1]:.2f}, "
+                         f"{r['first'][2]:.2f}] | {r['second'][0]:.2f} [{r['second'][1]:.2f}, "
+                         f"{r['second'][2]:.2f}] | {'yes' if r['overlap'] else '**no**'} |")
     moved = [(claim["id"], a, b) for claim in result["claims"]
              for a, b in zip(*claim["details"]) if a != b]
     if moved:
         lines += ["", "Parts whose numbers differ between the two (same outcome unless the "
                   "table says otherwise):", ""]
-        lines += [f"- claim {cid}, {a[0]}: {a[1]} (first); {b[1]} (second)" for cid, a, b in moved]
+        lines += [f"- claim {cid} ({a[0]}), {a[1]}: {a[2]} (first); {b[2]} (second)"
+                  for cid, a, b in moved]
     for name, found in runs["different"].items():
         lines += ["", f"- `{name}`: " + "; ".join(found)]
+    if runs.get("copied"):
+        lines += ["", "Copied runs: " + ", ".join(f"`{n}`" for n in runs["copied"][:20])]
     return "\n".join(lines) + "\n"
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m actkeras.experiments.compare",
                                      description=__doc__.splitlines()[0])
-    parser.add_argument("first")
-    parser.add_argument("second")
-    parser.add_argument("--write", metavar="FILE", help="also write the Markdown to FILE")
+    parser.add_argument("folders", nargs="*", help="two reproduction folders to compare")
+    parser.add_argument("--digest", metavar="FOLDER", help="print the digest of FOLDER")
+    parser.add_argument("--check-digest", nargs=2, metavar=("DIGEST", "FOLDER"),
+                        help="check FOLDER's runs against a saved digest")
+    parser.add_argument("--write", metavar="FILE", help="also write the output to FILE")
     args = parser.parse_args(argv)
     try:
-        result = compare(args.first, args.second)
+        if args.digest:
+            text = json.dumps(digest(args.digest), indent=1, sort_keys=True) + "\n"
+            ok = True
+        elif args.check_digest:
+            saved = json.loads(Path(args.check_digest[0]).read_text())
+            found = check_digest(saved, args.check_digest[1])
+            text = json.dumps(found, indent=1) + "\n"
+            ok = not (found["different"] or found["missing"])
+        else:
+            if len(args.folders) != 2:
+                parser.error("give two folders, or --digest FOLDER, or --check-digest DIGEST FOLDER")
+            result = compare(*args.folders)
+            text = to_markdown(result)
+            ok = result["same_verdicts"]
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    text = to_markdown(result)
     print(text, end="")
     if args.write:
         write_text(args.write, text)
-    return 0 if result["same_verdicts"] else 1
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

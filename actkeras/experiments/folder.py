@@ -1,9 +1,11 @@
 """The reproduction folder: checked before anything runs, so nothing is mixed or lost.
 
-`OUT/manifest.json` says which preset and result format wrote the folder. A folder
-of another preset, or of a version whose result files this one cannot read, is
-refused with the fix (another `--out`, or `--force`), before any training; so is a
-non-empty folder that is not a reproduction. Temporary files that a killed run left
+`OUT/manifest.json` says which preset, selection (claims and seeds) and result format
+wrote the folder. A folder of another preset, or of a version whose result files this
+one cannot read, is refused with the fix (another `--out`, or `--force`), before any
+training; so is a non-empty folder that is not a reproduction, and a folder whose
+report covers another selection (a subset run into the full report's folder), unless
+`--overwrite` says to replace that report. Temporary files that a killed run left
 behind (`.*.tmp`, never read back) are removed.
 """
 
@@ -14,6 +16,7 @@ from actkeras.atomic import write_json
 from actkeras.errors import UserError, writing
 
 MANIFEST = "manifest.json"
+REPORT_FILES = ("report.md", "summary.md", "results.json")
 
 
 def _version():
@@ -22,13 +25,31 @@ def _version():
     return __version__
 
 
-def prepare(out, preset, result_format, *, force=False):
-    """Checks `out` for a reproduction of `preset` and writes its manifest.
+def default_out(preset, claim_ids=None, seeds=None):
+    """`reproduction/<preset>`, or a folder of its own for a subset or another size."""
+    name = preset
+    if claim_ids:
+        name += "-claims-" + "-".join(map(str, sorted(claim_ids)))
+    if seeds is not None:
+        name += f"-seeds-{seeds}"
+    return Path("reproduction") / name
+
+
+def describe(selection):
+    claims = selection.get("claims")
+    text = "every claim" if claims == "all" else f"claims {', '.join(map(str, claims))}"
+    seeds = selection.get("seeds")
+    return text + (f" with {seeds} seeds per arm" if seeds else " with the preset's seeds")
+
+
+def prepare(out, preset, result_format, *, selection=None, force=False, overwrite=False):
+    """Checks `out` for a reproduction of `preset` and `selection`, and writes its manifest.
 
     Returns the number of stale temporary files removed. Raises `UserError` naming
     the fix for a folder it must not write into.
     """
     out = Path(out)
+    selection = selection or {"claims": "all", "seeds": None}
     if out.exists() and not out.is_dir():
         raise UserError(f"{out} is a file, not a folder: choose a folder with --out.")
     manifest = out / MANIFEST
@@ -52,12 +73,20 @@ def prepare(out, preset, result_format, *, force=False):
                 f"{theirs.get('result_format')}), whose results actkeras {_version()} (format "
                 f"{result_format}) cannot reuse: add --force to run every run again in it, or "
                 f"choose another folder with --out.")
+        previous = theirs.get("selection") or {"claims": "all", "seeds": None}
+        has_report = any((out / name).exists() for name in REPORT_FILES)
+        if previous != selection and has_report and not overwrite:
+            raise UserError(
+                f"{out} holds the report of {describe(previous)}; this run ({describe(selection)}) "
+                f"would replace it: choose another folder with --out, or add --overwrite to "
+                f"replace that report (its finished runs are kept and reused).")
     elif out.is_dir() and any(out.iterdir()) and not (out / "runs").is_dir():
         raise UserError(f"{out} is not empty and holds no reproduction: choose a new or empty "
                         f"folder with --out.")
     with writing(out):
         write_json(manifest, {"tool": "actkeras reproduce", "preset": preset,
-                              "result_format": result_format, "actkeras": _version()})
+                              "result_format": result_format, "actkeras": _version(),
+                              "selection": selection})
         stale = list(out.rglob(".*.tmp"))
         for path in stale:
             path.unlink(missing_ok=True)

@@ -3,9 +3,11 @@
 Each worker is a fresh interpreter (multiprocessing's "spawn": no backend state is
 shared or forked) that takes the next unfinished run, runs it with `run_one` and
 writes its atomic result file, as a one-process reproduction does; every run seeds
-its own session, so a run gives the same numbers whichever process runs it. The
-cost runs are left to the caller, which times them alone once the workers are done:
-a timing taken while other runs train would measure the crowd.
+its own session, so a run gives the same numbers whichever process runs it. Workers
+train quietly (no Keras epoch lines: two workers' lines would interleave); the parent
+prints one line per finished run, with its label. The cost runs are left to the
+caller, which times them alone once the workers are done: a timing taken while other
+runs train would measure the crowd.
 
 On a CPU the workers split the cores between them; on a GPU they share it (JAX is
 told not to take most of its memory for the first process that starts). A worker
@@ -32,17 +34,20 @@ from actkeras.experiments.runner import (
 _worker_data = None  # the worker's data sets, loaded once per process
 
 
-def run_parallel(specs, out, jobs, *, force=False, verbose=0, data_dir=None, export=False,
-                 progress=print):
-    """Runs the unfinished training and regression runs of `specs` in `jobs` processes.
+def run_parallel(specs, out, jobs, *, force=False, data_dir=None, export=False,
+                 progress=print, provenance=None, todo=None):
+    """Runs the unfinished runs of `specs` (cost runs excepted) in `jobs` processes.
 
     Args:
         specs: `RunSpec`s; duplicates (same `run_id`) run once, cost runs not at all.
         out: the reproduction folder, already prepared.
         jobs: the most worker processes.
         force: run again the runs that finished before. Defaults to `False`.
-        verbose, data_dir, export: as for `run_specs`.
+        data_dir, export: as for `run_specs`.
         progress: where progress lines go. Defaults to `print`.
+        provenance: `fn(spec) -> provenance dict` recorded in each result.
+        todo: `fn(spec) -> bool`, the runs to run (default: those without a finished
+            result, or all with `force`).
 
     Returns:
         The set of the `run_id`s that the workers ran to the end.
@@ -51,27 +56,28 @@ def run_parallel(specs, out, jobs, *, force=False, verbose=0, data_dir=None, exp
     for spec in specs:
         if spec.kind != "cost":
             unique.setdefault(spec.run_id, spec)
-    todo = [spec for spec in unique.values()
-            if force or read_result(result_path(out, spec), spec)[0] is None]
+    wanted = todo or (lambda spec: force or read_result(result_path(out, spec), spec)[0] is None)
+    todo = [spec for spec in unique.values() if wanted(spec)]
     if not todo:
         return set()
     workers = min(jobs, len(todo))
     threads = max(1, (os.cpu_count() or 1) // workers)
-    progress(f"{len(todo)} training runs for {workers} worker processes "
-             f"({threads} CPU threads each)")
+    progress(f"{len(todo)} runs for {workers} worker processes ({threads} CPU threads each)")
     executed, start = set(), time.perf_counter()
     total_work, done_work = sum(estimated_work(spec) for spec in todo), 0.0  # for the ETA
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_start_worker, initargs=(threads, data_dir))
+                               initializer=start_worker, initargs=(threads, data_dir))
     try:
-        futures = {pool.submit(_run, spec, str(out), verbose, export): spec for spec in todo}
+        futures = {pool.submit(run_in_worker, spec, str(out), 0, export,
+                               provenance(spec) if provenance else None): spec
+                   for spec in todo}
         for done, future in enumerate(as_completed(futures), 1):
-            spec, status = futures[future], future.result()
+            spec, (status, seconds) = futures[future], future.result()
             executed.add(spec.run_id)
             elapsed, done_work = time.perf_counter() - start, done_work + estimated_work(spec)
             eta = clock(elapsed / done_work * (total_work - done_work))
-            progress(f"[run {done}/{len(todo)} done] {spec.title}: {status} — elapsed "
-                     f"{clock(elapsed)}, ETA {eta}")
+            progress(f"[{done}/{len(todo)}] {spec.title}: {status} in {clock(seconds)} — "
+                     f"elapsed {clock(elapsed)}, ETA {eta}")
     except BrokenProcessPool as error:
         progress(f"a worker process died ({error}); the runs left are run in this process")
     finally:
@@ -79,17 +85,23 @@ def run_parallel(specs, out, jobs, *, force=False, verbose=0, data_dir=None, exp
     return executed
 
 
-def _start_worker(threads, data_dir):
+def start_worker(threads, data_dir):
+    """A worker's start: its share of the CPU threads (`None`: all), quiet if its parent is."""
     global _worker_data
     # Read when the backend starts, which is after this in a spawned process.
-    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(threads))
-    os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
-    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    if threads:
+        os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(threads))
+        os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
+        os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     if quiet.is_quiet():  # started from the CLI without --debug: as quiet as it is
         quiet.import_keras_quietly()
     _worker_data = DataCache(data_dir)
 
 
-def _run(spec, out, verbose, export):
-    return run_one(spec, out, data=_worker_data, verbose=verbose, export=export)["status"]
+def run_in_worker(spec, out, verbose, export, provenance=None):
+    """Runs one spec in this worker; returns `(status, seconds)`."""
+    began = time.perf_counter()
+    result = run_one(spec, out, data=_worker_data, verbose=verbose, export=export,
+                     provenance=provenance)
+    return result["status"], time.perf_counter() - began

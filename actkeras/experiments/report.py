@@ -1,19 +1,25 @@
-"""The reproduction's outputs: `results.json`, `report.md`, `summary.md` and one figure per claim.
+"""The reproduction's outputs: `results.json`, `report.md`, `summary.md` and the figures.
 
-Everything here is computed from the run results by the claims' own modules
-(`actkeras.experiments.claims`); nothing in the report is written by hand. A claim
-whose analysis raises is reported as "could not be judged: <reason>" and the rest
-of the report is still written; a figure that fails costs only itself.
+Everything here is computed from the run results by the claims' own modules and the one
+judge (`decide.judge`) under the declared protocol (`rules.py`); nothing in the report is
+written by hand. A claim whose analysis raises is reported as "could not be judged:
+<reason>" and the rest of the report is still written; a figure that fails costs only
+itself.
 """
 
+import json
 import re
+from dataclasses import replace
 from datetime import datetime, timezone
+from importlib import resources
 from pathlib import Path
 
 from actkeras.atomic import write_figure, write_json, write_text
-from actkeras.experiments import judging
-from actkeras.experiments.claims import module
+from actkeras.experiments import decide, judging, sensitivity
+from actkeras.experiments.claims import PAPERS, module
+from actkeras.experiments.protocol import hashes
 from actkeras.experiments.runner import clock
+from actkeras.experiments.rules import VERSION, protocol
 from actkeras.records import environment, plain
 
 SUMMARY_START = "<!-- actkeras reproduce summary: start -->"
@@ -31,18 +37,33 @@ def _table(columns, rows):
     return "\n".join(lines)
 
 
-def _parts_count(verdict):
+def _count(verdict):
     outcomes = [p["outcome"] for p in verdict.get("parts", [])]
     return (f"{outcomes.count(judging.HOLDS)} / {outcomes.count(judging.FAILS)} / "
             f"{outcomes.count(judging.INCONCLUSIVE)}") if outcomes else "–"
 
 
+def _word(verdict):
+    return f"{_MARK.get(verdict['verdict'], '')} {verdict['verdict']}" if verdict else "–"
+
+
 def summary_table(entries):
-    """The one-table summary: claim, source, verdict (what the README shows)."""
-    rows = [[f"{e['id']}", e["title"], e["source"], _parts_count(e["verdict"]),
-             f"{_MARK.get(e['verdict']['verdict'], '')} {e['verdict']['verdict']}"]
-            for e in entries]
-    return _table(["#", "claim", "source", "parts held / failed / inconclusive", "verdict"], rows)
+    """The one-table summary (what the README shows): each setting's verdict, the parts of
+    the first, and the rules under which the verdict moves."""
+    rows = []
+    for e in entries:
+        verdicts = e.get("verdicts") or {}
+        settings = list(verdicts)
+        first = verdicts.get(settings[0]) if settings else None
+        second = verdicts.get(settings[1]) if len(settings) > 1 else None
+        other = f"{_word(second)} ({settings[1]})" if second else "–"
+        moved = e.get("fragile") or []
+        robust = "–" if e.get("error") else "robust"
+        rows.append([f"{e['id']}", e["title"], e["source"], _word(first) if first else "⚠️",
+                     other, _count(first or {}),
+                     ("**fragile**: " + ", ".join(moved)) if moved else robust])
+    return _table(["#", "claim", "source", "verdict (as run)", "other setting",
+                   "parts held / not / undecided", "under the moved rules"], rows)
 
 
 def data_used(claim, results):
@@ -70,32 +91,107 @@ def data_used(claim, results):
     return list(seen.values())
 
 
-def _claim_markdown(claim, entry):
-    verdict = entry["verdict"]
+def robustness(part):
+    """Where a part's outcome would change, from its interval: `holds for margins below X`."""
+    est, margin = part.get("estimate") or {}, part.get("margin")
+    low, high = est.get("low"), est.get("high")
+    if low is None or margin is None or part.get("unit") == "share" and part.get("margin") == 1.0:
+        return ""
+    unit = part.get("unit", "")
+    if unit == "share" and part.get("test") == "paired":
+        unit = "pp"
+    paired = part.get("test") == "paired"
+
+    def show(v, signed=paired):
+        return decide.fmt_value(v, unit, signed=signed and unit != "log10 ratio") + \
+            decide.fmt_unit(unit)
+
+    direction = part.get("direction", "above")
+    word = "margin" if paired else "threshold"
+    if direction == "above":
+        return f"holds with any {word} below {show(low)}; does not hold at or above {show(high)}"
+    if direction == "below":
+        return f"holds with any {word} above {show(high)}; does not hold at or below {show(low)}"
+    return (f"holds with any tolerance above {show(-low, False)}; does not hold with one at or "
+            f"below {show(-high, False)}")
+
+
+def _verdict_markdown(setting, verdict, metrics):
+    lines = [f"**{setting}: {_word(verdict)}.**", ""]
+    for part in verdict["parts"]:
+        moves = robustness(part)
+        lines.append(f"- [{_BOX[part['outcome']]}] ({part['key']}) {part['text']} — "
+                     f"**{part['outcome']}**: {part['detail']}" + (f" *({moves})*" if moves else ""))
+    return lines
+
+
+def _sensitivity_markdown(rows):
+    if not rows:
+        return []
+    keys = sorted({k for r in rows for k in r["parts"]})
+    table_rows = []
+    for r in rows:
+        cells = [("**" + r["parts"].get(k, "–") + "**") if k in r["parts_moved"]
+                 else r["parts"].get(k, "–") for k in keys]
+        verdict = f"**{r['verdict']}**" if r["moved"] else r["verdict"]
+        table_rows.append([r["variant"], r["setting"], verdict] + cells)
+    return ["*How the verdict moves when a rule moves (bold: changed)*", "",
+            _table(["rule", "setting", "verdict"] + [f"({k})" for k in keys], table_rows), ""]
+
+
+def _claim_markdown(claim, entry, level=2):
     source = claim.source + (f", `{claim.seed_file}`" if claim.seed_file else "")
-    lines = [f"## Claim {claim.id}: {claim.title}", "",
-             f"**Claim.** {claim.statement} *({source})*", "",
-             f"**Setup.** {claim.setup}"]
+    lines = [f"{'#' * level} Claim {claim.id}: {claim.title}", "",
+             f"**Claim.** {claim.statement} *({source})*"]
+    if claim.quote:
+        lines += ["", f"> {claim.quote}"]
+    lines += ["", f"**Setup.** {claim.setup}"]
     lines += [f"- {note}" for note in claim.notes]
     lines += [f"- Data: {line}" for line in entry.get("data", [])]
-    table = entry.get("table")
-    if table:
-        lines += ["", _table(table["columns"], table["rows"]), ""]
-    for extra in entry.get("extra_tables", []):
-        lines += [f"*{extra['title']}*", "", _table(extra["columns"], extra["rows"]), ""]
+    p = protocol(claim.id)
+    lines.append(f"- Protocol: claim {claim.id}'s rules, hash `{p.hash()}`; seeds: "
+                 f"{p.seeds_reason}" + (f"; scope: {p.scope}" if p.scope else ""))
+    for name, value in p.params.items():
+        if name in p.reasons:
+            lines.append(f"- {name.replace('_', ' ')} = {value}: {p.reasons[name]}")
+    lines.append("")
+    for title, columns, rows in entry.get("tables", []):
+        lines += [f"*{title}*", "", _table(columns, rows), ""]
     if claim.published:
         lines += [f"Published numbers: {claim.published_source}.", ""]
-    lines += [f"**Verdict: {verdict['verdict']}.** Rule: {verdict['rule']}", ""]
-    for part in verdict["parts"]:
-        lines.append(f"- [{_BOX[part['outcome']]}] {part['text']} — **{part['outcome']}**: "
-                     f"{part['detail']}")
-    for finding in verdict["findings"]:
-        lines.append(f"- {finding}")
-    if verdict.get("would_change"):
-        lines.append(f"- What would have changed the verdict: {verdict['would_change']}")
+        lines += [f"- {name}: " + "; ".join(f"{k} {v}" for k, v in values.items())
+                  for name, values in claim.published.items() if isinstance(values, dict)]
+        lines.append("")
+    if entry.get("error"):
+        lines += [f"**Could not be judged**: {entry['error']}", ""]
+    metrics = (entry.get("numbers") or {}).get("metrics") or {}
+    verdicts = entry.get("verdicts") or {}
+    for setting in entry.get("not_run", []):
+        lines += [f"*{setting}: not run in this preset.*", ""]
+    for setting, verdict in verdicts.items():
+        lines += _verdict_markdown(setting, verdict, metrics) + [""]
+    if verdicts and not entry.get("error"):
+        lines += ["Rules (declared before the runs):", ""]
+        lines += [f"- {decide.describe(r, p, metrics)}" for r in p.parts] + [""]
+        if p.parts and any(r.test == "at_chance" for r in p.parts):
+            lines += [f"At chance: {p.chance.reason}.", ""]
+        survived = _survives(verdicts)
+        if survived:
+            lines += [survived, ""]
+    findings = next(iter(verdicts.values()), {}).get("findings", []) if verdicts else []
+    if findings:
+        lines += ["Findings (measured, outside the verdict):", ""]
+        lines += [f"- {f}" for f in findings] + [""]
+    lines += _sensitivity_markdown(entry.get("sensitivity") or [])
+    for name in entry.get("waiting", []):
+        lines.append(f"- the arm '{name}' waits for its learning-rate search, which has not "
+                     "finished: it is not judged")
     for run in entry["runs"]:
         if run["status"] == "failed":
             lines.append(f"- run `{run['run_id']}` failed: {run['error']}")
+        if run.get("stale"):
+            lines.append(f"- run `{run['run_id']}` is stale ({run['stale']}), reused as asked "
+                         "(--reuse-stale)")
     missing = sum(run["status"] == "missing" for run in entry["runs"])
     if missing:
         lines.append(f"- {missing} of {len(entry['runs'])} runs have no result yet")
@@ -104,6 +200,39 @@ def _claim_markdown(claim, entry):
     elif entry.get("figure_error"):
         lines += ["", f"*(figure not drawn: {entry['figure_error']})*"]
     return "\n".join(lines) + "\n"
+
+
+BEYOND = (
+    "The seeds cite papers, and their readers trust the papers more than the threads. These "
+    "claims are results of those papers, reproduced at a size two CPU cores afford, each "
+    "measured by the package's own monitors (the dead-unit monitor, activation statistics, "
+    "gradient norms) and judged by the same rules as the threads' claims, with the papers' "
+    "numbers beside ours."
+)
+
+
+def _beyond_markdown(pairs):
+    """The section of the papers' own claims: its heading, the sources, then each claim."""
+    lines = ["## Beyond the threads: the cited papers' own results", "", BEYOND, "",
+             "Sources:", ""]
+    for claim, _ in pairs:
+        reference = getattr(module(claim.id), "REFERENCE", "")
+        lines.append(f"- Claim {claim.id}: {reference or claim.source}")
+    lines.append("")
+    return "\n".join(lines) + "\n" + "\n".join(_claim_markdown(c, e, level=3) for c, e in pairs)
+
+
+def _survives(verdicts):
+    settings = list(verdicts)
+    if len(settings) < 2:
+        return ""
+    first, *others = settings
+    said = []
+    for other in others:
+        a, b = verdicts[first]["verdict"], verdicts[other]["verdict"]
+        same = "the same verdict" if a == b else f"{b}, not {a}"
+        said.append(f"{other}: {same}")
+    return f"Against the setting '{first}': " + "; ".join(said) + "."
 
 
 def _environment_markdown(env, timing):
@@ -115,7 +244,8 @@ def _environment_markdown(env, timing):
         f"- Keras backend: {env['backend']}; Python {env['python']}; {versions}\n"
         f"- Wall time of this invocation: {clock(timing['wall_seconds'])} "
         f"({timing['executed']} runs executed, {timing['reused']} reused from earlier "
-        f"invocations); run time summed over all runs: {clock(timing['run_seconds'])}"
+        f"invocations" + (f", {timing['stale']} of them stale" if timing.get("stale") else "")
+        + f"); run time summed over all runs: {clock(timing['run_seconds'])}"
         + (f"; the runs themselves spanned {clock(timing['span_seconds'])} of wall time, "
            f"first start to last finish" if timing.get("span_seconds") else "") + "\n"
     )
@@ -139,88 +269,182 @@ def run_span(results, run_ids):
 # --- one claim -----------------------------------------------------------------------------
 
 def judge_claim(claim, results, figure_path=None):
-    """`(entry for results.json, figure error or None)`: the claim's analysis, verdict and
-    figure; an analysis that raises gives a "could not be judged" verdict with the reason."""
+    """The claim's entry for results.json: numbers, a verdict per setting, findings, the
+    sensitivity table and the figure; an analysis that raises gives a "could not be
+    judged" verdict with the reason."""
     mod = module(claim.id)
+    p = protocol(claim.id)
     entry = {"id": claim.id, "title": claim.title, "statement": claim.statement,
-             "source": claim.source, "seed_file": claim.seed_file, "setup": claim.setup,
-             "notes": list(claim.notes), "published": claim.published,
-             "published_source": claim.published_source}
-    analysis = None
+             "quote": claim.quote, "source": claim.source, "seed_file": claim.seed_file,
+             "setup": claim.setup, "notes": list(claim.notes), "published": claim.published,
+             "published_source": claim.published_source, "protocol_hash": p.hash(),
+             "waiting": list(claim.waiting)}
+    numbers = verdicts = None
     try:
-        analysis = mod.analyze(claim, results)
-        entry["verdict"] = analysis.verdict.to_dict()
-        entry["table"] = {"columns": analysis.columns, "rows": analysis.rows}
-        entry["extra_tables"] = [{"title": t, "columns": cols, "rows": rows}
-                                 for t, cols, rows in analysis.extra_tables]
-        entry["numbers"] = analysis.numbers
-        entry["counts"] = analysis.runs
+        numbers = mod.numbers(claim, results)
+        absent = [s for s, roles in (numbers.get("settings") or {}).items()
+                  if s != p.primary and not any((arm or {}).get("status") for arm in roles.values())]
+        if absent:  # a setting this preset does not run (the quick preset's "tuned")
+            p = replace(p, settings={k: v for k, v in p.settings.items() if k not in absent})
+            entry["not_run"] = absent
+        verdicts = decide.judge(numbers, p, findings=mod.findings(numbers))
+        rows = sensitivity.table(numbers, p)
+        entry.update(numbers=numbers, verdicts={s: v.to_dict() for s, v in verdicts.items()},
+                     sensitivity=rows, fragile=sensitivity.fragile(rows),
+                     tables=[list(t) for t in mod.tables(numbers)])
     except Exception as error:  # one claim's bug must not cost the report
-        entry["verdict"] = judging.could_not_judge(
-            getattr(mod, "RULE", ""), f"could not be judged: {type(error).__name__}: {error}"
-        ).to_dict()
+        reason = f"{type(error).__name__}: {error}"
+        entry["error"] = reason
+        entry["verdicts"] = {p.primary: judging.could_not_judge(decide.rule_text(p), reason)
+                             .to_dict()}
     entry["figure"] = None
-    if analysis is not None and figure_path is not None:
+    if verdicts is not None and figure_path is not None:
         try:
-            figure = mod.draw(claim, analysis)
+            figure = mod.draw(claim, numbers, entry["verdicts"])
             if figure is not None:
                 write_figure(figure_path, figure)
                 entry["figure"] = Path(figure_path).name
         except Exception as error:  # a figure must not cost the report
             entry["figure_error"] = f"{type(error).__name__}: {error}"
-    run_ids = list(dict.fromkeys(s.run_id for s in claim.runs))
-    labels = {}
-    for spec in claim.runs:
-        labels.setdefault(spec.run_id, spec.label)
-    entry["runs"] = [{"run_id": r, "label": labels[r],
+    specs = {}
+    for spec in (*claim.tuning, *claim.runs):
+        specs.setdefault(spec.run_id, spec)
+    entry["runs"] = [{"run_id": r, "label": s.label, "kind": s.kind,
                       "status": results.get(r, {}).get("status", "missing"),
-                      "error": results.get(r, {}).get("error")} for r in run_ids]
+                      "error": results.get(r, {}).get("error"),
+                      "stale": results.get(r, {}).get("stale")} for r, s in specs.items()]
     entry["data"] = data_used(claim, results)
     return entry
+
+
+# --- the whole report ----------------------------------------------------------------------
+
+def forest_figure(entries):
+    """One picture of the whole reproduction: every judged part (each setting), its
+    estimate with its 95 % interval and margin, coloured by outcome; one panel per unit."""
+    from actkeras.experiments import figures as f
+
+    by_unit = {}
+    for e in entries:
+        for setting, verdict in (e.get("verdicts") or {}).items():
+            for part in verdict.get("parts", []):
+                if part.get("estimate"):
+                    label = f"{e['id']}({part['key']}) {setting}"
+                    by_unit.setdefault(part.get("unit") or "", []).append((label, part))
+    if not by_unit:
+        return None
+    units = sorted(by_unit, key=lambda u: -len(by_unit[u]))
+    heights = [max(2.5, 0.28 * len(by_unit[u]) + 1) for u in units]
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(10, sum(heights)), layout="constrained")
+    axes = figure.subplots(len(units), 1, height_ratios=heights, squeeze=False)[:, 0]
+    for ax, unit in zip(axes, units):
+        f.forest(ax, by_unit[unit])
+    figure.suptitle("Every judged part: estimate (square) with its 95 % interval, margin (black "
+                    "tick); green holds, red does not hold, orange undecided", fontsize=10)
+    return figure
+
+
+def protocol_changes(out, ids):
+    """Lines on what changed in the rules: the changelog for this protocol version, and
+    the claims whose hash differs from the report this folder held before."""
+    lines = []
+    current, overall = hashes([protocol(i) for i in ids])
+    previous = {}
+    path = Path(out) / "results.json"
+    if path.exists():
+        try:
+            previous = (json.loads(path.read_text()).get("protocol") or {}).get("claims") or {}
+        except (OSError, ValueError):
+            previous = {}
+    if path.exists():
+        changed = [str(i) for i in ids if previous.get(str(i)) != current[i]]
+        lines.append("Claims whose rules changed since the report this folder held before: "
+                     + (", ".join(changed) if changed else "none")
+                     + ("" if previous else " (that report recorded no protocol hash: it "
+                                            "predates protocol version 3)"))
+    notes = resources.files("actkeras.experiments").joinpath("PROTOCOL_CHANGES.md")
+    if notes.is_file():
+        text = notes.read_text()
+        match = re.search(rf"^## Version {VERSION}\b.*?(?=^## |\Z)", text, flags=re.S | re.M)
+        if match:
+            lines.append("What changed in this version of the protocol, and why "
+                         "(`actkeras/experiments/PROTOCOL_CHANGES.md`):")
+            lines.append(match.group(0).split("\n", 1)[1].strip())
+    return current, overall, lines
 
 
 def write_report(claims, results, out, *, preset, wall_seconds, executed, command=None):
     """Writes `results.json`, `report.md`, `summary.md` and `figures/`; returns the
     results.json payload."""
     out = Path(out)
+    ids = [c.id for c in claims]
+    current, overall, changes = protocol_changes(out, ids)
     entries = []
     for claim in claims:
         entry = judge_claim(claim, results, out / "figures" / f"claim{claim.id}.png")
         if entry["figure"]:
             entry["figure"] = f"figures/{entry['figure']}"
         entries.append(entry)
+    forest = None
+    try:
+        figure = forest_figure(entries)
+        if figure is not None:
+            write_figure(out / "figures" / "forest.png", figure)
+            forest = "figures/forest.png"
+    except Exception as error:  # the overview must not cost the report
+        forest = None
+        changes.append(f"(the forest plot could not be drawn: {type(error).__name__}: {error})")
     used = {r["run_id"] for e in entries for r in e["runs"]}
+    executed = set(executed) & used
     env = environment()
     timing = {
         "wall_seconds": wall_seconds,
-        "executed": executed,
-        "reused": len(used) - executed,
+        "executed": len(executed),
+        "reused": len(used - executed),
+        "stale": sum(1 for r in used if (results.get(r) or {}).get("stale")),
         "run_seconds": sum(results[r].get("timing", {}).get("seconds", 0) for r in used if r in results),
         "span_seconds": run_span(results, used),
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    payload = plain({"preset": preset, "command": command, "claims": entries,
-                     "environment": env, "timing": timing})
-    write_json(out / "results.json", payload)
-
+    payload = plain({"preset": preset, "command": command,
+                     "protocol": {"version": VERSION, "hash": overall,
+                                  "claims": {str(k): v for k, v in current.items()}},
+                     "claims": entries, "environment": env, "timing": timing})
     summary = summary_table(entries)
     header = (
         f"# Reproduction report (`{preset}` preset)\n\n"
         f"Produced by `{command or f'actkeras reproduce --preset {preset}'}`; every number, "
         f"verdict and figure below is computed from the runs in `runs/` (one JSON result, "
-        f"history CSV and resolved config per run).\n\n"
-        f"How to read it: comparisons between arms are decided on per-seed differences "
-        f"(the same seed in both arms), with a 95 % Student t interval against a practical "
-        f"margin stated in each rule; a part **holds** when the interval clears the margin, "
-        f"**fails** when it lies on the other side, and is **inconclusive** when it "
-        f"straddles it. A claim is \"reproduced\" when every part holds, \"not reproduced\" "
-        f"when every part fails, \"mixed\" when the parts disagree and \"inconclusive\" "
-        f"otherwise. Runs that diverged (NaN loss) or stayed at chance are counted apart, "
-        f"never averaged in. Values are mean ± sd over seeds; figures show every seed as a "
-        f"thin line and the mean ± sd as a band.\n\n"
-        + _environment_markdown(env, timing) + "\n## Summary\n\n" + summary + "\n"
+        f"history CSV and resolved config per run) by the rules of protocol version {VERSION} "
+        f"(hash `{overall}`), declared before the runs in `actkeras/experiments/rules.py`.\n\n"
+        "How to read it: each claim is split into the parts its source states. A part "
+        "compares per-seed numbers (the same seed in both arms) and is decided on a 95 % "
+        "Student t interval against a margin whose reason is printed with it: it **holds** "
+        "when the interval clears the margin, **does not hold** when it lies on the other "
+        "side (the effect is smaller than the margin, or reversed), and is **undecided** "
+        "when it straddles it. A claim is *reproduced* when every part holds, *not "
+        "reproduced* when none does, *mixed* when they disagree and *undecided* otherwise. "
+        "Each claim is judged as its source ran it and, where the protocol says, with each "
+        "arm at its own best learning rate (a Keras Tuner search on the validation split, "
+        "then fresh seeds) or another initialisation. What the package adds to a claim is a "
+        "finding, outside the verdict. Every claim ends with a table of how its verdict "
+        "moves when a rule moves (margins halved and doubled, the alternative aggregate, "
+        "runs without a value scored at chance, another chance rule); a verdict that moves "
+        "is marked fragile. Runs that diverged (NaN loss) are counted apart, never averaged "
+        "in. Values are mean ± sd over seeds; figures show every seed as a thin line and "
+        "the mean ± sd as a band.\n\n"
+        + _environment_markdown(env, timing) + "\n## Summary\n\n" + summary + "\n\n"
+        + (f"![Every judged part]({forest})\n\n" if forest else "")
+        + "## The protocol\n\n" + "\n\n".join(changes) + "\n"
     )
-    body = "\n".join(_claim_markdown(c, e) for c, e in zip(claims, entries))
+    pairs = list(zip(claims, entries))
+    body = "\n".join(_claim_markdown(c, e) for c, e in pairs if c.id not in PAPERS)
+    papers = [(c, e) for c, e in pairs if c.id in PAPERS]
+    if papers:
+        body += "\n" + _beyond_markdown(papers)
+    write_json(out / "results.json", payload)
     write_text(out / "report.md", header + "\n" + body)
     write_text(out / "summary.md", summary + "\n")
     return payload

@@ -8,15 +8,23 @@ is either absent or complete. A later call skips every run whose result file is
 complete, names the same content and finished (`ok` or `diverged`); anything else
 (a truncated file, another run's file, a failed run) is run again.
 
+Every result records its provenance: the actkeras version, the protocol hash of every
+claim that lists the run, and a fingerprint of the data it trained on. A finished run
+whose provenance differs from the present one is *stale*: it is never reused silently
+(`Staleness` says which, and `reproduce` refuses, or reuses or reruns them when asked).
+
 A run whose loss becomes NaN stops (`fit`'s divergence guard) and is recorded as
 `diverged`; a run that raises is recorded as `failed` with its error, and the
-reproduction goes on.
+reproduction goes on. Cost runs (claim 8's timings) each run in a fresh process of
+their own, one after the other.
 """
 
+import hashlib
 import json
 import math
 import time
 import traceback
+import uuid
 import warnings
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,13 +34,13 @@ import numpy as np
 
 from actkeras.atomic import write_json
 from actkeras.atomic import write_text as _write_text
-from actkeras.errors import writing
+from actkeras.errors import UserError, writing
 from actkeras.records import plain
 from actkeras.training import DivergenceGuard, history_csv
 
 RESUME_NOTE = "Finished runs are kept: run the same command again to resume."
 
-RESULT_FORMAT = 3
+RESULT_FORMAT = 4
 FINISHED = ("ok", "diverged")
 
 
@@ -58,6 +66,35 @@ def read_result(path, spec):
     return result, None
 
 
+def _version():
+    from actkeras import __version__
+
+    return __version__
+
+
+def stale_reason(result, provenance):
+    """Why a finished result cannot be reused as it is (`None`: it can).
+
+    Args:
+        result: a finished result.
+        provenance: what this invocation would record: `{"actkeras", "protocol":
+            {claim: hash}, "data": fingerprint or None}`.
+    """
+    theirs = result.get("provenance") or {}
+    if theirs.get("actkeras") != provenance.get("actkeras"):
+        return (f"made by actkeras {theirs.get('actkeras', '?')}, this is "
+                f"{provenance.get('actkeras')}")
+    recorded = {str(k): v for k, v in (theirs.get("protocol") or {}).items()}
+    for claim, digest in (provenance.get("protocol") or {}).items():
+        if recorded.get(str(claim)) != digest:
+            return (f"made under claim {claim}'s protocol {recorded.get(str(claim), 'none')}, "
+                    f"now {digest}")
+    data = provenance.get("data")
+    if data and theirs.get("data") and theirs["data"] != data:
+        return f"made on other data ({theirs['data']}, now {data})"
+    return None
+
+
 def clock(seconds):
     seconds = int(round(seconds))
     hours, rest = divmod(seconds, 3600)
@@ -75,15 +112,31 @@ class StepLogger(keras.callbacks.Callback):
             logs["step"] = int(keras.ops.convert_to_numpy(iterations))
 
 
+def fingerprint(data):
+    """A short hash of a data set's arrays, every split (what a run trained on)."""
+    digest = hashlib.sha256()
+    for split in ("train", "valid", "test"):
+        for kind in ("x", "y"):
+            array = np.ascontiguousarray(getattr(data, f"{kind}_{split}"))
+            digest.update(f"{kind}_{split}{array.shape}{array.dtype}".encode())
+            digest.update(array.tobytes())
+    return digest.hexdigest()[:16]
+
+
+def data_key(spec):
+    return (spec.dataset, spec.source, tuple(spec.subset) if spec.subset else None)
+
+
 class DataCache:
-    """Loads each (dataset, source, subset) once per reproduction; remembers failures."""
+    """Loads each (dataset, source, subset) once per process; remembers failures."""
 
     def __init__(self, data_dir=None):
         self.data_dir = data_dir
         self._cache = {}
+        self._prints = {}
 
     def get(self, spec):
-        key = (spec.dataset, spec.source, tuple(spec.subset) if spec.subset else None)
+        key = data_key(spec)
         if key not in self._cache:
             try:
                 from actkeras.data import load_dataset
@@ -99,6 +152,18 @@ class DataCache:
             raise value
         return value
 
+    def fingerprint(self, spec):
+        """The data's fingerprint (`None` for generated data or data that failed to load)."""
+        if spec.source == "generated":
+            return None
+        key = data_key(spec)
+        if key not in self._prints:
+            try:
+                self._prints[key] = fingerprint(self.get(spec))
+            except Exception:
+                self._prints[key] = None
+        return self._prints[key]
+
 
 def _monitors(spec, data):
     if not spec.monitors:
@@ -107,17 +172,19 @@ def _monitors(spec, data):
 
     n = min(spec.probe_size, len(data.x_valid))
     probe = (data.x_valid[:n], data.y_valid[:n])
+    every = spec.monitor_every
 
     def dead():
-        monitor = DeadReLUMonitor(probe_data=probe, probe_size=n)
+        monitor = DeadReLUMonitor(probe_data=probe, probe_size=n, every=every)
         monitor.record_units = True  # which units died during training, not only how many
         return monitor
 
     make = {
         "dead": dead,
-        "gradients": lambda: GradientNormLogger(probe_data=probe, probe_size=n),
-        "stats": lambda: ActivationStats(probe_data=probe, probe_size=n),
-        "histograms": lambda: ActivationStats(probe_data=probe, probe_size=n, histograms=True),
+        "gradients": lambda: GradientNormLogger(probe_data=probe, probe_size=n, every=every),
+        "stats": lambda: ActivationStats(probe_data=probe, probe_size=n, every=every),
+        "histograms": lambda: ActivationStats(probe_data=probe, probe_size=n, every=every,
+                                              histograms=True),
     }
     monitors = {"stats" if name == "histograms" else name: make[name]() for name in spec.monitors}
     for monitor in monitors.values():
@@ -134,9 +201,24 @@ def _budgets(spec, data, config):
     group = config.steps_per_execution or 1
     steps = list(spec.eval_steps) + epochs_to_steps(spec.eval_epochs, len(data.x_train),
                                                     config.batch_size, group)
-    n = min(spec.eval_train, len(data.x_train))
+    train_until = None
+    if spec.eval_train_epochs is not None:
+        train_until = epochs_to_steps([spec.eval_train_epochs], len(data.x_train),
+                                      config.batch_size, group)[0]
+        steps.append(train_until)
+    total = config.steps or config.epochs * math.ceil(len(data.x_train) / config.batch_size)
+    steps = [s for s in steps if s <= total] + [total]
+    n = len(data.x_train) if spec.eval_train < 0 else min(spec.eval_train, len(data.x_train))
     return BudgetEvaluator(data.x_valid, data.y_valid, steps,
-                           data.x_train[:n] if n else None, data.y_train[:n] if n else None)
+                           data.x_train[:n] if n else None, data.y_train[:n] if n else None,
+                           train_until=train_until)
+
+
+def _data_record(data):
+    counts = np.bincount(np.asarray(data.y_valid), minlength=10)
+    return {"name": data.name, "n_train": len(data.x_train), "n_valid": len(data.x_valid),
+            "n_test": len(data.x_test), "info": getattr(data, "info", None),
+            "valid_majority": float(counts.max() / counts.sum()) if counts.sum() else None}
 
 
 def _train(spec, data, verbose):
@@ -171,8 +253,7 @@ def _train(spec, data, verbose):
     return model, {
         "status": "diverged" if diverged else "ok",
         "config": model.actkeras_config.to_dict(),
-        "data": {"name": data.name, "n_train": len(data.x_train), "n_valid": len(data.x_valid),
-                 "n_test": len(data.x_test), "info": getattr(data, "info", None)},
+        "data": _data_record(data),
         "metrics": metrics,
         "history": records,
         "monitors": {name: monitor.records for name, monitor in monitors.items()},
@@ -203,23 +284,81 @@ def _regression(spec, verbose):
 
 
 def _cost(spec, data):
-    """Claim 8's timings: paired, shuffled rounds (`bench.activation_cost` and
-    `bench.mlp_epoch_time`), every round's raw times kept."""
+    """Claim 8's timings: paired, shuffled rounds (`bench.activation_cost`, and in the first
+    invocation `bench.mlp_epoch_time`), every round's raw times kept."""
     from actkeras import bench
 
     o = spec.overrides
     op = bench.activation_cost(list(o["activations"]), elements=o["elements"], inner=o["inner"],
                                rounds=o["rounds"], seed=spec.seed)
-    step = bench.mlp_epoch_time(data, list(o["step_activations"]), rounds=o["step_rounds"],
-                                seed=spec.seed)
-    return None, {
-        "status": "ok",
-        "config": dict(o),
-        "measurements": {"backend": keras.backend.backend(), "op": op, "step": step},
-    }
+    measurements = {"backend": keras.backend.backend(), "op": op}
+    if o.get("step_activations"):
+        measurements["step"] = bench.mlp_epoch_time(data, list(o["step_activations"]),
+                                                    rounds=o["step_rounds"], seed=spec.seed)
+    return None, {"status": "ok", "config": dict(o), "measurements": measurements}
 
 
-def execute(spec, data=None, verbose=0):
+def _probe(spec, data):
+    """Step-0 profiles (`experiments.probes.step0`) of every depth and seed of the spec."""
+    from actkeras.experiments.probes import step0
+    from actkeras.models import build_model
+    from actkeras.registry import get_entry
+    from actkeras.seeding import seed_everything
+
+    overrides = {k: v for k, v in spec.overrides.items() if k not in ("depths", "seeds")}
+    n = min(spec.probe_size, len(data.x_valid))
+    x, y = data.x_valid[:n], data.y_valid[:n]
+    family = get_entry(spec.activation).family
+    profiles = {}
+    for depth in spec.overrides["depths"]:
+        profiles[str(depth)] = {}
+        for seed in spec.overrides["seeds"]:
+            keras.backend.clear_session()
+            seed_everything(seed)
+            model = build_model(spec.activation, preset=spec.preset,
+                                activation_kwargs=spec.activation_kwargs,
+                                hidden_units=(100,) * depth, seed=seed, **overrides)
+            profiles[str(depth)][str(seed)] = step0(model, x, y, family)
+    return None, {"status": "ok", "data": _data_record(data), "probe": profiles,
+                  "config": {"family": family, "probe_size": n, **overrides}}
+
+
+def _tune(spec, data, out):
+    """A Keras Tuner grid search over `spec.grid` (learning rates) for the spec's arm; each
+    trial is scored by its final validation accuracy."""
+    from actkeras.experiments.search import search_learning_rate
+
+    found = search_learning_rate(spec, data, Path(out) / "tuning" / spec.run_id)
+    return None, {"status": "ok", "data": _data_record(data), "search": found,
+                  "config": {"grid": list(spec.grid), **spec.overrides}}
+
+
+def _baseline(spec, data):
+    """Claim 9's best linear classifier: logistic regression with its L2 penalty chosen on
+    the validation split (`experiments.baseline`)."""
+    from actkeras.experiments.baseline import logistic_regression
+
+    fit = logistic_regression(data, spec.overrides["c_grid"])
+    return None, {"status": "ok", "data": _data_record(data), "baseline": fit,
+                  "metrics": {"valid_accuracy": fit["valid_accuracy"],
+                              "test_accuracy": fit["test_accuracy"],
+                              "train_accuracy": fit["train_accuracy"]},
+                  "config": dict(spec.overrides)}
+
+
+def _population(spec, cache):
+    """Claim 11's random networks at initialisation (`experiments.population`); the images
+    are loaded only for a probe of images."""
+    from actkeras.experiments.population import born_dead
+
+    data = None if spec.source == "generated" else cache.get(spec)
+    result = born_dead(spec, data)
+    if data is not None:
+        result["data"] = _data_record(data)
+    return None, result
+
+
+def execute(spec, data=None, verbose=0, out=None):
     """Runs one spec in a fresh, seeded session; returns `(model, partial result)`."""
     from actkeras.seeding import seed_everything
 
@@ -227,9 +366,17 @@ def execute(spec, data=None, verbose=0):
     seed_everything(spec.seed)
     if spec.kind == "regression":
         return _regression(spec, verbose)
+    if spec.kind == "population":
+        return _population(spec, data or DataCache())
     data = (data or DataCache()).get(spec)
     if spec.kind == "cost":
         return _cost(spec, data)
+    if spec.kind == "probe":
+        return _probe(spec, data)
+    if spec.kind == "tune":
+        return _tune(spec, data, out or ".")
+    if spec.kind == "baseline":
+        return _baseline(spec, data)
     return _train(spec, data, verbose)
 
 
@@ -244,11 +391,20 @@ def estimated_work(spec):
         return 1.5e12
     if spec.kind == "regression":
         return 8e10 + 1e7 * spec.overrides.get("steps", 1000)
+    if spec.kind == "baseline":
+        return 2e12
+    if spec.kind == "probe":
+        depths = spec.overrides.get("depths", (20,))
+        return 2e10 * len(spec.overrides.get("seeds", (0,))) * sum(depths) / 20
+    if spec.kind == "population":  # memory-bound forward passes: probe x networks x units
+        o = spec.overrides
+        units = sum(o.get("widths", (1,))) * max(o.get("depths", (1,)))  # drawn at the deepest
+        return 4e4 * o.get("probe", 1) * o.get("networks", 1) * len(o.get("seeds", (0,))) * units / 1e3 + 2e10
     from actkeras.models import resolve_config
 
+    overrides = {k: v for k, v in spec.overrides.items() if k != "seed"}
     try:
-        config = resolve_config(spec.preset, spec.activation, spec.activation_kwargs,
-                                **{k: v for k, v in spec.overrides.items() if k != "seed"})
+        config = resolve_config(spec.preset, spec.activation, spec.activation_kwargs, **overrides)
     except ValueError:
         return 1e11
     sizes = (int(np.prod(config.input_shape)),) + config.hidden_units + (config.num_classes,)
@@ -258,11 +414,21 @@ def estimated_work(spec):
     n_train = spec.subset[0] if spec.subset else {
         "notmnist": 4000 if embedded else 15000}.get(spec.dataset, 2750 if embedded else 55000)
     steps = config.steps or config.epochs * math.ceil(n_train / config.batch_size)
-    return steps * (flops + 1.2e7 * layers) + 8e10 + 3e9 * layers
+    work = steps * (flops + 1.2e7 * layers) + 8e10 + 3e9 * layers
+    return work * (len(spec.grid) if spec.kind == "tune" else 1)
+
+
+def forget(spec, out):
+    """Removes what a run kept between attempts (a search's trials), so that running it
+    again (forced, or stale) computes it afresh instead of resuming."""
+    import shutil
+
+    if spec.kind == "tune":
+        shutil.rmtree(Path(out) / "tuning" / spec.run_id, ignore_errors=True)
 
 
 def run_specs(specs, out, *, force=False, verbose=2, data_dir=None, export=False,
-              progress=print, executed=None):
+              progress=print, executed=None, provenance=None, stale="refuse", isolate=False):
     """Runs every spec not finished before; returns `{run_id: result}` for all of them.
 
     Args:
@@ -275,20 +441,45 @@ def run_specs(specs, out, *, force=False, verbose=2, data_dir=None, export=False
         export: also export each trained model to `out/models/<run_id>/`.
         progress: where progress lines go. Defaults to `print`.
         executed: a set that receives the ids of the runs this call ran.
+        provenance: `fn(spec) -> provenance dict` recorded in each result and checked
+            against the finished ones (see `stale_reason`). Defaults to none.
+        stale: what to do with a finished run whose provenance differs: `"refuse"`
+            (raise `StaleRuns` before running anything), `"reuse"` or `"rerun"`.
+        isolate: run each spec in a fresh process of its own (claim 8's timings).
     """
     unique = {}
     for spec in specs:
         unique.setdefault(spec.run_id, spec)
     forced = force if callable(force) else (lambda spec: force)
-    results, todo = {}, []
+    results, todo, stale_found = {}, [], []
     for run_id, spec in unique.items():
-        result, why = (None, "forced") if forced(spec) else read_result(result_path(out, spec), spec)
+        if forced(spec):
+            todo.append((spec, "forced"))
+            continue
+        result, why = read_result(result_path(out, spec), spec)
+        if result is not None and provenance is not None:
+            reason = stale_reason(result, provenance(spec))
+            if reason is not None:
+                stale_found.append((spec, reason))
+                if stale == "rerun":
+                    todo.append((spec, f"stale: {reason}"))
+                    continue
+                result["stale"] = reason
         if result is None:
             todo.append((spec, why))
         else:
             results[run_id] = result
-    progress(f"{len(unique)} runs: {len(results)} finished before, {len(todo)} to run "
-             f"-> {Path(out) / 'runs'}")
+    if stale_found and stale == "refuse":
+        raise StaleRuns(stale_found)
+    ran_here = executed or set()
+    workers = sum(1 for run_id in results if run_id in ran_here)
+    reused = len(results) - workers
+    n_stale = sum(1 for r in results.values() if r.get("stale"))
+    progress(f"{len(unique)} runs: " + (f"{workers} run by this invocation's workers, "
+                                         if workers else "")
+             + f"{reused} reused from earlier invocations"
+             + (f" ({n_stale} of them stale, reused as asked)" if n_stale else "")
+             + f", {len(todo)} to run -> {Path(out) / 'runs'}")
     data = DataCache(data_dir)
     total_work = sum(estimated_work(spec) for spec, _ in todo)
     done_work, spent, start = 0.0, 0.0, time.perf_counter()
@@ -299,7 +490,14 @@ def run_specs(specs, out, *, force=False, verbose=2, data_dir=None, export=False
         progress(f"[run {index}/{len(todo)}] {spec.title} — elapsed {clock(elapsed)}, "
                  f"ETA {eta}{note}")
         began = time.perf_counter()
-        results[spec.run_id] = run_one(spec, out, data=data, verbose=verbose, export=export)
+        if why == "forced" or why.startswith("stale"):
+            forget(spec, out)
+        mark = provenance(spec) if provenance else None
+        if isolate:
+            results[spec.run_id] = run_isolated(spec, out, data_dir=data_dir, provenance=mark)
+        else:
+            results[spec.run_id] = run_one(spec, out, data=data, verbose=verbose, export=export,
+                                           provenance=mark)
         if executed is not None:
             executed.add(spec.run_id)
         seconds = time.perf_counter() - began
@@ -313,20 +511,36 @@ def run_specs(specs, out, *, force=False, verbose=2, data_dir=None, export=False
     return {run_id: results[run_id] for run_id in unique}
 
 
-def run_one(spec, out, *, data=None, verbose=0, export=False):
+class StaleRuns(UserError):
+    """Finished runs made under another protocol, actkeras version or data set."""
+
+    def __init__(self, found):
+        self.found = found
+        first, why = found[0]
+        super().__init__(
+            f"{len(found)} finished run(s) were made under another protocol, actkeras version "
+            f"or data set (e.g. {first.run_id}: {why}): add --rerun-stale to run them again, "
+            f"or --reuse-stale to reuse them (the report counts and names them).")
+
+
+def run_one(spec, out, *, data=None, verbose=0, export=False, provenance=None):
     """Runs one spec and writes its files; returns the result that was written."""
     path = result_path(out, spec)
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     began = time.perf_counter()
     model = None
+    data = data or DataCache()
     try:
-        model, result = execute(spec, data, verbose)
+        model, result = execute(spec, data, verbose, out=out)
         error = None
     except Exception as exc:  # recorded, and the reproduction goes on
         result = {"status": "failed"}
         lines = traceback.format_exception(exc)
         error = f"{type(exc).__name__}: {exc}"
         result["traceback"] = "".join(lines[-6:])
+    provenance = dict(provenance or {"actkeras": _version(), "protocol": {}})
+    if spec.source != "generated" and provenance.get("data") is None:
+        provenance["data"] = data.fingerprint(spec)
     result = plain({
         "format": RESULT_FORMAT,
         "run_id": spec.run_id,
@@ -334,8 +548,9 @@ def run_one(spec, out, *, data=None, verbose=0, export=False):
         "spec": spec.to_dict(),
         "error": error,
         **result,
+        "provenance": provenance,
         "timing": {"started": started, "seconds": time.perf_counter() - began,
-                   "backend": keras.backend.backend()},
+                   "backend": keras.backend.backend(), "invocation": uuid.uuid4().hex},
     })
     with writing(out, note=RESUME_NOTE):
         if result.get("history"):
@@ -350,4 +565,38 @@ def run_one(spec, out, *, data=None, verbose=0, export=False):
             export_model(model, spec.run_id, root=Path(out) / "models", overwrite=True,
                          metadata={"spec": result["spec"], "metrics": result.get("metrics")})
         write_json(path, result)  # last: the commit mark
+    return result
+
+
+def run_isolated(spec, out, *, data_dir=None, provenance=None):
+    """Runs one spec in a fresh interpreter (spawned) that uses every CPU core, and returns
+    the result it wrote; a process that dies is recorded as a failed run."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    from actkeras.experiments import parallel
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=context, initializer=parallel.start_worker,
+                             initargs=(None, data_dir)) as pool:
+        try:
+            pool.submit(parallel.run_in_worker, spec, str(out), 0, False, provenance).result()
+        except BrokenProcessPool as error:
+            return run_failed(spec, out, f"the process running it died ({error})")
+    result, why = read_result(result_path(out, spec), spec)
+    if result is None:
+        result = json.loads(result_path(out, spec).read_text()) if result_path(out, spec).exists() \
+            else run_failed(spec, out, why)
+    return result
+
+
+def run_failed(spec, out, error):
+    """Records `spec` as failed with `error` (a run whose process could not report)."""
+    result = plain({"format": RESULT_FORMAT, "run_id": spec.run_id, "content": spec.content(),
+                    "spec": spec.to_dict(), "status": "failed", "error": error,
+                    "timing": {"started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                               "seconds": 0.0, "invocation": uuid.uuid4().hex}})
+    with writing(out, note=RESUME_NOTE):
+        write_json(result_path(out, spec), result)
     return result

@@ -14,12 +14,15 @@ from dataclasses import asdict, dataclass, field
 from actkeras import checks
 from actkeras.records import plain
 
-KINDS = ("train", "regression", "cost")
+KINDS = ("train", "regression", "cost", "tune", "probe", "baseline", "population")
 # "histograms" is "stats" with 40-bin histograms of each layer's outputs in its records.
 MONITORS = ("dead", "gradients", "stats", "histograms")
 
-# Fields that only describe a run for people: they are left out of `run_id`.
-_DISPLAY_FIELDS = ("claim", "label")
+# Fields that only describe a run for people (or where a value came from): they are
+# left out of `run_id`. A run at a searched learning rate holds the rate itself, so it
+# is the same run as one asked for at that rate directly.
+_DISPLAY_FIELDS = ("claim", "label", "tuned_from")
+_TUPLES = ("monitors", "eval_steps", "eval_epochs", "measures", "grid")
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,12 @@ class RunSpec:
         label: the arm of the comparison it belongs to, e.g. `"relu he_normal"`
             (display only; the seeds of one arm share a label).
         kind: `"train"` (a classifier from `build_model`, trained with `fit`),
-            `"regression"` (claim 9's 1-D fit) or `"cost"` (claim 8's timings).
+            `"regression"` (claim 9's 1-D fit), `"cost"` (claim 8's timings, each run
+            in a process of its own), `"tune"` (a Keras Tuner grid search over the
+            learning rates in `grid`), `"probe"` (step-0 measurements of several
+            seeds, no training), `"baseline"` (claim 9's logistic regression) or
+            `"population"` (claim 11's random networks at initialisation, many at
+            once, `experiments.population`).
             Defaults to `"train"`.
         activation: registry name. Defaults to `"relu"`.
         activation_kwargs: the activation's arguments. Defaults to `{}`.
@@ -59,10 +67,17 @@ class RunSpec:
             Defaults to `()`.
         eval_epochs: the same budgets given in epochs of the training split
             (converted to steps once the data set's size is known). Defaults to `()`.
-        eval_train: training images also scored at those budgets (`0`: none).
-            Defaults to `0`.
+        eval_train: training images also scored at those budgets (`0`: none, `-1`:
+            the whole training split). Defaults to `0`.
+        eval_train_epochs: score the training images only at budgets up to this
+            many epochs (`None`: at every budget). Defaults to `None`.
         measures: named measurements taken after training (`MEASURES` in
             `actkeras.experiments.measures`). Defaults to `()`.
+        monitor_every: the monitors also measure every this many steps (`None`:
+            at step 0 and epoch ends only). Defaults to `None`.
+        grid: a `"tune"` run's candidate learning rates. Defaults to `()`.
+        tuned_from: the `run_id` of the search that chose this run's learning rate
+            (display only). Defaults to `None`.
     """
 
     claim: int = 0
@@ -82,10 +97,14 @@ class RunSpec:
     eval_steps: tuple = ()
     eval_epochs: tuple = ()
     eval_train: int = 0
+    eval_train_epochs: float | None = None
     measures: tuple = ()
+    monitor_every: int | None = None
+    grid: tuple = ()
+    tuned_from: str | None = None
 
     def __post_init__(self):
-        for name in ("monitors", "eval_steps", "eval_epochs", "measures"):
+        for name in _TUPLES:
             object.__setattr__(self, name, tuple(getattr(self, name)))
         if self.subset is not None:
             object.__setattr__(self, "subset", tuple(self.subset))
@@ -115,11 +134,13 @@ class RunSpec:
     def from_dict(cls, payload):
         """The spec `to_dict` wrote (lists back to tuples)."""
         payload = dict(payload)
-        for name in ("monitors", "eval_steps", "eval_epochs", "measures"):
+        for name in _TUPLES:
             payload[name] = tuple(payload.get(name, ()))
         overrides = dict(payload.get("overrides", {}))
-        if "hidden_units" in overrides:
-            overrides["hidden_units"] = tuple(overrides["hidden_units"])
+        for name in ("hidden_units", "seeds", "depths", "widths", "lr_pulse", "activations",
+                     "step_activations", "c_grid"):
+            if isinstance(overrides.get(name), list):
+                overrides[name] = tuple(overrides[name])
         payload["overrides"] = overrides
         if payload.get("subset") is not None:
             payload["subset"] = tuple(payload["subset"])
@@ -142,6 +163,15 @@ class RunSpec:
     @property
     def batch_norm(self):
         return bool(self.overrides.get("batch_norm", False))
+
+    @property
+    def init_gain(self):
+        return float(self.overrides.get("init_gain", 1.0))
+
+    @property
+    def lr_pulse(self):
+        pulse = self.overrides.get("lr_pulse")
+        return tuple(pulse) if pulse is not None else None
 
     @property
     def depth(self):
@@ -169,7 +199,8 @@ class RunSpec:
         """A stable, readable id: kind, preset, activation, seed and a content hash."""
         text = json.dumps(self.content(), sort_keys=True, separators=(",", ":"))
         digest = hashlib.sha256(text.encode()).hexdigest()[:10]
-        what = f"{self.preset}-{self.activation}" if self.kind == "train" else self.activation
+        what = (f"{self.preset}-{self.activation}" if self.kind in ("train", "tune", "probe")
+                else self.activation)
         name = re.sub(r"[^a-z0-9_-]+", "_", what.lower())
         return f"{self.kind}-{name}-s{self.seed}-{digest}"
 
@@ -184,19 +215,24 @@ class Claim:
     """One claim of the seeds, the runs that test it and how it is judged.
 
     Args:
-        id: the claim's number in issue 4 (1-10).
+        id: the claim's number.
         title: a few words, for headings.
         statement: the claim in one line.
         source: where it comes from (`"seed 003"`, `"seeds 001, 002"`, ...).
         setup: how it is measured in this preset, in a few sentences, including
             anything the preset shrinks.
-        runs: the `RunSpec`s; runs with the same label are the seeds of one arm.
+        runs: the `RunSpec`s; runs with the same label are the seeds of one arm. Runs
+            at a searched learning rate are listed once the search has finished.
+        tuning: the learning-rate searches (`"tune"` runs) the claim needs first.
         published: reference numbers, `{label: {metric: value}}`, with
             `published_source` saying where they come from.
         published_source: citation for `published`.
         notes: caveats the report prints under the setup, including the reason for
             every size the preset chose.
         seed_file: the Q&A page in `shared/seeds/` the claim comes from.
+        quote: the source's own words, where the claim is a quotation.
+        waiting: display names of the arms still waiting for their search.
+        params: what the analysis needs to know of the preset (a depth, a budget).
     """
 
     id: int
@@ -205,10 +241,14 @@ class Claim:
     source: str
     setup: str
     runs: tuple
+    tuning: tuple = ()
     published: dict = field(default_factory=dict)
     published_source: str = ""
     notes: tuple = ()
     seed_file: str = ""
+    quote: str = ""
+    waiting: tuple = ()
+    params: dict = field(default_factory=dict)
 
     def arms(self):
         """`{label: [RunSpec, ...]}` in the order the runs are listed."""

@@ -1,87 +1,39 @@
-"""The statistics every claim is judged with: per-seed summaries and paired differences.
+"""The statistics every claim is judged with, from `scipy.stats`.
 
 A comparison between two arms is decided on the per-seed differences (arm A's value
-minus arm B's for the same seed: same initial data order and, where the arms share an
-architecture, correlated noise), never on two separate means. The interval is a
-Student t interval on those differences, with exact t quantiles (`t_critical`, no
-SciPy and no resampling), so the same numbers always give the same verdict.
+minus arm B's for the same seed: the same initial data order and, where the arms share
+an architecture, correlated noise), never on two separate means. Every interval in the
+report is a two-sided 95 % Student t interval (`LEVEL`), so one level reads the same
+everywhere; the package's own decisions from an interval are in `decide`:
 
-Three decisions, each `HOLDS`, `FAILS` or `INCONCLUSIVE`:
+- `"above"`: the interval lies above the margin: **holds**; at or below it: **does not
+  hold**; straddling it: **undecided**;
+- `"below"`: the mirror image (the interval must lie below the margin);
+- `"within"`: non-inferiority, "A is nearly as good as B": the interval's lower bound
+  lies above `-margin` (holds), its upper bound at or below `-margin` (does not hold).
 
-- `greater(diff, margin)`: A clearly exceeds B by more than `margin`: the 95 %
-  interval lies above the margin (holds), below or at it (fails), or straddles it;
-- `at_least(diff, margin)`: A is nearly as good as B: the lower bound of the 90 %
-  interval (one side of a TOST equivalence test at 5 %) lies above `-margin`;
-- `equivalent(diff, margin)`: the two one-sided tests (TOST) at 5 % each: the 90 %
-  interval lies inside `(-margin, margin)`.
-
-With fewer than two paired seeds no interval exists and every decision is
-inconclusive: one seed cannot tell an effect from noise.
+With fewer than two values no interval exists and the decision is undecided: one seed
+cannot tell an effect from noise. "Above chance" is SciPy's exact binomial test.
 """
 
 import math
 from dataclasses import dataclass
-from statistics import NormalDist
 
-HOLDS, FAILS, INCONCLUSIVE = "holds", "fails", "inconclusive"
+from scipy import stats as _scipy
 
-def t_quantile(q, df):
-    """`t_{q, df}`, the one-sided Student t quantile (`q = 0.975` for a 95 % interval)."""
-    if not 0.5 < q < 1:
-        raise ValueError(f"`q` must be in (0.5, 1). Received: q={q!r}")
-    return t_critical(2 * q - 1, df)
+HOLDS, FAILS, INCONCLUSIVE = "holds", "does not hold", "undecided"
+OUTCOME_WORDS = (HOLDS, FAILS, INCONCLUSIVE)
+LEVEL = 0.95  # every interval in the report
+DIRECTIONS = ("above", "below", "within")
 
 
 def t_critical(level, df):
-    """Two-sided Student t critical value: `t` with P(|T| <= t) = `level`, T ~ t(df).
-
-    Exact for integer `df` up to 1,000: it inverts, by bisection on the angle, the
-    closed-form finite series of the t distribution for integer degrees of freedom
-    (Abramowitz and Stegun 26.7.3 and 26.7.4). Beyond 1,000 the Cornish-Fisher
-    expansion around the normal quantile (error below 2e-8 there for levels up to
-    0.99). No scipy.
-
-    Example:
-    >>> round(t_critical(0.95, 29), 4)  # t_{0.975, 29}
-    2.0452
-
-    Args:
-        level: the two-sided coverage, in (0, 1).
-        df: degrees of freedom, an integer >= 1.
-    """
+    """Two-sided Student t critical value: `t` with P(|T| <= t) = `level`, T ~ t(df)."""
     if not 0 < level < 1:
         raise ValueError(f"`level` must be in (0, 1). Received: level={level}")
-    if isinstance(df, bool) or int(df) != df or df < 1:
-        raise ValueError(f"`df` must be an integer >= 1. Received: df={df}")
-    df = int(df)
-    if df > 1000:
-        z = NormalDist().inv_cdf(0.5 + level / 2)
-        return (z + (z**3 + z) / (4 * df)
-                + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2))
-    low, high = 0.0, math.pi / 2
-    for _ in range(200):
-        middle = (low + high) / 2
-        if _t_mass(middle, df) < level:
-            low = middle
-        else:
-            high = middle
-        if high - low < 1e-15:
-            break
-    return math.sqrt(df) * math.tan((low + high) / 2)
-
-
-def _t_mass(theta, df):
-    """P(|T| <= sqrt(df) tan(theta)) for T ~ t(df), A&S 26.7.3 (odd df) / 26.7.4 (even)."""
-    sin, cos2 = math.sin(theta), math.cos(theta) ** 2
-    # Odd: cos + (2/3) cos^3 + (2 4)/(3 5) cos^5 + ...; even: 1 + (1/2) cos^2 + ...
-    k, term, total = (1, math.cos(theta), 0.0) if df % 2 else (0, 1.0, 0.0)
-    while k <= df - 2:
-        total += term
-        term *= cos2 * (k + 1) / (k + 2)
-        k += 2
-    if df % 2:
-        return 2 / math.pi * (theta + sin * total)
-    return sin * total
+    if isinstance(df, bool) or df < 1:
+        raise ValueError(f"`df` must be >= 1. Received: df={df}")
+    return float(_scipy.t.ppf(0.5 + level / 2, df))
 
 
 def finite(values):
@@ -107,18 +59,32 @@ def summarize(values):
     values = finite(values)
     if not values:
         return None
-    mean = sum(values) / len(values)
-    std = (math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+    mean = math.fsum(values) / len(values)
+    std = (math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (len(values) - 1))
            if len(values) > 1 else 0.0)
     return Summary(mean, std, len(values), tuple(values))
 
 
-@dataclass(frozen=True)
-class Difference:
-    """Per-seed differences A - B with the mean and a t interval.
+def interval(values, level=LEVEL):
+    """The Student t interval of the mean of `values`, or `(None, None)` below two values.
 
-    `low`/`high` are the interval at `level` (`None` with fewer than two pairs);
-    `low90`/`high90` the 90 % interval used by the equivalence decisions.
+    Equal values give a zero-width interval at their mean (SciPy's would be NaN).
+    """
+    s = summarize(values)
+    if s is None or s.n < 2:
+        return None, None
+    if s.std == 0:
+        return s.mean, s.mean
+    low, high = _scipy.t.interval(level, s.n - 1, loc=s.mean, scale=s.std / math.sqrt(s.n))
+    return float(low), float(high)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A mean with its interval: per-seed differences A - B, or one arm's values.
+
+    `low`/`high` are `None` with fewer than two values. `seeds` and `values` are the
+    paired seeds (or the seeds of the one arm) and the numbers behind it.
     """
 
     mean: float
@@ -126,26 +92,28 @@ class Difference:
     n: int
     low: float | None
     high: float | None
-    low90: float | None
-    high90: float | None
     seeds: tuple
     values: tuple
-    level: float = 0.95
+    level: float = LEVEL
 
     def to_dict(self):
         return {"mean": self.mean, "std": self.std, "n": self.n, "low": self.low,
-                "high": self.high, "low90": self.low90, "high90": self.high90,
-                "level": self.level, "seeds": list(self.seeds), "values": list(self.values),
-                "interval": "Student t on the per-seed differences"}
+                "high": self.high, "level": self.level, "seeds": list(self.seeds),
+                "values": list(self.values), "interval": "Student t (scipy.stats.t)"}
 
 
-def interval(values, q):
-    """`(mean - t s / sqrt(n), mean + t s / sqrt(n))` with `t = t_{q, n-1}`, or Nones."""
+Difference = Estimate  # the name the claims used for paired estimates
+
+
+def estimate(by_seed):
+    """`Estimate` of `{seed: value}` (finite values only), or `None`."""
+    seeds = sorted(s for s, v in by_seed.items() if finite([v]))
+    if not seeds:
+        return None
+    values = tuple(float(by_seed[s]) for s in seeds)
     s = summarize(values)
-    if s is None or s.n < 2:
-        return None, None
-    half = t_quantile(q, s.n - 1) * s.std / math.sqrt(s.n)
-    return s.mean - half, s.mean + half
+    low, high = interval(values)
+    return Estimate(s.mean, s.std, s.n, low, high, tuple(seeds), values)
 
 
 def paired(a, b):
@@ -155,60 +123,53 @@ def paired(a, b):
         a, b: `{seed: value}`.
 
     Returns:
-        A `Difference`, or `None` if no seed has both values.
+        An `Estimate`, or `None` if no seed has both values.
     """
-    seeds = sorted(s for s in a if s in b and finite([a[s]]) and finite([b[s]]))
-    if not seeds:
-        return None
-    values = tuple(float(a[s]) - float(b[s]) for s in seeds)
-    s = summarize(values)
-    low, high = interval(values, 0.975)
-    low90, high90 = interval(values, 0.95)
-    return Difference(s.mean, s.std, s.n, low, high, low90, high90, tuple(seeds), values)
+    both = {s: float(a[s]) - float(b[s]) for s in a if s in b and finite([a[s]])
+            and finite([b[s]])}
+    return estimate(both)
 
 
-def greater(diff, margin):
-    """Does A exceed B by more than `margin`? Decided on the 95 % interval."""
-    if diff is None or diff.low is None:
+def decide(est, margin, direction="above"):
+    """`HOLDS`, `FAILS` or `INCONCLUSIVE` for an `Estimate` against a margin (see the
+    module docstring for the three directions)."""
+    if direction not in DIRECTIONS:
+        raise ValueError(f"Unknown direction. Valid choices: {', '.join(DIRECTIONS)}. "
+                         f"Received: direction={direction!r}")
+    if est is None or est.low is None:
         return INCONCLUSIVE
-    if diff.low > margin:
-        return HOLDS
-    if diff.high <= margin:
-        return FAILS
-    return INCONCLUSIVE
+    if direction == "above":
+        return HOLDS if est.low > margin else FAILS if est.high <= margin else INCONCLUSIVE
+    if direction == "below":
+        return HOLDS if est.high < margin else FAILS if est.low >= margin else INCONCLUSIVE
+    return HOLDS if est.low > -margin else FAILS if est.high <= -margin else INCONCLUSIVE
 
 
-def at_least(diff, margin):
-    """Is A at most `margin` below B (non-inferiority, one side of TOST at 5 %)?"""
-    if diff is None or diff.low90 is None:
-        return INCONCLUSIVE
-    if diff.low90 > -margin:
-        return HOLDS
-    if diff.high90 <= -margin:
-        return FAILS
-    return INCONCLUSIVE
+def above_chance(correct, total, chance, alpha):
+    """Is `correct` of `total` clearly above the rate `chance`? SciPy's exact one-sided
+    binomial test at level `alpha`; returns `(bool, p-value)`."""
+    if total <= 0:
+        return False, 1.0
+    p = float(_scipy.binomtest(int(correct), int(total), chance, alternative="greater").pvalue)
+    return p < alpha, p
 
 
-def equivalent(diff, margin):
-    """Are A and B within `margin` of each other (TOST, two one-sided tests at 5 %)?"""
-    if diff is None or diff.low90 is None:
-        return INCONCLUSIVE
-    if -margin < diff.low90 and diff.high90 < margin:
-        return HOLDS
-    if diff.low90 >= margin or diff.high90 <= -margin:
-        return FAILS
-    return INCONCLUSIVE
+def combine_invocations(per_invocation):
+    """A two-stage estimate over separate invocations: each invocation's own mean, then
+    the t interval over those means (degrees of freedom: invocations - 1), so the
+    interval carries the variation between invocations as well as within them.
+
+    Args:
+        per_invocation: `[[value, ...], ...]`, one list per invocation.
+
+    Returns:
+        `(Estimate over the invocation means or None, [invocation means])`.
+    """
+    means = [math.fsum(v) / len(v) for v in (finite(x) for x in per_invocation) if v]
+    return estimate(dict(enumerate(means))), means
 
 
-def one_sample(values, threshold, above=True):
-    """Is the mean of `values` clearly above (or below) `threshold`? 95 % t interval."""
-    low, high = interval(values, 0.975)
-    if low is None:
-        return INCONCLUSIVE
-    if above:
-        return HOLDS if low > threshold else FAILS if high <= threshold else INCONCLUSIVE
-    return HOLDS if high < threshold else FAILS if low >= threshold else INCONCLUSIVE
-
+# --- formatting ----------------------------------------------------------------------------
 
 def fmt(value, digits=3, percent=False, signed=False):
     """A number for a table: `0.853`, `85.3 %`, `+1.2`; a dash for a missing value."""
@@ -233,7 +194,7 @@ def fmt_summary(s, digits=3, percent=False):
 
 
 def fmt_diff(d, digits=3, percent=False):
-    """`+5.5 [4.9, 6.1] pts (n=5)`: mean difference with its 95 % interval."""
+    """`+5.5 [+4.9, +6.1] pts (n=5)`: mean difference with its 95 % interval."""
     if d is None:
         return "no paired seeds"
     scale, unit = (100.0, " pts") if percent else (1.0, "")

@@ -11,6 +11,7 @@ from actkeras.layers.scaled_sigmoid import ScaledSigmoid
 from actkeras.layers.selu import SELU
 from actkeras.layers.sigmoid import Sigmoid
 from actkeras.layers.softmax import Softmax
+from actkeras.layers.softsign import Softsign
 from actkeras.layers.swish import Swish
 from actkeras.layers.tanh import Tanh
 
@@ -26,6 +27,7 @@ __all__ = [
     "SELU",
     "Sigmoid",
     "Softmax",
+    "Softsign",
     "Swish",
     "Tanh",
 ]

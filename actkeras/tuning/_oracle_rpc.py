@@ -12,7 +12,7 @@ from concurrent import futures
 import grpc
 
 from actkeras._compat import keras_tuner_internals
-from actkeras.tuning.distributed import IDLE_WAIT_S, ChiefLost, address
+from actkeras.tuning.liveness import IDLE_WAIT_S, METHOD, SERVICE, ChiefLost, address
 
 protos, oracle_chief, oracle_client, trial_module = keras_tuner_internals()
 _Status = trial_module.TrialStatus
@@ -116,7 +116,7 @@ def serve(oracle, worker_timeout=60.0, poll=0.2):
         return b""
 
     server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(
-        "actkeras.Liveness", {"Beat": grpc.unary_unary_rpc_method_handler(beat)})])
+        SERVICE, {METHOD: grpc.unary_unary_rpc_method_handler(beat)})])
     try:
         bound = server.add_insecure_port(address())
     except RuntimeError:  # grpcio >= 1.60 raises, older versions return 0

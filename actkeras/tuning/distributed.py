@@ -32,13 +32,11 @@ import time
 
 import grpc
 
-HEARTBEAT_S = 1.0
-IDLE_WAIT_S = 0.5
-BEAT = "/actkeras.Liveness/Beat"  # the liveness call _oracle_rpc.serve answers
+# The names the chief and the workers share live in a leaf both import; kept here too.
+from actkeras.tuning.liveness import BEAT, HEARTBEAT_S, IDLE_WAIT_S, ChiefLost, address
 
-
-class ChiefLost(RuntimeError):
-    """The chief (oracle) stopped answering; raised on a worker."""
+__all__ = ["BEAT", "HEARTBEAT_S", "IDLE_WAIT_S", "ChiefLost", "Heartbeat", "address", "role",
+           "serve"]  # and `OracleClient`, loaded on first use
 
 
 def role():
@@ -53,10 +51,6 @@ def role():
             f"KERASTUNER_ORACLE_IP to tune on one machine. Missing: {', '.join(missing)}"
         )
     return "chief" if "chief" in os.environ["KERASTUNER_TUNER_ID"] else "worker"
-
-
-def address():
-    return f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}"
 
 
 def serve(oracle, worker_timeout=60.0, poll=0.2):

@@ -6,7 +6,8 @@ import warnings
 import keras_tuner
 
 from actkeras.callbacks import DeadReLUMonitor, DeadUnitWarning, GradientNormLogger
-from actkeras.models import build_model, resolve_config
+from actkeras.callbacks.dead_relu import WATCHED
+from actkeras.models import METRICS, build_model, resolve_config
 from actkeras.registry import activation_names, get_entry
 from actkeras.seeding import seed_everything
 from actkeras.training import fit
@@ -55,6 +56,9 @@ class ActivationHyperModel(keras_tuner.HyperModel):
             `k` of a trial (`executions_per_trial`) uses `seed + k`, so that they
             differ. Defaults to `None` (unseeded).
         monitors: attach the dead-unit and gradient-norm monitors. Defaults to `True`.
+        activation_kwargs: `{activation name: its arguments}` for the activations that
+            need other arguments than the registry's defaults (a sigmoid's slope).
+            Defaults to `None`.
         **overrides: fixed `build_model` overrides (`units=8`, `epochs=1`, ...).
 
     Raises:
@@ -64,7 +68,7 @@ class ActivationHyperModel(keras_tuner.HyperModel):
 
     def __init__(self, preset="mlp", activations=None, learning_rates=None,
                  initializers=None, widths=None, depths=None, seed=None, monitors=True,
-                 **overrides):
+                 activation_kwargs=None, **overrides):
         super().__init__(name=f"actkeras_{preset}")
         if activations is not None and not list(activations):
             raise ValueError(
@@ -76,6 +80,13 @@ class ActivationHyperModel(keras_tuner.HyperModel):
         self.seed = seed
         self.execution = 0  # set by the tuner: execution k of a trial uses seed + k
         self.monitors = monitors
+        self.activation_kwargs = {name: dict(kwargs)
+                                  for name, kwargs in (activation_kwargs or {}).items()}
+        unknown = sorted(set(self.activation_kwargs) - set(self.activations))
+        if unknown:
+            raise ValueError(f"`activation_kwargs` names an activation that is not searched. "
+                             f"Searched: {', '.join(self.activations)}. Received: "
+                             f"activation_kwargs={{{unknown[0]!r}: ...}}")
         self.overrides = dict(overrides)
         base = resolve_config(preset, self.activations[0], seed=seed, **self.overrides)
         self.defaults = {
@@ -97,6 +108,21 @@ class ActivationHyperModel(keras_tuner.HyperModel):
             "depth": _choices("depths", depths, check("depth")),
         }
 
+    def logged_metrics(self):
+        """The metrics that every trial logs, and so the objectives a search can use:
+        the loss and the compiled metrics, with their `val_` forms (these need a
+        validation split), then, with the monitors, `gradient_ratio`, and
+        `dead_fraction` (`inactive_fraction`) when every searched activation is a
+        rectifier (a leaky or exponential unit)."""
+        names = ["loss", *METRICS]
+        names += [f"val_{name}" for name in names]
+        if self.monitors:
+            names.append("gradient_ratio")
+            kinds = {_off_kind(get_entry(name).family) for name in self.activations}
+            if len(kinds) == 1 and None not in kinds:
+                names.append(kinds.pop())
+        return names
+
     def search_space(self):
         """The candidate values of every tuned hyper-parameter (JSON-ready)."""
         space = {"activation": list(self.activations)}
@@ -116,7 +142,8 @@ class ActivationHyperModel(keras_tuner.HyperModel):
         if ("units" in overrides or "depth" in overrides) and "hidden_units" not in overrides:
             overrides.setdefault("units", self.defaults["units"])
             overrides.setdefault("depth", self.defaults["depth"])
-        return build_model(activation, preset=self.preset, seed=self._seed(), **overrides)
+        return build_model(activation, preset=self.preset, seed=self._seed(),
+                           activation_kwargs=self.activation_kwargs.get(activation), **overrides)
 
     def _seed(self):
         return None if self.seed is None else self.seed + self.execution
@@ -146,6 +173,13 @@ class ActivationHyperModel(keras_tuner.HyperModel):
             warnings.filterwarnings("ignore", category=DeadUnitWarning)
             return fit(model, data, callbacks=[*monitors, *callbacks], verbose=verbose,
                        log_every=log_every, **length)
+
+
+def _off_kind(family):
+    """The summary `DeadReLUMonitor` logs for a family's units, or `None`."""
+    if family not in WATCHED:
+        return None
+    return "dead_fraction" if family == "rectifier" else "inactive_fraction"
 
 
 def epochs_of(config, log_every=500):

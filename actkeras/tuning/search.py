@@ -31,6 +31,7 @@ def search_signature(name, hypermodel, objective, executions_per_trial):
                       for k, v in sorted(hypermodel.overrides.items())},
         "seed": hypermodel.seed,
         "executions_per_trial": executions_per_trial,
+        "activation_kwargs": getattr(hypermodel, "activation_kwargs", {}),
     }
 
 
@@ -39,6 +40,7 @@ def _check_marker(project_dir, signature):
     if not path.exists():
         return
     saved = json.loads(path.read_text())
+    saved.setdefault("activation_kwargs", {})  # searches saved before the key existed
     different = [key for key in signature if saved.get(key) != signature[key]]
     if not different:
         return
@@ -49,8 +51,9 @@ def _check_marker(project_dir, signature):
             f"{project_dir} holds a search of preset {saved.get('preset')!r}, not "
             f"{signature['preset']!r}: {fix}. Received: preset={signature['preset']!r}")
     key = different[0]
+    differ = "differs" if len(different) == 1 else "differ"
     raise ValueError(
-        f"{project_dir} holds a different search ({', '.join(different)} differ; it has "
+        f"{project_dir} holds a different search ({', '.join(different)} {differ}; it has "
         f"{key}={saved.get(key)!r}): resume it with the same arguments, or {fix}. "
         f"Received: {key}={signature[key]!r}")
 
@@ -87,11 +90,14 @@ def make_tuner(name, hypermodel, directory, project_name="actkeras", max_trials=
         log_every: steps per Hyperband epoch for by-step presets. Defaults to `500`.
 
     Raises:
-        ValueError: an unknown tuner name, or a directory holding another search.
+        ValueError: an unknown tuner name, an objective no trial logs
+            (`hypermodel.logged_metrics()` names the valid ones), or a directory
+            holding another search.
     """
     if name not in TUNERS:
         raise ValueError(f"Unknown tuner. Valid choices: {', '.join(TUNERS)}. "
                          f"Received: tuner={name!r}")
+    _check_objective(objective, hypermodel)
     mode = distributed.role()
     overwrite = overwrite and mode != "worker"
     seed = hypermodel.seed if seed is None else seed
@@ -118,6 +124,27 @@ def make_tuner(name, hypermodel, directory, project_name="actkeras", max_trials=
     return tuner
 
 
+def _check_objective(objective, hypermodel):
+    """Before any trial: an objective that no trial would log fails every trial."""
+    logged = getattr(hypermodel, "logged_metrics", None)
+    if logged is not None and objective not in logged():
+        raise ValueError(
+            f"Unknown objective: every trial of this search logs {', '.join(logged())} "
+            f"(the objective is minimised if it names a loss, else maximised). "
+            f"Received: objective={objective!r}")
+
+
+def check_validation(tuner, data):
+    """A `val_` objective needs validation images: refused before any trial without them."""
+    name = tuner.oracle.objective.name
+    x_valid = getattr(data, "x_valid", None)
+    if name.startswith("val_") and x_valid is not None and not len(x_valid):
+        raise ValueError(
+            f"The objective {name!r} is measured on the validation split, and the data "
+            f"have no validation images: keep some, or choose an objective without val_. "
+            f"Received: objective={name!r}")
+
+
 def run_search(tuner, data, callbacks=(), verbose=0):
     """Runs (or resumes) the search; returns the results, best first.
 
@@ -130,6 +157,7 @@ def run_search(tuner, data, callbacks=(), verbose=0):
     `gradient_ratio` (None where they do not apply) and the trial's other metrics,
     all at the trial's best epoch.
     """
+    check_validation(tuner, data)
     tuner.search(data, callbacks=list(callbacks), verbose=verbose,
                  log_every=getattr(tuner, "log_every", 500))
     if distributed.role() == "worker":

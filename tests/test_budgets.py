@@ -1,0 +1,84 @@
+"""`BudgetEvaluator` scores at step 0 and at each budget, reading the model only when a
+budget may have been reached, with the records it made when it read it every group."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+import actkeras
+from actkeras.experiments.measures import BudgetEvaluator
+from actkeras.training import fit
+
+
+def _data(n=150, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 28, 28)).astype("float32")
+    y = (np.arange(n) % 10).astype("int32")
+    return SimpleNamespace(x_train=x, y_train=y, x_valid=x[:40], y_valid=y[:40],
+                           x_test=x[:0], y_test=y[:0])
+
+
+class _EveryGroup(BudgetEvaluator):
+    """The evaluator as it was: the step count read after every group."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._base = None
+
+
+def _counted(evaluator):
+    reads = []
+    original = evaluator._iterations
+    evaluator._iterations = lambda: reads.append(1) or original()
+    return reads
+
+
+@pytest.mark.parametrize("by, budgets", [
+    # by epochs of 5 batches (4 of 32, 1 of 22) in groups of 3: 2 groups an epoch, the
+    # budgets on group ends, inside groups and across epochs; 15 steps in all.
+    ("epochs", (0, 3, 4, 5, 9, 10, 13, 15, 40)),
+    # by steps: 23 steps reported every 8 (groups of 4, fitted to 8), the last short.
+    ("steps", (0, 4, 6, 8, 12, 20, 23, 24)),
+])
+def test_budgets_are_recorded_as_when_the_model_was_read_every_group(by, budgets):
+    data = _data()
+    length = {"epochs": 3} if by == "epochs" else {"steps": 23}
+    model = actkeras.build_model("relu", preset="mlp", units=16, depth=2, seed=1, batch_size=32,
+                                 steps_per_execution=3 if by == "epochs" else 4, **length)
+    slice_ = (data.x_train[:64], data.y_train[:64])
+    new = BudgetEvaluator(data.x_valid, data.y_valid, budgets, *slice_)
+    old = _EveryGroup(data.x_valid, data.y_valid, budgets, *slice_)
+    new_reads, old_reads = _counted(new), _counted(old)
+    fit(model, data, callbacks=[new, old], verbose=0, log_every=8, check_every=1)
+    assert new.records == old.records  # the same steps and the same accuracies, exactly
+    steps = [r["step"] for r in new.records]
+    assert steps[0] == 0 and set(new.records[0]) == {"step", "valid_accuracy", "train_accuracy"}
+    if by == "epochs":  # groups end at 3, 5 | 8, 10 | 13, 15
+        assert steps == [0, 3, 5, 10, 13, 15]
+    else:  # groups end at 4, 8 | 12, 16 | 20, 23
+        assert steps == [0, 4, 8, 12, 20, 23]
+    assert len(old_reads) == 6 and new_reads  # 6 groups
+
+
+def test_a_run_without_budgets_ahead_reads_the_model_once_an_epoch_at_most():
+    data = _data()
+    model = actkeras.build_model("relu", preset="mlp", units=8, depth=1, seed=1, batch_size=16,
+                                 steps_per_execution=2, epochs=3)
+    evaluator = BudgetEvaluator(data.x_valid, data.y_valid, (0, 4, 1000))
+    reads = _counted(evaluator)
+    fit(model, data, callbacks=[evaluator], verbose=0, validation=False)
+    assert [r["step"] for r in evaluator.records] == [0, 4]
+    assert "train_accuracy" not in evaluator.records[0]
+    # 3 epoch starts, and the group that reached step 4: not one read per group (15).
+    assert len(reads) == 4
+
+
+def test_a_diverged_run_stops_recording_at_the_nan_loss():
+    data = _data()
+    model = actkeras.build_model("relu", preset="mlp", units=8, depth=1, steps=40, seed=0,
+                                 steps_per_execution=1, batch_size=16, learning_rate=1e30)
+    evaluator = BudgetEvaluator(data.x_valid, data.y_valid, (0, 1, 30, 40))
+    with pytest.warns(RuntimeWarning, match="Training diverged"):
+        fit(model, data, callbacks=[evaluator], verbose=0, log_every=20, check_every=1)
+    assert [r["step"] for r in evaluator.records][:1] == [0]
+    assert all(r["step"] < 30 for r in evaluator.records)

@@ -1,0 +1,168 @@
+"""The protocol as data (`rules.py`, `protocol.py`), the one judge (`decide.py`) on hand-made
+numbers, and the sensitivity table: every rule checked before any run, hashed, and every
+verdict shown moving when a rule moves."""
+
+import dataclasses
+
+import pytest
+
+from actkeras.experiments import decide, sensitivity
+from actkeras.experiments.claims import MODULES, PRESETS, claims, module
+from actkeras.experiments.pipeline import validate_claims
+from actkeras.experiments.protocol import ChanceRule, Margin, Protocol, ProtocolError, Rule, validate
+from actkeras.experiments.rules import PROTOCOLS, protocol
+from actkeras.experiments.stats import FAILS, HOLDS, INCONCLUSIVE
+
+ONE = Margin(0.01, "one point")
+
+
+def toy(**changes):
+    rule = Rule("a", "A beats B", "paired", "valid", ("a", "b"), ONE,
+                alternative=("valid_last3", 0.01))
+    fields = dict(claim=99, parts=(rule,), settings={"as run": "", "tuned": ""},
+                  seeds={"judged": 3}, seeds_reason="three", chance=ChanceRule())
+    fields.update(changes)
+    return Protocol(**fields)
+
+
+ROLES = {"as run": ["a", "b"], "tuned": ["a", "b"]}
+METRICS = {"valid", "valid_last3"}
+
+
+def test_every_declared_protocol_validates_against_its_module():
+    validate_claims(list(MODULES))
+    assert set(PROTOCOLS) == set(MODULES)
+    for claim_id, p in PROTOCOLS.items():
+        for rule in p.parts:
+            assert rule.margin is None or rule.margin.reason, (claim_id, rule.key)
+            assert "first full run" not in (rule.margin.reason if rule.margin else "")
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(metric="val_acc"), "Unknown metric or aggregate in claim 99, part \\(a\\).*Received: metric='val_acc'"),
+    (dict(alternative=("mean_of_nothing", 0.01)), "Received: metric='mean_of_nothing'"),
+    (dict(arms=("a", "c")), "Unknown arm in claim 99, part \\(a\\).*Received: arm='c'"),
+    (dict(test="bayes"), "Unknown test.*Received: test='bayes'"),
+    (dict(direction="sideways"), "Received: direction='sideways'"),
+    (dict(margin=None), "needs a margin"),
+    (dict(settings=("later",)), "names the setting 'later'"),
+    (dict(arms=("a",)), "compares 2 arm"),
+])
+def test_a_protocol_naming_something_unknown_is_one_clear_line(change, message):
+    bad = toy(parts=(dataclasses.replace(toy().parts[0], **change),))
+    with pytest.raises(ProtocolError, match=message):
+        validate(bad, METRICS, ROLES)
+    with pytest.raises(ProtocolError, match="names the setting 'tuned'"):
+        validate(toy(), METRICS, {"as run": ["a", "b"]})
+
+
+def test_the_hash_covers_the_rules_not_the_prose():
+    p = toy()
+    reworded = toy(parts=(dataclasses.replace(p.parts[0], text="A is better",
+                                              margin=Margin(0.01, "other words")),),
+                   seeds_reason="other words")
+    assert reworded.hash() == p.hash()
+    assert p.with_margins(2).hash() != p.hash()
+    assert toy(seeds={"judged": 8}).hash() != p.hash()
+    assert p.with_margins(0.5).parts[0].margin.value == pytest.approx(0.005)
+    assert p.with_alternatives().parts[0].metric == "valid_last3"
+
+
+def test_full_preset_seeds_are_the_protocols_and_small_presets_shrink_them():
+    for claim_id, p in PROTOCOLS.items():
+        assert len(PRESETS["full"].seeds(p)) == p.seeds["judged"]
+        assert len(PRESETS["quick"].seeds(p)) == min(3, p.seeds["judged"])
+    assert PRESETS["full"].deep_depth == protocol(3).params["depth"]
+    assert PRESETS["full"].fashion_epochs == protocol(2).params["epochs"]
+
+
+# --- the judge on hand-made numbers ----------------------------------------------------------
+
+def arm(values, label=None, status=None, chance=None):
+    values = dict(enumerate(values))
+    status = status or {s: ("ok" if v is not None else "diverged") for s, v in values.items()}
+    return {"label": label, "status": status,
+            "values": {"valid": {s: v for s, v in values.items() if v is not None},
+                       "valid_last3": {s: v for s, v in values.items() if v is not None}},
+            "chance": chance or {s: {"accuracy": v, "n": 5000, "majority": 0.1}
+                                 for s, v in values.items() if v is not None}}
+
+
+def numbers(a, b, setting="as run"):
+    return {"metrics": {"valid": {"unit": "pts", "chance": 0.1, "label": "validation"},
+                        "valid_last3": {"unit": "pts", "chance": 0.1, "label": "last three"}},
+            "settings": {setting: {"a": a, "b": b}}}
+
+
+BASE = [0.80, 0.81, 0.79, 0.80]
+
+
+@pytest.mark.parametrize("gap, expected", [(0.05, HOLDS), (0.0, FAILS),
+                                           (None, INCONCLUSIVE)])
+def test_paired_rule_on_both_sides_of_the_margin(gap, expected):
+    b = BASE
+    a = [v + gap for v in b] if gap is not None else [0.80, 0.83, 0.79, 0.82]
+    verdict = decide.judge(numbers(arm(a, "A"), arm(b, "B")), toy(settings={"as run": ""}))
+    part = verdict["as run"].parts[0]
+    assert part.outcome == expected and part.key == "a" and part.unit == "pts"
+    assert "A - B" in part.detail and "margin 1 pt (above)" in part.detail
+
+
+def test_diverged_runs_are_left_out_and_counted_or_scored_at_chance():
+    n = numbers(arm([0.9, 0.91, None, 0.9], "A"), arm([0.8, 0.79, 0.8, 0.81], "B"))
+    p = toy(settings={"as run": ""})
+    part = decide.judge(n, p)["as run"].parts[0]
+    assert part.estimate["n"] == 3 and "A: diverged 1 of 4 left out" in part.detail
+    scored = decide.judge(n, p, decide.Variant(unusable="chance"))["as run"].parts[0]
+    assert scored.estimate["n"] == 4 and "scored at chance" in scored.detail
+
+
+def test_at_chance_by_the_binomial_test_and_by_the_line():
+    p = toy(settings={"as run": ""},
+            parts=(Rule("a", "stays near 10 %", "at_chance", "valid", ("a",)),))
+    stuck = arm([0.091, 0.099, 0.19, 0.10], "A")  # 19 % is far above chance on 5,000 images
+    n = {"metrics": {}, "settings": {"as run": {"a": stuck}}}
+    binomial = decide.judge(n, p)["as run"].parts[0]
+    assert binomial.outcome == INCONCLUSIVE and "3 of 4" in binomial.detail
+    line = decide.judge(n, p, decide.Variant(chance_rule="line"))["as run"].parts[0]
+    assert line.outcome == HOLDS and "4 of 4" in line.detail
+    trained = {"metrics": {}, "settings": {"as run": {"a": arm([0.8, 0.85], "A")}}}
+    assert decide.judge(trained, p)["as run"].parts[0].outcome == FAILS
+
+
+def test_a_speed_rule_is_not_judged_when_an_arm_never_trained():
+    rule = Rule("a", "A faster", "paired", "valid", ("a", "b"), ONE, skip_untrained=True)
+    p = toy(settings={"as run": ""}, parts=(rule,))
+    verdict = decide.judge(numbers(arm(BASE, "A"), arm([0.1, 0.1, 0.1, 0.1], "B")), p)["as run"]
+    assert not verdict.parts and any("never left chance" in f for f in verdict.findings)
+
+
+def test_sensitivity_rows_and_fragile_verdicts():
+    a = [v + 0.015 for v in BASE]  # 1.5 points: holds at 1 and 0.5, undecided or not at 2
+    p = toy(settings={"as run": ""})
+    rows = sensitivity.table(numbers(arm(a, "A"), arm(BASE, "B")), p)
+    by = {r["variant"]: r for r in rows}
+    assert by["as declared"]["verdict"] == "reproduced"
+    assert by["margins halved"]["verdict"] == "reproduced" and not by["margins halved"]["moved"]
+    assert by["margins doubled"]["moved"] and by["margins doubled"]["parts_moved"] == ["a"]
+    assert "chance by the 20 % line" not in by  # no part decides "at chance"
+    assert sensitivity.fragile(rows) == ["margins doubled"]
+
+
+def test_rule_text_names_the_margin_and_its_reason():
+    text = decide.rule_text(protocol(1), "as run")
+    assert "(a) ReLU's validation accuracy beats sigmoid's" in text and "one point" in text
+    assert "95 % t interval" in text
+
+
+@pytest.mark.parametrize("claim_id", sorted(MODULES))
+def test_every_claim_judges_empty_results_without_raising(claim_id):
+    claim = [c for c in claims("tiny") if c.id == claim_id][0]
+    mod = module(claim_id)
+    n = mod.numbers(claim, {})
+    verdicts = decide.judge(n, mod.PROTOCOL, findings=mod.findings(n))
+    assert set(verdicts) == set(mod.PROTOCOL.settings)
+    assert all(v.verdict == "undecided" for v in verdicts.values())
+    mod.tables(n)
+    figure = mod.draw(claim, n, {s: v.to_dict() for s, v in verdicts.items()})
+    assert figure is None or figure.axes
