@@ -296,6 +296,23 @@ def test_keys_are_the_same_however_many_times_a_model_is_built():
     assert set(monitors[1].records[-1]["weights"]) == {v.path for v in second.trainable_variables}
 
 
+def test_layers_their_user_numbered_from_0_keep_their_names():
+    """`dense_0`, `dense_1`, ... (as `build_model` names them) look like Keras's names from
+    `dense_1` on; Keras never makes `dense_0`, so they are the user's and stay."""
+    for _ in range(2):  # built twice: Keras's own numbers move on, these names do not
+        model = actkeras.build_model("relu", preset="mlp", units=6, depth=3, input_shape=(6,),
+                                     num_classes=3)  # fmt: skip
+        logger = GradientNormLogger(probe_data=(X, Y))
+        _quiet_fit(model, [logger])
+        assert list(logger.records[-1]["layers"]) == ["dense_0", "dense_1", "dense_2", "output"]
+    inputs = keras.Input((6,))
+    h = keras.layers.Dense(4, name="dense_1")(inputs)  # numbered from 1: read as Keras's
+    model = _compile(keras.Model(inputs, keras.layers.Dense(3, name="dense_2")(h)))
+    logger = GradientNormLogger(probe_data=(X, Y))
+    _quiet_fit(model, [logger])
+    assert list(logger.records[-1]["layers"]) == ["dense", "dense_1"]
+
+
 def test_keys_line_up_across_keras_tuner_trials(tmp_path):
     keras_tuner = pytest.importorskip("keras_tuner")
 

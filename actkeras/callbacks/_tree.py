@@ -11,7 +11,9 @@ Names Keras made up (`re_lu_7`, `dense_12`: the class name with a counter kept
 across the process) are replaced by the layer's order among its siblings of that
 class (`re_lu`, `re_lu_1`, ...), so that the same architecture gives the same
 paths however many times it is built in a process (repeated builds,
-keras-tuner trials). Names given by the user are kept.
+keras-tuner trials). Names given by the user are kept, and so are the names of
+siblings of a class its user numbered from 0 (`dense_0`, `dense_1`, ...: Keras never
+makes `dense_0`); a user's `dense_1` without a `dense_0` reads as Keras's own.
 
 `select` picks layers (or sites) by name, `fnmatch` pattern or class, for the
 monitors' `layers=` argument.
@@ -45,8 +47,14 @@ def _is_automatic(child):
 
 def stable_names(children):
     """Each child's name, Keras's automatic ones replaced by the child's order among its
-    siblings of the same class (`re_lu`, `re_lu_1`, ...), clear of the names given."""
+    siblings of the same class (`re_lu`, `re_lu_1`, ...), clear of the names given.
+
+    Siblings of a class numbered by their user from 0 (`dense_0`, `dense_1`, ..., as
+    `build_model` names them: Keras never makes `dense_0`) keep their names."""
     kinds = [_is_automatic(child) for child in children]
+    numbered = {base for child, (base, auto) in zip(children, kinds)
+                if not auto and re.fullmatch(rf"{re.escape(base)}_[0-9]+", child.name)}
+    kinds = [(base, auto and base not in numbered) for base, auto in kinds]
     given = {child.name for child, (_, auto) in zip(children, kinds) if not auto}
     counts, names = {}, []
     for child, (base, auto) in zip(children, kinds):
