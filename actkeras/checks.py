@@ -51,6 +51,13 @@ def integer(name, value):
     return value
 
 
+def real(name, value):
+    """`value` if it is a number (infinities and NaN included: see `finite`)."""
+    if not _is_number(value):
+        raise ValueError(f"`{name}` must be a number. Received: {name}={value!r}")
+    return value
+
+
 def finite(name, value, low=None, high=None, strict_low=False, high_included=False):
     """`value` if it is a finite number within `[low, high)` (`(low, ...` with
     `strict_low`, `..., high]` with `high_included`)."""

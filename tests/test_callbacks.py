@@ -220,6 +220,25 @@ def test_bad_arguments_name_the_argument():
         ActivationStats(histograms="yes")
 
 
+def test_numpy_numbers_are_numbers_to_every_check():
+    """One family of checks (`actkeras.checks`): the monitors, the registry's activation
+    arguments and `build_model` take NumPy's integers and floats like Python's."""
+    monitor = DeadReLUMonitor(probe_data=X, probe_size=np.int64(8), every=np.int32(2),
+                              threshold=np.float32(0.5))  # fmt: skip
+    assert len(monitor.probe) == 8 and monitor.every == 2
+    layer = actkeras.get_activation("leaky_relu", {"negative_slope": np.float32(0.2)})
+    assert layer.negative_slope == pytest.approx(0.2)
+    model = actkeras.build_model("relu", preset="mlp", units=np.int64(4), depth=np.int64(1),
+                                 input_shape=(6,), num_classes=3, seed=np.int64(1))  # fmt: skip
+    assert model.get_layer("dense_0").units == 4
+    for call, name in [(lambda: actkeras.build_model("relu", seed=np.float64(1.5)), "seed"),
+                       (lambda: actkeras.get_activation("leaky_relu", {"negative_slope": "x"}),
+                        "negative_slope"),
+                       (lambda: DeadReLUMonitor(probe_size=np.float64(8.0)), "probe_size")]:
+        with pytest.raises(ValueError, match=f"Received: {name}="):
+            call()
+
+
 @pytest.mark.parametrize("monitor", [DeadReLUMonitor, GradientNormLogger, ActivationStats])
 def test_bad_data_fails_at_train_begin_naming_probe_data(monitor):
     model = actkeras.build_model("relu", preset="mlp", units=4, depth=1, input_shape=(6,),
