@@ -257,6 +257,32 @@ def test_a_layer_found_but_never_called_is_named():
                    for m in messages), messages
 
 
+class FusedPath(keras.layers.Layer):
+    """Holds a softmax layer it does not call (as MultiHeadAttention's fused path does)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.softmax = keras.layers.Softmax()
+        self.dense = keras.layers.Dense(4)
+
+    def call(self, x):
+        return self.dense(x)
+
+
+def test_a_held_layer_the_model_never_calls_is_named_whatever_keras_does():
+    """The message of the test above, on a layer that never calls its softmax in any Keras."""
+    inputs = keras.Input((6,))
+    model = _compile(keras.Model(inputs, keras.layers.Dense(3)(FusedPath(name="fused")(inputs))))
+    stats = ActivationStats(probe_data=X)
+    messages = _caught_fit(model, [stats])
+    assert stats.records == []
+    assert any("found Softmax 'fused/softmax', but the model did not call it on the probe pass "
+               "(its parent FusedPath 'fused' may compute it with a fused op instead)" in m
+               for m in messages), messages  # fmt: skip
+    assert any("ActivationStats will log nothing for model" in m and "it found 1 activation "
+               "site(s), but the model did not call any of them" in m for m in messages)
+
+
 # Stable keys.
 
 
