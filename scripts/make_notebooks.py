@@ -238,7 +238,7 @@ from actkeras.data import load_fashion_mnist
 from actkeras.plots import plot_dead_fraction, plot_gradient_norms, plot_histograms_over_training
 
 QUICK = os.environ.get("ACTKERAS_NOTEBOOK_QUICK") == "1"  # set by the test suite
-EPOCHS, TRAIN, PROBE = (2, 512, 32) if QUICK else (5, 12_000, 256)
+EPOCHS, TRAIN, VALID, PROBE = (2, 512, 192, 32) if QUICK else (5, 12_000, 1000, 256)
 keras.utils.set_random_seed(0)
 data = load_fashion_mnist(source="embedded" if QUICK else "auto")
 
@@ -250,9 +250,10 @@ def as_rgb(images):
 
 
 x_train, y_train = as_rgb(data.x_train[:TRAIN]), data.y_train[:TRAIN]
-x_valid, y_valid = as_rgb(data.x_valid[:1000]), data.y_valid[:1000]
+x_valid, y_valid = as_rgb(data.x_valid[:VALID]), data.y_valid[:VALID]
 probe = (x_valid[:PROBE], y_valid[:PROBE])  # what the monitors measure on
-print(f"train {len(x_train):,} images, probe {PROBE} validation images, {EPOCHS} epochs")"""),
+print(f"Keras backend {keras.backend.backend()}: train {len(x_train):,} images, probe {PROBE} "
+      f"validation images, {EPOCHS} epochs")"""),
 md("""## A `keras.applications` network
 
 MobileNetV2 is built from scratch (`weights=None`) for 32 x 32 images. The monitors need nothing
