@@ -5,7 +5,7 @@ module per notebook), not in the .ipynb files."""
 import nbformat as nbf
 from nbformat.v4 import new_notebook, new_markdown_cell as md, new_code_cell as code
 
-from notebook_sources import KERNEL, course_network, start_here
+from notebook_sources import KERNEL, course_network, depth_and_init, start_here, tuning_and_export
 
 nb4 = new_notebook(metadata=KERNEL, cells=[
 md("""# The monitors on your own model
@@ -193,7 +193,7 @@ md("""## What to do with it
   recurrent cell, a layer the model never called) and say how to make it visible."""),
 ])
 
-for source in (start_here, course_network):
+for source in (start_here, course_network, depth_and_init, tuning_and_export):
     for index, cell in enumerate(source.NOTEBOOK.cells):
         cell.id = f"cell-{index:02d}"  # stable ids: a regenerated notebook diffs only where it changed
     nbf.write(source.NOTEBOOK, f"notebooks/{source.FILE}")

@@ -27,9 +27,13 @@ activation is so flat that it passes less than 1 % of its largest slope), the gr
 each layer, and the histogram of the hidden outputs over training.
 
 {QUICK_NOTE}"""),
-code("""import os
+code("""import actkeras.quiet
 
-import actkeras  # before Keras: keeps TensorFlow's start-up logs out of the outputs
+actkeras.quiet.start_quietly()  # as the CLI does: TensorFlow's logs stay out of the outputs
+
+import os
+
+import actkeras
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
