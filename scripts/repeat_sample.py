@@ -19,10 +19,9 @@ import sys
 import time
 from pathlib import Path
 
+from actkeras import quiet
 from actkeras.atomic import write_text
 from actkeras.experiments.compare import _is_cost, _runs, run_digest
-from actkeras.experiments.runner import run_specs
-from actkeras.experiments.spec import RunSpec
 
 
 def choose(results, minutes, seed=0):
@@ -55,6 +54,11 @@ def main(argv=None):
     if Path(args.into).exists() and any(Path(args.into).iterdir()):
         parser.error(f"{args.into} is not empty: the repeat goes to a fresh folder. "
                      f"Received: into={args.into}")
+    # As the CLI: TensorFlow's C++ logging off before the runner loads it.
+    quiet.start_quietly()
+    from actkeras.experiments.runner import run_specs
+    from actkeras.experiments.spec import RunSpec
+
     results = {name: json.loads(path.read_text()) for name, path in _runs(args.folder).items()}
     sample = choose(results, args.minutes)
     specs = {RunSpec.from_dict(r["spec"]).run_id: (name, r) for name, r in sample}
