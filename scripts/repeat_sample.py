@@ -31,6 +31,21 @@ def _numbers(result):
     return {k: v for k, v in result.items() if k != "provenance"}
 
 
+# What the monitors record (their own records, the step-0 probes, and the monitor keys
+# they write into the history): the numbers a change of the monitors may move while
+# training itself is untouched.
+_MONITOR_KEYS = ("act_", "grad_norm", "gradient_ratio", "dead_fraction", "inactive_fraction",
+                 "capped_fraction")
+
+
+def _training(result):
+    """`_numbers` without the monitors' records and keys: what training itself produced."""
+    out = {k: v for k, v in _numbers(result).items() if k not in ("monitors", "probe", "measures")}
+    out["history"] = [{k: v for k, v in row.items() if not k.startswith(_MONITOR_KEYS)}
+                      for row in out.get("history") or []]
+    return out
+
+
 def choose(results, minutes, seed=0):
     """`[(file name, result)]`: the cheapest run of each (claim, kind), then a random draw."""
     usable = [(name, r) for name, r in results.items()
@@ -57,8 +72,11 @@ def main(argv=None):
                         help="the sample's recorded run time, in minutes (default 20)")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--write", default=None, help="write the table to this markdown file")
+    parser.add_argument("--again", action="store_true",
+                        help="INTO holds an earlier repeat of this sample: reuse its finished "
+                             "runs and compare again")
     args = parser.parse_args(argv)
-    if Path(args.into).exists() and any(Path(args.into).iterdir()):
+    if not args.again and Path(args.into).exists() and any(Path(args.into).iterdir()):
         parser.error(f"{args.into} is not empty: the repeat goes to a fresh folder. "
                      f"Received: into={args.into}")
     # As the CLI: TensorFlow's C++ logging off before the runner loads it.
@@ -72,27 +90,37 @@ def main(argv=None):
     started = time.perf_counter()
     repeated = run_specs([RunSpec.from_dict(r["spec"]) for _, r in sample], args.into,
                          verbose=0, data_dir=args.data_dir)
-    rows, same = [], 0
+    rows, same, trained = [], 0, 0
     for run_id, (name, original) in sorted(specs.items()):
         equal = run_digest(_numbers(repeated[run_id])) == run_digest(_numbers(original))
-        same += equal
+        training = run_digest(_training(repeated[run_id])) == run_digest(_training(original))
+        same, trained = same + equal, trained + training
         rows.append(f"| `{name}` | {original['spec']['kind']} | {original['spec'].get('claim')} "
-                    f"| {'identical' if equal else '**different**'} |")
+                    f"| {'identical' if equal else '**different**'} "
+                    f"| {'identical' if training else '**different**'} |")
     text = "\n".join([
         f"# A sample of `{args.folder}` repeated",
         "",
         f"Written by `python scripts/repeat_sample.py {args.folder} {args.into} "
-        f"--minutes {args.minutes:g}`: {len(rows)} of the folder's "
-        f"{sum(1 for r in results.values() if not _is_cost(r))} runs (cost runs left out), "
+        f"--minutes {args.minutes:g}{' --again' if args.again else ''}`: {len(rows)} of the "
+        "folder's "
+        + f"{sum(1 for r in results.values() if not _is_cost(r))} runs (cost runs left out), "
         "chosen before they ran (the cheapest run of every claim and kind, then a seeded "
         "random draw up to the time budget), repeated in a fresh folder from the specs in "
-        f"their run files by the same runner in {time.perf_counter() - started:.0f} s. "
+        "their run files by the same runner"
+        + (" (compared again here from that earlier repeat). " if args.again else
+           f" in {time.perf_counter() - started:.0f} s. ") +
         f"**{same} of {len(rows)} gave every recorded number identical** (timings and the "
-        "provenance left out: the repeat records none); the digest of the whole folder, `digest.json`, lets a full repeat be checked "
-        "with `python -m actkeras.experiments.compare --check-digest`.",
+        "provenance left out: the repeat records none); the digest of the whole folder, "
+        "`digest.json`, lets a full repeat be checked with "
+        "`python -m actkeras.experiments.compare --check-digest`. "
+        f"**{trained} of {len(rows)} gave identical training numbers** (every number but the "
+        "monitors' records, the step-0 probes, the sparsity measures and the monitor keys in "
+        "the history): where the two columns differ, the code that measures changed between "
+        "the original run and the repeat, not the training.",
         "",
-        "| run | kind | claim | numbers |",
-        "| --- | --- | --- | --- |",
+        "| run | kind | claim | every number | training numbers |",
+        "| --- | --- | --- | --- | --- |",
         *rows, ""])
     if args.write:
         write_text(args.write, text)

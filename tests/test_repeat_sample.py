@@ -45,3 +45,14 @@ def test_a_folder_with_files_in_it_is_refused(tmp_path, capsys):
     assert stop.value.code == 2
     assert "is not empty" in capsys.readouterr().err
     assert (tmp_path / "into" / "x").read_text() == "mine"
+
+
+def test_training_numbers_leave_out_only_what_the_monitors_measured():
+    run = {"status": "ok", "history": [{"loss": 0.5, "act_mean/dense_0": 0.1,
+                                        "grad_norm/global": 2.0}],
+           "monitors": {"dead": [1]}, "metrics": {"valid_accuracy": 0.9}}
+    moved = {**run, "history": [{"loss": 0.5, "act_mean/dense_0": 0.2, "grad_norm/global": 3.0}],
+             "monitors": {"dead": [2]}}
+    assert repeat_sample._training(moved) == repeat_sample._training(run)
+    trained_otherwise = {**run, "history": [{**run["history"][0], "loss": 0.6}]}
+    assert repeat_sample._training(trained_otherwise) != repeat_sample._training(run)
