@@ -161,6 +161,50 @@ def test_a_run_made_under_other_rules_is_refused_unless_asked(tmp_path):
     other_version = {**new, "actkeras": "0.2.0"}
     with pytest.raises(StaleRuns, match="made by actkeras 0.3.0, this is 0.2.0"):
         run_specs([SINE], tmp_path, provenance=lambda spec: other_version, **quiet)
+    # The backend a run was made on is recorded, and another backend's run is not this one's.
+    ran_on, other = keras_backend(), {"tensorflow": "jax", "jax": "tensorflow"}[keras_backend()]
+    assert rerun[SINE.run_id]["provenance"]["backend"] == ran_on
+    with pytest.raises(StaleRuns, match=f"made on Keras's {ran_on} backend, this is {other}"):
+        run_specs([SINE], tmp_path, provenance=lambda spec: {**new, "backend": other}, **quiet)
+
+
+def keras_backend():
+    import keras
+
+    return keras.backend.backend()
+
+
+def test_each_backend_has_its_own_folder_and_never_reuses_the_others(tmp_path):
+    from actkeras.errors import UserError
+    from actkeras.experiments.folder import default_out, prepare
+
+    assert default_out("quick", backend="tensorflow") == Path("reproduction/quick")
+    assert default_out("quick", [3], backend="jax") == Path("reproduction/quick-jax-claims-3")
+    out = tmp_path / "tf"
+    prepare(out, "tiny", 4, backend="tensorflow")
+    assert json.loads((out / "manifest.json").read_text())["backend"] == "tensorflow"
+    with pytest.raises(UserError, match="holds a reproduction on Keras's tensorflow backend, not "
+                                        "jax: .*--out \\(the default is reproduction/tiny-jax\\)"):
+        prepare(out, "tiny", 4, backend="jax")
+    # A folder from before the manifest named its backend: its runs say which.
+    legacy = tmp_path / "legacy"
+    (legacy / "runs").mkdir(parents=True)
+    (legacy / "manifest.json").write_text(json.dumps({"preset": "tiny", "result_format": 4}))
+    (legacy / "runs" / "train-x.json").write_text(json.dumps({"timing": {"backend": "jax"}}))
+    with pytest.raises(UserError, match="on Keras's jax backend, not tensorflow"):
+        prepare(legacy, "tiny", 4, backend="tensorflow")
+    prepare(legacy, "tiny", 4, backend="jax")
+
+
+def test_a_backend_other_than_the_loaded_one_is_refused_before_any_work(tmp_path):
+    other = {"tensorflow": "jax", "jax": "tensorflow"}[keras_backend()]
+    with pytest.raises(ValueError, match=f"this process's Keras runs the {keras_backend()} "
+                                         f".*actkeras reproduce --backend {other}.*"
+                                         f"Received: backend='{other}'"):
+        reproduce("tiny", tmp_path / "out", claim_ids=[9], sizes=TINY, backend=other)
+    with pytest.raises(ValueError, match="Received: backend='torch'"):
+        reproduce("tiny", tmp_path / "out", claim_ids=[9], sizes=TINY, backend="torch")
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_protocol_naming_an_unknown_metric_stops_before_any_run(tmp_path, monkeypatch):
@@ -452,6 +496,28 @@ def test_a_claim_whose_analysis_raises_is_reported_and_the_rest_is_written(tmp_p
     assert "## Claim 1:" in text and "## Claim 9:" in text
     assert "**Could not be judged**: KeyError" in text
     assert "runs have no result yet" in text
+
+
+def test_the_other_backends_verdicts_join_the_sensitivity_tables(tmp_path):
+    from actkeras.experiments import report
+    from actkeras.experiments.rules import protocol
+
+    chosen = select(claims("tiny"), [1, 9])
+    held = {"as run": {"verdict": "reproduced", "parts": [{"key": "a", "outcome": "holds"}]}}
+    other = {"folder": "tiny-jax", "backend": "jax",
+             "claims": {1: {"protocol_hash": protocol(1).hash(), "verdicts": held},
+                        9: {"protocol_hash": "older", "verdicts": held}}}
+    payload = report.write_report(chosen, {}, tmp_path, preset="tiny", wall_seconds=1.0,
+                                  executed=set(), other=other)
+    first, ninth = payload["claims"]
+    assert first["sensitivity"][-1]["variant"] == "on the jax backend"
+    assert any(f.startswith("on the jax backend") for f in first["fragile"])
+    assert not any("jax" in f for f in ninth["fragile"]) and "older" in ninth["backend_note"]
+    assert payload["compared_with"] == {"folder": "tiny-jax", "backend": "jax"}
+    text = (tmp_path / "report.md").read_text()
+    assert "Compared with the jax backend's reproduction `tiny-jax`" in text
+    assert "| on the jax backend | as run |" in text
+    assert "**fragile**: " in (tmp_path / "summary.md").read_text()
 
 
 def test_cli_stale_options_are_exclusive_and_the_refusals_name_their_flags(tmp_path, capsys):
