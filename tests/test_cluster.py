@@ -87,6 +87,29 @@ def test_a_worker_on_another_keras_backend_is_refused():
         cluster.refuse_mismatch(Client(), "jax", "tcp://10.0.0.1:8786")
 
 
+def test_a_runs_files_land_each_atomically_the_result_last(tmp_path, monkeypatch):
+    from actkeras import atomic
+    from actkeras.experiments.spec import RunSpec
+
+    spec = RunSpec(label="x", kind="regression", activation="relu", dataset="sin",
+                   source="generated", overrides={"steps": 8})
+    (tmp_path / "models" / spec.run_id).mkdir(parents=True)
+    (tmp_path / "models" / spec.run_id / "stale.keras").write_text("an older export")
+    files = {f"runs/{spec.run_id}.history.csv": b"epoch,loss\n1,0.5\n",
+             f"runs/{spec.run_id}.json": b'{"status": "ok"}',
+             f"models/{spec.run_id}/model.keras": b"weights"}
+    written = []
+    real = atomic.write_bytes
+    monkeypatch.setattr(atomic, "write_bytes",
+                        lambda path, data: (written.append(path.name), real(path, data)))
+    cluster.land(tmp_path, spec, files)
+    assert written[-1] == f"{spec.run_id}.json"  # the commit mark, last
+    assert (tmp_path / "runs" / f"{spec.run_id}.history.csv").read_bytes() == files[
+        f"runs/{spec.run_id}.history.csv"]
+    assert sorted(p.name for p in (tmp_path / "models" / spec.run_id).iterdir()) == ["model.keras"]
+    assert not list(tmp_path.rglob(".*.tmp")) and not list(tmp_path.rglob("*.old"))
+
+
 @pytest.mark.slow
 def test_a_local_cluster_with_a_worker_killed_mid_run_gives_the_one_process_numbers(tmp_path):
     """Two worker processes; SIGKILL one once the first result lands. Dask gives its run

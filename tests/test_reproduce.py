@@ -196,6 +196,28 @@ def test_each_backend_has_its_own_folder_and_never_reuses_the_others(tmp_path):
     prepare(legacy, "tiny", 4, backend="jax")
 
 
+@pytest.mark.slow
+def test_cli_backend_runs_in_a_process_of_that_backend_and_keeps_its_own_folder(tmp_path, capsys):
+    """`reproduce --backend OTHER` from a process whose Keras runs this backend: a fresh
+    process runs it, every run records OTHER, and this backend's run is refused there."""
+    from actkeras.cli import main
+
+    other = {"tensorflow": "jax", "jax": "tensorflow"}[keras_backend()]
+    out = tmp_path / "other"
+    argv = ["reproduce", "--preset", "tiny", "--claims", "9", "--quiet", "--out", str(out)]
+    assert main([*argv, "--backend", other]) == 0
+    printed = capsys.readouterr().out
+    assert f"[{other}] running in a new process" in printed and f"[{other}] report: " in printed
+    assert json.loads((out / "manifest.json").read_text())["backend"] == other
+    results = [json.loads(p.read_text()) for p in (out / "runs").glob("*.json")
+               if not p.name.endswith(".config.json")]
+    assert results and {r["provenance"]["backend"] for r in results} == {other}
+    assert json.loads((out / "results.json").read_text())["environment"]["backend"] == other
+    assert main([*argv, "--backend", keras_backend()]) == 1
+    err = capsys.readouterr().err
+    assert f"holds a reproduction on Keras's {other} backend, not {keras_backend()}" in err
+
+
 def test_a_backend_other_than_the_loaded_one_is_refused_before_any_work(tmp_path):
     other = {"tensorflow": "jax", "jax": "tensorflow"}[keras_backend()]
     with pytest.raises(ValueError, match=f"this process's Keras runs the {keras_backend()} "

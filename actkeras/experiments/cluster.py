@@ -97,10 +97,14 @@ def connect(scheduler, *, jobs=1, backend="tensorflow"):
         address = scheduler
         if scheduler == LOCAL:
             threads = max(1, (os.cpu_count() or 1) // jobs)
-            cluster = stack.enter_context(distributed.LocalCluster(
-                n_workers=jobs, threads_per_worker=1, processes=True, host="127.0.0.1",
-                dashboard_address=None, silence_logs=logging.ERROR,
-                env=worker_environment(backend, threads)))
+            try:
+                cluster = stack.enter_context(distributed.LocalCluster(
+                    n_workers=jobs, threads_per_worker=1, processes=True, host="127.0.0.1",
+                    dashboard_address=None, silence_logs=logging.ERROR,
+                    env=worker_environment(backend, threads)))
+            except Exception as error:  # Dask's own, with a traceback of its internals
+                raise UserError(f"could not start a local Dask cluster of {jobs} worker "
+                                f"processes: {type(error).__name__}: {error}") from None
             address = cluster.scheduler_address
         try:
             client = stack.enter_context(distributed.Client(address, timeout=timeout))

@@ -3,7 +3,8 @@
 1. The selected claims' protocols are checked against what their modules measure (an
    unknown metric, arm or aggregate is one line, before anything runs), and the output
    folder against what it holds.
-2. The learning-rate searches run first (in worker processes with `jobs` > 1).
+2. The learning-rate searches run first (in worker processes with `jobs` > 1, or on a
+   Dask cluster with `scheduler`, which is reached and checked before step 1's folder).
 3. The claims are built again with the rates the searches chose, and every training,
    probe and baseline run that is not finished runs.
 4. Claim 8's timings run last, each in a fresh process of its own, alone.
