@@ -74,17 +74,31 @@ def test_a_cluster_with_other_package_versions_is_named_in_one_line():
         _versions(jax=None), packages)
 
 
-def test_a_worker_on_another_keras_backend_is_refused():
-    class Client:
-        def get_versions(self, check=False, packages=None):
-            return _versions()
+class _Client:
+    """What `refuse_mismatch` asks of a `distributed.Client`."""
 
-        def run(self, function):
-            return {"tcp://10.0.0.2:1": "tensorflow", "tcp://10.0.0.3:1": None}
+    def __init__(self, versions, backends):
+        self.versions, self.backends = versions, backends
 
+    def get_versions(self, check=False, packages=None):
+        return self.versions
+
+    def run(self, function):
+        return self.backends
+
+
+def test_a_cluster_of_other_versions_or_another_backend_is_refused_in_one_line():
+    none_loaded = {"tcp://10.0.0.2:1": None, "tcp://10.0.0.3:1": None}
+    cluster.refuse_mismatch(_Client(_versions(), none_loaded), "jax", "tcp://10.0.0.1:8786")
+    with pytest.raises(UserError, match="the Dask cluster at tcp://10.0.0.1:8786 runs other "
+                                        "package versions than this process: keras 3.15.1 "
+                                        "here, 3.14.0 on tcp://10.0.0.2:1; install"):
+        cluster.refuse_mismatch(_Client(_versions(keras="3.14.0"), none_loaded), "jax",
+                                "tcp://10.0.0.1:8786")
+    one_on_tf = {"tcp://10.0.0.2:1": "tensorflow", "tcp://10.0.0.3:1": None}
     with pytest.raises(UserError, match="1 Dask worker\\(s\\) already run Keras's tensorflow "
                                         "backend.*KERAS_BACKEND=jax"):
-        cluster.refuse_mismatch(Client(), "jax", "tcp://10.0.0.1:8786")
+        cluster.refuse_mismatch(_Client(_versions(), one_on_tf), "jax", "tcp://10.0.0.1:8786")
 
 
 def test_a_runs_files_land_each_atomically_the_result_last(tmp_path, monkeypatch):

@@ -125,14 +125,14 @@ def refuse_mismatch(client, backend, address):
     """Raises `UserError` (one line) where the cluster's versions or backend differ."""
     packages = ["numpy", "actkeras", "keras", backend]
     with warnings.catch_warnings():
-        # Dask's own check (a table, a warning in recent versions, an error in older ones):
-        # the packages it names are named again below, in one line.
+        # Dask's own check prints a table (a warning in recent versions, an error in older
+        # ones): the packages it names are named again below, in one line.
         warnings.simplefilter("ignore")
         try:
-            client.get_versions(check=True)
+            versions = client.get_versions(check=True, packages=packages)
         except ValueError:
-            pass
-    differ = version_mismatch(client.get_versions(packages=packages), packages)
+            versions = client.get_versions(packages=packages)
+    differ = version_mismatch(versions, packages)
     if differ:
         raise UserError(f"the Dask cluster at {address} runs other package versions than this "
                         f"process: {differ}; install the same versions on the client, the "
