@@ -3,7 +3,8 @@
 Each check raises `ValueError` naming the argument, the rule and what was received
 (`"`steps` must be a positive integer. Received: steps=0"`), and returns the value,
 so that a check reads as an assignment: `steps = checks.positive_int("steps", steps)`.
-Booleans are never integers here (`True` is not a batch size).
+Booleans are never numbers here (`True` is not a batch size); NumPy's integers and
+floats are numbers like Python's (`np.int64(3)` is a positive integer).
 """
 
 import math
@@ -12,6 +13,10 @@ import numbers
 
 def _is_int(value):
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)  # NumPy's too
+
+
+def _is_number(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def positive_int(name, value):
@@ -28,27 +33,71 @@ def non_negative_int(name, value):
     return value
 
 
-def finite(name, value, low=None, high=None, strict_low=False):
-    """`value` if it is a finite number within `[low, high)` (`(low, high)` with `strict_low`)."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+def optional(check, name, value, *args, **kwargs):
+    """`None`, or `value` after `check(name, value, ...)`; the message says None is fine too."""
+    if value is None:
+        return None
+    try:
+        return check(name, value, *args, **kwargs)
+    except ValueError as error:
+        rule, _, received = str(error).partition(" Received:")
+        raise ValueError(f"{rule.rstrip('.')}, or None. Received:{received}") from None
+
+
+def integer(name, value):
+    """`value` if it is an integer (any sign)."""
+    if not _is_int(value):
+        raise ValueError(f"`{name}` must be an integer. Received: {name}={value!r}")
+    return value
+
+
+def real(name, value):
+    """`value` if it is a number (infinities and NaN included: see `finite`)."""
+    if not _is_number(value):
+        raise ValueError(f"`{name}` must be a number. Received: {name}={value!r}")
+    return value
+
+
+def finite(name, value, low=None, high=None, strict_low=False, high_included=False):
+    """`value` if it is a finite number within `[low, high)` (`(low, ...` with
+    `strict_low`, `..., high]` with `high_included`)."""
+    ok = _is_number(value) and math.isfinite(value)
     if ok and low is not None:
         ok = value > low if strict_low else value >= low
     if ok and high is not None:
-        ok = value < high
+        ok = value <= high if high_included else value < high
     if not ok:
         bounds = []
         if low is not None:
             bounds.append(f"{'>' if strict_low else '>='} {low}")
         if high is not None:
-            bounds.append(f"< {high}")
+            bounds.append(f"{'<=' if high_included else '<'} {high}")
         rule = " and ".join(["a finite number"] + bounds)
+        if not _is_number(value):  # not a number at all: say that first
+            rule = f"a number ({rule})"
         raise ValueError(f"`{name}` must be {rule}. Received: {name}={value!r}")
     return value
 
 
+def number(name, value, low=None, strict_low=False):
+    """`float(value)` if it is a finite number (at least `low`, or above it with `strict_low`)."""
+    return float(finite(name, value, low=low, strict_low=strict_low))
+
+
+def fraction(name, value):
+    """`float(value)` if it is a number in [0, 1]."""
+    if not (_is_number(value) and math.isfinite(value) and 0 <= value <= 1):
+        raise ValueError(f"`{name}` must be a fraction in [0, 1]. Received: {name}={value!r}")
+    return float(value)
+
+
 def choice(name, value, choices):
     """`value` if it is one of `choices`."""
-    if value not in choices:
+    try:
+        known = value in choices
+    except TypeError:  # an unhashable value asked of a set or dict
+        known = False
+    if not known:
         raise ValueError(f"Unknown {name}. Valid choices: {', '.join(map(str, choices))}. "
                          f"Received: {name}={value!r}")
     return value

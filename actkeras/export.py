@@ -279,7 +279,7 @@ def _metadata(model, name, extra, files):
 
 def _activations_in(model):
     """The distinct actkeras activation layers of a model without a `ModelConfig`."""
-    from actkeras.layers import Activation
+    from actkeras.layers import BaseActivation
     from actkeras.registry import describe_activation
 
     found, stack = [], list(model.layers)
@@ -287,7 +287,7 @@ def _activations_in(model):
         layer = stack.pop(0)
         if isinstance(layer, keras.Model):
             stack[:0] = layer.layers
-        elif isinstance(layer, Activation):
+        elif isinstance(layer, BaseActivation):
             layer_name, kwargs = describe_activation(layer)
             entry = {"name": layer_name, "kwargs": kwargs}
             if entry not in found:

@@ -5,6 +5,7 @@ import json
 from dataclasses import dataclass, field
 
 import keras
+import numpy as np
 
 from actkeras import checks
 from actkeras.registry import describe_activation, get_activation
@@ -72,6 +73,11 @@ class PulseSchedule(keras.optimizers.schedules.LearningRateSchedule):
     def get_config(self):
         return {"base": self.base, "peak": self.peak, "first_step": self.first_step,
                 "end_step": self.end_step}
+
+
+def _python(value):
+    """A NumPy scalar as the Python number it holds; anything else as it is."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 @dataclass(frozen=True)
@@ -175,10 +181,19 @@ class ModelConfig:
             checks.positive_int(name, getattr(self, name))
         if self.steps is not None:
             checks.positive_int("steps", self.steps)
-        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int)
-                                      or self.seed < 0):
-            raise ValueError(f"`seed` must be a non-negative integer or None. Received: seed={self.seed!r}")
+        checks.optional(checks.non_negative_int, "seed", self.seed)
         checks.boolean("batch_norm", self.batch_norm)
+        self._as_python_numbers()
+
+    def _as_python_numbers(self):
+        """NumPy's numbers, which the checks accept, as Python's (Keras's seeds and JSON
+        take only those); Python's are left exactly as they are."""
+        for name in ("input_shape", "hidden_units"):
+            object.__setattr__(self, name, tuple(_python(v) for v in getattr(self, name)))
+        for name in ("num_classes", "batch_size", "epochs", "steps_per_execution", "steps",
+                     "seed", "learning_rate", "init_stddev", "init_gain", "bias_init",
+                     "dropout"):  # fmt: skip
+            object.__setattr__(self, name, _python(getattr(self, name)))
 
     def __hash__(self):
         return hash(json.dumps(self.to_dict(), sort_keys=True))

@@ -93,16 +93,7 @@ def plot_activation_histograms(records, ax=None, layers=None):
         ax: matplotlib axes. Defaults to `None` (a new figure).
         layers: layer names to draw. Defaults to `None` (all).
     """
-    _need(records, "records")
-    with_histograms = [
-        r for r in records if any("histogram" in s for s in r["layers"].values())
-    ]
-    if not with_histograms:
-        raise ValueError(
-            "The records hold no histograms: construct ActivationStats(histograms=True). "
-            f"Received: records with keys {sorted(records[-1]['layers'])!r}"
-        )
-    record = with_histograms[-1]
+    record = _with_histograms(records)[-1]
     ax = _axes(ax)
     for name, stats in record["layers"].items():
         if "histogram" not in stats or (layers is not None and name not in layers):
@@ -116,6 +107,87 @@ def plot_activation_histograms(records, ax=None, layers=None):
     ax.set_ylabel("density")
     ax.set_title(f"Activation histograms (epoch {record['epoch']}, step {record['step']})")
     ax.legend(fontsize="small")
+    return ax
+
+
+def _with_histograms(records):
+    _need(records, "records")
+    found = [r for r in records if any("histogram" in s for s in r["layers"].values())]
+    if not found:
+        raise ValueError(
+            "The records hold no histograms: construct ActivationStats(histograms=True). "
+            f"Received: records with keys {sorted(records[-1]['layers'])!r}"
+        )
+    return found
+
+
+def _rebin(histogram, edges):
+    """`histogram`'s counts spread over `edges`, each source bin's count spread evenly
+    over its width (so that histograms with different edges can share one axis)."""
+    import numpy as np
+
+    source = np.asarray(histogram["edges"], dtype="float64")
+    counts = np.asarray(histogram["counts"], dtype="float64")
+    if source[-1] <= source[0]:  # every value equal: one point mass
+        return np.histogram([source[0]], bins=edges, weights=[counts.sum()])[0]
+    cumulative = np.concatenate([[0.0], np.cumsum(counts)])
+    return np.diff(np.interp(edges, source, cumulative))
+
+
+def plot_histograms_over_training(records, layer=None, ax=None, bins=60):
+    """One layer's activation histogram at every measurement, side by side (fastai's
+    "colorful dimension"): time runs left to right, activation values bottom to top,
+    and the colour is `log(1 + share of values in the bin, in %)`.
+
+    A ReLU layer whose mass collapses onto the line at 0, a sigmoid layer whose mass
+    moves to 0 and 1, or a layer whose range keeps growing shows at a glance.
+
+    Example:
+    >>> stats = ActivationStats(probe_data=x_valid, histograms=True, every=50)
+    >>> model.fit(x, y, epochs=5, callbacks=[stats])
+    >>> plot_histograms_over_training(stats.records, "activation_0")
+
+    Args:
+        records: `ActivationStats.records` (made with `histograms=True`).
+        layer: the layer (a key of the records' `"layers"`). Defaults to `None`
+            (the first layer with histograms).
+        ax: matplotlib axes. Defaults to `None` (a new figure).
+        bins: value bins on the vertical axis, shared by every measurement.
+            Defaults to `60`.
+
+    Raises:
+        ValueError: no histograms in `records`, or an unknown `layer`.
+    """
+    import numpy as np
+
+    found = _with_histograms(records)
+    names = list(dict.fromkeys(n for r in found for n, s in r["layers"].items()
+                               if "histogram" in s))  # fmt: skip
+    if layer is None:
+        layer = names[0]
+    if layer not in names:
+        raise ValueError(f"Unknown layer. Valid choices: {', '.join(names)}. "
+                         f"Received: layer={layer!r}")
+    rows = [r for r in found if "histogram" in r["layers"].get(layer, {})]
+    histograms = [r["layers"][layer]["histogram"] for r in rows]
+    low = min(h["edges"][0] for h in histograms)
+    high = max(h["edges"][-1] for h in histograms)
+    high = high if high > low else low + 1.0
+    edges = np.linspace(low, high, bins + 1)
+    grid = np.array([_rebin(h, edges) for h in histograms]).T
+    shares = 100 * grid / np.maximum(grid.sum(axis=0, keepdims=True), 1e-300)
+    ax = _axes(ax)
+    image = ax.imshow(np.log1p(shares), aspect="auto", origin="lower", cmap="viridis",
+                      extent=(-0.5, len(rows) - 0.5, low, high), interpolation="nearest")
+    if low < 0 < high:
+        ax.axhline(0.0, color="white", linewidth=0.6, linestyle=":")
+    ticks = list(range(0, len(rows), max(1, len(rows) // 8)))
+    ax.set_xticks(ticks, [str(rows[i]["step"]) for i in ticks])
+    ax.set_xlabel("training step of the measurement")
+    ax.set_ylabel("activation value")
+    family = rows[-1]["layers"][layer].get("family", "")
+    ax.set_title(f"{layer} ({family}): activation histogram over training")
+    ax.figure.colorbar(image, ax=ax, label="log(1 + % of values in the bin)")
     return ax
 
 

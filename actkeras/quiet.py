@@ -46,6 +46,9 @@ def start_quietly():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     after_import()
     import_keras_quietly()
+    # In an interactive interpreter (a Jupyter kernel) TensorFlow sets its logger to INFO
+    # when it first configures it, during the import: set it again.
+    after_import()
 
 
 def show_everything():

@@ -105,11 +105,9 @@ def _check_kind(key, value, default):
     if isinstance(default, bool):
         checks.boolean(key, value)
     elif isinstance(default, int):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"`{key}` must be an integer. Received: {key}={value!r}")
+        checks.integer(key, value)
     elif isinstance(default, float):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"`{key}` must be a number. Received: {key}={value!r}")
+        checks.real(key, value)
 
 
 def get_activation(activation, activation_kwargs=None, **layer_kwargs):

@@ -211,10 +211,32 @@ def test_bad_arguments_name_the_argument():
                          ({"probe_data": iter([])}, "probe_data")]:  # fmt: skip
         with pytest.raises(ValueError, match=f"Received: {name}"):
             DeadReLUMonitor(**kwargs)
-    with pytest.raises(ValueError, match="Received: layers"):
-        GradientNormLogger(layers="dense_0")
+    for layers in ([], [3], 3.5):
+        with pytest.raises(ValueError, match="Received: layers"):
+            GradientNormLogger(layers=layers)
+    with pytest.raises(ValueError, match="Received: include_outputs"):
+        DeadReLUMonitor(include_outputs="no")
     with pytest.raises(ValueError, match="Received: histograms"):
         ActivationStats(histograms="yes")
+
+
+def test_numpy_numbers_are_numbers_to_every_check():
+    """One family of checks (`actkeras.checks`): the monitors, the registry's activation
+    arguments and `build_model` take NumPy's integers and floats like Python's."""
+    monitor = DeadReLUMonitor(probe_data=X, probe_size=np.int64(8), every=np.int32(2),
+                              threshold=np.float32(0.5))  # fmt: skip
+    assert len(monitor.probe) == 8 and monitor.every == 2
+    layer = actkeras.get_activation("leaky_relu", {"negative_slope": np.float32(0.2)})
+    assert layer.negative_slope == pytest.approx(0.2)
+    model = actkeras.build_model("relu", preset="mlp", units=np.int64(4), depth=np.int64(1),
+                                 input_shape=(6,), num_classes=3, seed=np.int64(1))  # fmt: skip
+    assert model.get_layer("dense_0").units == 4
+    for call, name in [(lambda: actkeras.build_model("relu", seed=np.float64(1.5)), "seed"),
+                       (lambda: actkeras.get_activation("leaky_relu", {"negative_slope": "x"}),
+                        "negative_slope"),
+                       (lambda: DeadReLUMonitor(probe_size=np.float64(8.0)), "probe_size")]:
+        with pytest.raises(ValueError, match=f"Received: {name}="):
+            call()
 
 
 @pytest.mark.parametrize("monitor", [DeadReLUMonitor, GradientNormLogger, ActivationStats])
@@ -358,28 +380,33 @@ def test_sigmoid_gradient_vanishes_orders_of_magnitude_more_than_relu():
     assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel() and ax.get_legend()
 
 
-@needs_jax
-def test_jax_gradients_compiled_agree_with_eager_and_are_stateless():
-    import jax
-
+def test_gradients_compiled_agree_with_eager_and_are_stateless():
     from actkeras.callbacks import _gradients
 
-    model = actkeras.build_model("relu", preset="mlp", units=4, depth=1, input_shape=(6,),
-                                 num_classes=3)  # fmt: skip
-    before = [np.array(v) for v in model.get_weights()]
-    norms = _gradients.squared_gradient_norms(model)
-    compiled = norms(X, Y)
-    with jax.disable_jit():
-        eager = norms(X, Y)
-    assert eager.shape == (len(model.trainable_variables),) and (eager > 0).all()
-    np.testing.assert_allclose(compiled, eager, rtol=1e-5)
-    for old, new in zip(before, model.get_weights()):
+    def model_(run_eagerly):
+        keras.utils.set_random_seed(0)
+        inputs = keras.Input((6,))
+        h = keras.layers.BatchNormalization()(keras.layers.Dense(8, activation="relu")(inputs))
+        model = keras.Model(inputs, keras.layers.Dense(3)(keras.layers.Dropout(0.5)(h)))
+        model.compile(optimizer="sgd", run_eagerly=run_eagerly,
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        return model
+
+    compiled_model, eager_model = model_(False), model_(True)
+    before = [np.array(v) for v in compiled_model.get_weights()]
+    norms = _gradients.GradientFunction(compiled_model, "training", X, Y)
+    eager = _gradients.GradientFunction(eager_model, "training", X, Y)
+    assert norms.compiled and not eager.compiled
+    compiled, by_hand = norms(X, Y), eager(X, Y)
+    assert by_hand.shape == (len(eager_model.trainable_variables),) and (by_hand > 0).all()
+    np.testing.assert_allclose(compiled, by_hand, rtol=1e-5)
+    np.testing.assert_array_equal(norms(X, Y), compiled)  # Dropout off, BatchNorm unchanged
+    for old, new in zip(before, compiled_model.get_weights()):
         np.testing.assert_array_equal(old, new)
 
 
-@needs_jax
-def test_jax_monitors_compile_once_per_model_and_new_monitors_reuse_it():
-    from actkeras.callbacks._tap import _COMPILED
+def test_monitors_compile_once_per_model_and_new_monitors_reuse_it():
+    from actkeras.callbacks._backend import _COMPILED
 
     model = actkeras.build_model("relu", preset="mlp", units=8, depth=2, input_shape=(6,),
                                  num_classes=3)  # fmt: skip
@@ -388,11 +415,11 @@ def test_jax_monitors_compile_once_per_model_and_new_monitors_reuse_it():
     functions = dict(_COMPILED[model])
     # One pass per reduction (dead units, statistics) and one gradient.
     assert len(functions) == 3
-    assert [f.__wrapped__.traces for f in functions.values()] == [1, 1, 1]
+    assert [f.info["traces"] for f in functions.values()] == [1, 1, 1]
     again = [DeadReLUMonitor(X), ActivationStats(X), GradientNormLogger((X, Y))]
     model.fit(X, Y, epochs=2, batch_size=16, verbose=0, callbacks=again)
     assert _COMPILED[model] == functions  # the same functions, none traced again
-    assert [f.__wrapped__.traces for f in functions.values()] == [1, 1, 1]
+    assert [f.info["traces"] for f in functions.values()] == [1, 1, 1]
     # The reused functions measure the model as it is now: the same numbers as new
     # monitors on a copy of the model that shares nothing with it.
     copy_ = keras.models.clone_model(model)
@@ -405,6 +432,12 @@ def test_jax_monitors_compile_once_per_model_and_new_monitors_reuse_it():
     for name, stats in again[1].records[-1]["layers"].items():
         assert stats["mean"] == pytest.approx(fresh[1].records[0]["layers"][name]["mean"],
                                               rel=1e-6)
+    smaller = [DeadReLUMonitor(X[:50]), ActivationStats(X[:40])]
+    model.fit(X, Y, epochs=1, batch_size=16, verbose=0, callbacks=smaller)
+    assert _COMPILED[model] == functions
+    # On TensorFlow one trace serves every probe size; JAX traces each new shape.
+    expected = [2, 2, 1] if BACKEND == "jax" else [1, 1, 1]
+    assert [f.info["traces"] for f in functions.values()] == expected
 
 
 class _ReadsValues(keras.layers.Layer):
@@ -422,9 +455,8 @@ class _ReadsValues(keras.layers.Layer):
         return input_shape
 
 
-@needs_jax
-def test_jax_monitors_run_eagerly_on_a_model_its_user_runs_eagerly():
-    from actkeras.callbacks._tap import _COMPILED
+def test_monitors_run_eagerly_on_a_model_its_user_runs_eagerly():
+    from actkeras.callbacks._backend import _COMPILED
 
     inputs = keras.Input((6,))
     hidden = keras.layers.Dense(8, activation="relu", name="hidden")
@@ -439,15 +471,14 @@ def test_jax_monitors_run_eagerly_on_a_model_its_user_runs_eagerly():
     assert dead < 8
     assert monitors[0].records[-1]["layers"]["hidden"]["inactive_units"] == dead
     assert monitors[1].records[-1]["layers"]["hidden"] > 0  # zeros in would give no gradient
-    assert not [key for key in _COMPILED.get(model, {}) if key[0] == "pass"]
+    assert not _COMPILED.get(model)
 
 
-@needs_jax
-def test_jax_compiled_pass_is_freed_with_its_model():
+def test_compiled_pass_is_freed_with_its_model():
     import gc
     import weakref
 
-    from actkeras.callbacks._tap import _COMPILED
+    from actkeras.callbacks._backend import _COMPILED
 
     model = actkeras.build_model("relu", preset="mlp", units=8, depth=1, input_shape=(6,),
                                  num_classes=3)  # fmt: skip

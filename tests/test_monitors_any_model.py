@@ -7,6 +7,7 @@ against the monitors' own machinery. The `keras.applications` tests are `slow`.
 """
 
 import csv
+import re
 import time
 import warnings
 
@@ -138,6 +139,8 @@ def test_measuring_changes_no_variable_of_the_model():
 
 
 def test_never_built_subclassed_model_is_built_from_the_probe_or_says_why():
+    # Outside `fit`, nothing builds the model at on_train_begin: the monitor waits for
+    # its first measurement and only then builds it from the probe, the only data there is.
     model = _compile(_Net())
     assert not model.built
     monitor = DeadReLUMonitor(probe_data=X, threshold=1.0)
@@ -145,7 +148,9 @@ def test_never_built_subclassed_model_is_built_from_the_probe_or_says_why():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         monitor.on_train_begin()
-    assert model.built and monitor._active
+        assert not model.built and not monitor._active
+        monitor.on_epoch_end(0, {})
+    assert model.built and monitor._active and monitor.records[-1]["layers"]["act"]["units"] == 12
     wrong = DeadReLUMonitor(probe_data=np.zeros((4, 5), "float32"))
     wrong.set_model(_net())  # built for 6 features
     with pytest.raises(ValueError, match=r"Could not run the model 'net' on the probe data"
@@ -154,6 +159,37 @@ def test_never_built_subclassed_model_is_built_from_the_probe_or_says_why():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             wrong.on_train_begin()
+
+
+@pytest.mark.parametrize("kind", ["sequential", "subclassed"])
+@pytest.mark.parametrize("monitor", [DeadReLUMonitor, ActivationStats, GradientNormLogger])
+def test_a_wrong_probe_never_touches_a_model_fit_has_yet_to_build(kind, monitor):
+    """A probe shaped unlike the training data fails at on_train_begin, naming `probe_data`,
+    before anything is built: the same model then trains without the monitor."""
+    if kind == "sequential":  # no Input: built from the first batch it sees
+        model = _compile(keras.Sequential([keras.layers.Dense(8, activation="relu"),
+                                           keras.layers.Dense(3)]))  # fmt: skip
+    else:
+        model = _compile(_Net())
+    x, y = X[:, :4], Y  # trained on 4 features
+    expected = (r"`probe_data` is not shaped like the training data: each training sample's "
+                r"inputs have shape \(4,\), the probe's \(6,\).*Received: probe_data inputs of "
+                r"shape \(64, 6\)")
+    if keras.backend.backend() == "jax":  # `fit` built the model from its data: its inputs say
+        expected = (r"(`probe_data` does not fit the model's input: each sample should have "
+                    r"shape \(4,\)|(Could not run the model 'net' on the probe data|Gradient"
+                    r"NormLogger could not compute model 'net''s training loss on `probe_data`) "
+                    r".*have value 4.*Received: probe_data with (samples|inputs) of shape \(6,\))")
+    with pytest.raises(ValueError, match=expected):
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[monitor(probe_data=(X, Y))])
+    # Nothing was done to it (on JAX `fit` builds a model from its data before the callbacks).
+    assert not model.built or keras.backend.backend() == "jax"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(x, y, epochs=1, verbose=0)  # and it trains on its own data
+        right = monitor(probe_data=(x, y))
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[right])
+    assert model.layers[0].kernel.shape[0] == 4 and right.records
 
 
 # Nested models and shared layers.
@@ -237,7 +273,7 @@ def test_callable_activations_lambda_and_relu6_cap():
     with pytest.warns(UserWarning) as caught:
         history = _fit_raw(model, [monitor])
     messages = " | ".join(str(w.message) for w in caught)
-    assert "Lambda layer 'lam'" in messages and "layer 'opaque' applies relu" in messages
+    assert "Lambda layer 'lam'" in messages and "Dense 'opaque' calls relu" in messages
     # By hand: the pre-activations of every site.
     names = ["layer_act", "fn_act", "capped", "lam_pre"]
     outs = keras.Model(inputs, [model.get_layer(n).output for n in names])(X)
@@ -248,7 +284,7 @@ def test_callable_activations_lambda_and_relu6_cap():
         pres.append(previous @ np.asarray(layer.kernel) + np.asarray(layer.bias))
         previous = np.asarray(out)
     layers = monitor.records[-1]["layers"]
-    keys = ["layer_act/" + layer_act.activation.name, "fn_act", "capped", "lam"]
+    keys = ["layer_act/re_lu", "fn_act", "capped", "lam"]  # the ReLU's stable name
     assert {k: layers[k]["inactive_units"] for k in keys} == {
         k: _dead(p)[0] for k, p in zip(keys, pres)} == dict(zip(keys, [1, 2, 3, 4]))  # fmt: skip
     stuck = int((pres[2].min(axis=0) >= 6).sum())
@@ -313,7 +349,8 @@ def test_bad_probe_data_and_models_say_what_was_received():
     linear = _compile(keras.Sequential([keras.Input((6,)), keras.layers.Dense(3)]))
     with pytest.warns(UserWarning, match="found no rectifier"):
         _fit_raw(linear, [DeadReLUMonitor(probe_data=X)])
-    with pytest.raises(ValueError, match="`mode` must be one of.*Received: mode='train'"):
+    with pytest.raises(ValueError, match="Unknown mode. Valid choices: training, inference. "
+                                         "Received: mode='train'"):
         ActivationStats(mode="train")
 
 
@@ -417,27 +454,31 @@ def test_the_sweep_covers_every_family_in_the_installed_keras():
 
 def _independent_sites(model):
     """Hidden activations of an application, listed without `find_activation_layers`:
-    activation layers, and layers given a non-linear activation."""
-    output_layer = model.layers[-1].name
-    names = set()
-    for layer in model.layers:
+    activation layers, and layers given a non-linear activation (identities left out),
+    as layer ids (the monitors' names replace Keras's automatic ones, `activation_102`)."""
+    found = set()
+    for layer in model.layers[:-1]:  # the output layer is not hidden
         activation = getattr(layer, "activation", None)
-        fused = activation is not None and getattr(activation, "__name__", "") != "linear"
-        if isinstance(layer, (keras.layers.ReLU, keras.layers.Activation)) or fused:
-            names.add(layer.name)
-    return names - {output_layer}
+        if getattr(activation, "__name__", "") == "linear":
+            continue  # `Activation("linear")` (ConvNeXt's identities), `Dense()`
+        if isinstance(layer, (keras.layers.ReLU, keras.layers.Activation)) or activation:
+            found.add(id(layer))
+    return found
+
+
+WATCHED = ("rectifier", "leaky", "exponential", "smooth")  # DeadReLUMonitor's families
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("architecture", list(FAMILIES))
 def test_keras_applications_every_activation_measured_and_dead_fraction_by_hand(architecture):
+    """With the monitors' compiled passes (the default); MobileNetV2 above runs eagerly."""
     size = FAMILIES[architecture]
     keras.utils.set_random_seed(0)
     start = time.perf_counter()
     build = getattr(keras.applications, architecture)
     model = build(weights=None, input_shape=(size, size, 3), classes=10)
-    model.compile(optimizer=keras.optimizers.SGD(0.01), loss="sparse_categorical_crossentropy",
-                  run_eagerly=True)  # fmt: skip
+    model.compile(optimizer=keras.optimizers.SGD(0.01), loss="sparse_categorical_crossentropy")
     x, y = _images(size, 4), np.arange(4) % 10
     dead = DeadReLUMonitor(probe_data=(x, y), threshold=1.0)
     stats = ActivationStats(probe_data=x)
@@ -447,21 +488,61 @@ def test_keras_applications_every_activation_measured_and_dead_fraction_by_hand(
         model.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[dead, stats, grads])
     measured = set(stats.records[-1]["layers"])
     sites = find_activation_layers(model)
-    assert measured == {s.name for s in sites} == _independent_sites(model)
-    rectifiers = [s for s in sites if s.family in ("rectifier", "leaky", "exponential")]
+    assert measured == {s.name for s in sites}
+    assert {id(s.layer) for s in sites} == _independent_sites(model) and len(sites) == len(measured)
+    rectifiers = [s for s in sites if s.family in WATCHED]
     record = dead.records[-1] if dead.records else {"layers": {}, "dead_fraction": None}
     hand = _hand_dead(model, rectifiers, x, "training") if rectifiers else {}
     assert {n: (i["inactive_units"], i["units"]) for n, i in record["layers"].items()} == hand
-    off = sum(v[0] for v in hand.values())
-    units = sum(v[1] for v in hand.values())
-    assert record["dead_fraction"] == (off / units if units else None)
+    for kind, families in (("dead", ("rectifier",)), ("inactive", WATCHED[1:])):
+        chosen = [hand[s.name] for s in rectifiers if s.family in families]
+        off, units = sum(v[0] for v in chosen), sum(v[1] for v in chosen)
+        assert record.get(f"{kind}_fraction") == (off / units if units else None), kind
+    off, units = sum(v[0] for v in hand.values()), sum(v[1] for v in hand.values())
     with_weights = {f"{layer.name}/{inner.name}" if inner is not layer else layer.name
                     for layer in model.layers
                     for inner in (layer.layers if isinstance(layer, keras.Model) else [layer])
                     if inner.trainable_weights}  # ConvNeXt nests Sequential blocks  # fmt: skip
-    assert set(grads.records[-1]["layers"]) == with_weights
+    logged = set(grads.records[-1]["layers"])
+    automatic = re.compile(r".*_[0-9]+$")  # Keras's numbered names are made stable
+    assert len(logged) == len(with_weights)
+    assert {n for n in with_weights if not automatic.match(n)} <= logged
     families = sorted({s.family for s in sites})
     print(f"\n{architecture} {size}x{size}: {len(sites)} sites ({', '.join(families)}), "
-          f"{len(rectifiers)} rectifier sites, {units} units, dead_fraction monitor "
-          f"{record['dead_fraction']} vs hand {off}/{units}, "
+          f"{len(rectifiers)} sites watched for dead or inactive units, {units} units, "
+          f"{off} off by the monitor and by hand, "
           f"{time.perf_counter() - start:.0f} s")
+
+
+@pytest.mark.slow
+def test_a_hand_built_unet_with_a_shared_convolution_and_skips_matches_hand_counts():
+    """A convolution shared by two depths (two calls of one fused site), a skip connection
+    and a decoder: every call of every site equals a count from the intermediate tensors."""
+    layers = keras.layers
+    keras.utils.set_random_seed(0)
+    shared = layers.Conv2D(8, 3, padding="same", activation="relu", name="shared")
+    inputs = keras.Input((16, 16, 8))
+    enc = layers.Conv2D(8, 3, padding="same", activation="relu", name="enc")(inputs)
+    low = shared(layers.MaxPooling2D()(enc))
+    merged = layers.Concatenate()([layers.UpSampling2D()(low), enc])
+    dec_pre = layers.Conv2D(8, 3, padding="same", name="dec")(merged)
+    dec = layers.ReLU(name="dec_act")(dec_pre)
+    top = shared(dec)
+    model = _compile(keras.Model(inputs, layers.Dense(3)(layers.GlobalAveragePooling2D()(top))))
+    bias = np.asarray(model.get_layer("enc").bias).copy()
+    bias[:3] = -100.0  # three channels of the encoder dead
+    model.get_layer("enc").bias.assign(bias)
+    x = np.random.default_rng(2).normal(size=(16, 16, 16, 8)).astype("float32")
+    y = np.arange(16) % 3
+    monitors = [DeadReLUMonitor(probe_data=(x, y), threshold=1.0), ActivationStats(probe_data=x)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(x, y, batch_size=8, epochs=2, verbose=0, callbacks=monitors)
+    outs = keras.Model(inputs, [enc, low, dec_pre, top])(x)  # fused sites: out <= 0 iff pre <= 0
+    hand = {name: _dead(v) for name, v in zip(["enc", "shared.call1", "dec_act", "shared.call2"],
+                                              outs)}  # fmt: skip
+    layers_ = monitors[0].records[-1]["layers"]
+    assert {n: (i["inactive_units"], i["units"]) for n, i in layers_.items()} == hand
+    assert hand["enc"][0] >= 3
+    zero = monitors[1].records[-1]["layers"]["shared.call2"]["zero_fraction"]
+    assert zero == pytest.approx(np.mean(np.asarray(outs[3]) == 0))

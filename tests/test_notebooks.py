@@ -1,6 +1,9 @@
-"""The notebooks run top to bottom in their shrunk form, show their figures and raise nothing."""
+"""The notebooks run top to bottom in their shrunk form, raise nothing, keep warnings and
+TensorFlow's logs out of their outputs, and show the effect each one teaches."""
 
+import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -8,7 +11,12 @@ import pytest
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
-NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
+ROOT = Path(__file__).parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+# What must never reach a cell's output: TensorFlow's C++ logs (absl's format, oneDNN's
+# notice, CUDA probes), its Python logger, and warnings (the notebooks summarise theirs).
+NOISE = re.compile(r"[IWE]0000 00:00|oneDNN|cuInit|absl::|WARNING:tensorflow|INFO:tensorflow"
+                   r"|Warning:|Traceback")
 
 
 def test_notebooks_are_committed_without_outputs():
@@ -20,23 +28,153 @@ def test_notebooks_are_committed_without_outputs():
                 assert not cell.outputs and cell.execution_count is None, path.name
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-@pytest.mark.slow
-def test_notebook_executes_with_figures_and_no_errors(path, tmp_path, monkeypatch):
+def run(name, tmp_path, monkeypatch, probe=None, env=None, figures=0, clean=True):
+    """Executes `notebooks/<name>` in quick mode in `tmp_path`, checks it shows at least
+    `figures` figures and, if `clean`, nothing on stderr and no `NOISE`; returns the executed notebook, its printed text and, if `probe` (an
+    expression over the notebook's variables) is given, its JSON value, read by one extra
+    cell appended at the end."""
     monkeypatch.setenv("ACTKERAS_NOTEBOOK_QUICK", "1")
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    for key, value in (env or {}).items():
+        monkeypatch.setenv(key, value)
     # The kernel must import this checkout's package even without an install.
-    root = str(Path(__file__).parent.parent)
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
-    notebook = nbformat.read(path, as_version=4)
-    client = nbclient.NotebookClient(
-        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
-    )
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    notebook = nbformat.read(ROOT / "notebooks" / name, as_version=4)
+    if probe is not None:
+        notebook.cells.append(nbformat.v4.new_code_cell(f"import json\nprint('PROBE' + json.dumps({probe}))"))
+    client = nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3",
+                                     resources={"metadata": {"path": str(tmp_path)}})
     client.execute()
     outputs = [out for cell in notebook.cells if cell.cell_type == "code" for out in cell.outputs]
     errors = [out for out in outputs if out.output_type == "error"]
-    assert not errors, f"{path.name}: {errors[0].ename}: {errors[0].evalue}"
-    images = [out for out in outputs if "image/png" in out.get("data", {})]
-    assert len(images) >= 2, f"{path.name} shows {len(images)} figures"
+    assert not errors, f"{name}: {errors[0].ename}: {errors[0].evalue}"
     text = "".join(out.get("text", "") for out in outputs if out.output_type == "stream")
+    stderr = "".join(out.get("text", "") for out in outputs if out.get("name") == "stderr")
     assert "Traceback" not in text
+    if clean:
+        assert not stderr.strip(), f"{name} wrote to stderr: {stderr[:500]}"
+        noise = NOISE.search(text)
+        assert noise is None, f"{name}: {text[max(0, noise.start() - 200):noise.end() + 200]}"
+    assert images(notebook) >= figures, f"{name} shows {images(notebook)} figures"
+    value = None
+    if probe is not None:
+        value = json.loads(text.split("PROBE", 1)[1].splitlines()[0])
+    return notebook, text, value
+
+
+def images(notebook):
+    return sum("image/png" in out.get("data", {}) for cell in notebook.cells
+               if cell.cell_type == "code" for out in cell.outputs)
+
+
+def markdown_outputs(notebook):
+    return "".join(out.get("data", {}).get("text/markdown", "") for cell in notebook.cells
+                   if cell.cell_type == "code" for out in cell.outputs)
+
+
+def test_start_here_says_plainly_when_there_is_no_results_file(tmp_path, monkeypatch):
+    notebook, text, _ = run("00_start_here.ipynb", tmp_path, monkeypatch,
+                            env={"ACTKERAS_REPRODUCTION": str(tmp_path / "nowhere")})
+    assert "results.json does not exist: no verdicts to show" in text
+    table = markdown_outputs(notebook)
+    assert table.count("no verdict in the file") == 13
+    for word in ("reproduced", "mixed", "undecided"):
+        assert f"**{word}" not in table
+
+
+def test_start_here_reads_the_verdicts_from_the_results_file(tmp_path, monkeypatch):
+    from actkeras.experiments.claims import MODULES
+    from actkeras.experiments.protocol import hashes
+    from actkeras.experiments.rules import VERSION, protocol
+
+    per_claim, overall = hashes([protocol(i) for i in MODULES])
+    words = {1: "reproduced", 2: "mixed", 6: "not reproduced", 9: "undecided"}
+    claims = [{"id": i, "title": f"claim {i}",
+               "verdicts": {"as run": {"verdict": words.get(i, "reproduced")}}} for i in MODULES]
+    claims[0]["verdicts"]["tuned"] = {"verdict": "mixed"}
+    folder = tmp_path / "reproduction"
+    folder.mkdir()
+    (folder / "results.json").write_text(json.dumps({
+        "preset": "full", "claims": claims, "timing": {"finished": "2026-01-01T00:00:00+00:00"},
+        "protocol": {"version": VERSION, "hash": overall, "claims": {str(k): v for k, v in per_claim.items()}}}))
+    notebook, text, _ = run("00_start_here.ipynb", tmp_path, monkeypatch,
+                            env={"ACTKERAS_REPRODUCTION": str(folder)})
+    assert "under this checkout's rules" in text
+    rows = {int(line.split("|")[1]): line for line in markdown_outputs(notebook).splitlines()
+            if re.match(r"\| \d+ \|", line)}
+    assert len(rows) == 13
+    assert "as run: **reproduced**; tuned: **mixed**" in rows[1]
+    assert "as run: **mixed**" in rows[2]
+    assert "as run: **not reproduced**" in rows[6]
+    assert "as run: **undecided**" in rows[9]
+
+
+def test_course_network_shows_relu_ahead_and_sigmoid_saturated(tmp_path, monkeypatch):
+    probe = ("{a: {'valid': [r['scores'][-1]['valid_accuracy'] for r in runs[a]],"
+             " 'saturated': [r['stats'][0]['layers']['activation_0']['saturated_fraction'] for r in runs[a]],"
+             " 'gradient': [r['gradients'][-1]['layers']['dense_0'] for r in runs[a]]} for a in runs}")
+    _, _, found = run("01_notmnist_one_hidden_layer.ipynb", tmp_path, monkeypatch, probe, figures=3)
+    mean = {a: {k: sum(v) / len(v) for k, v in values.items() if None not in v}
+            for a, values in found.items()}
+    assert len(found["relu"]["valid"]) >= 3  # several seeds
+    assert mean["relu"]["valid"] > mean["sigmoid"]["valid"] + 0.03
+    assert mean["relu"]["valid"] > mean["softmax"]["valid"] + 0.2
+    assert mean["sigmoid"]["saturated"] > 0.3  # saturated before the first step
+    assert mean["relu"]["gradient"] > 2 * mean["sigmoid"]["gradient"]
+
+
+def test_depth_and_init_shows_he_training_where_glorot_stays_at_chance(tmp_path, monkeypatch):
+    probe = ("{label: {'valid': run['scores']['valid_accuracy'],"
+             " 'spread': [layer['std'] for layer in run['stats'][0]['layers'].values()],"
+             " 'dead_at_0': run['dead'][0]['step']} for label, run in runs.items()}")
+    _, text, found = run("02_fashion_mnist_depth_and_init.ipynb", tmp_path, monkeypatch, probe, figures=4)
+    he, glorot = found["relu, he, lr 0.001"], [found["relu, glorot, lr 0.01"], found["relu, glorot, lr 0.001"]]
+    for run_ in glorot:
+        assert run_["valid"] < 0.15  # at chance, whatever the learning rate
+        assert run_["spread"][-1] < 1e-4 * run_["spread"][0]  # the signal shrank before any step
+        assert run_["dead_at_0"] == 0  # the map starts at step 0
+    assert he["valid"] > 0.2
+    assert he["spread"][-1] > 0.1 * he["spread"][0]
+    assert "exactly zero in 50 of 51 layers" in text  # Glorot's zero gradients, said in words
+    assert text.count("DeadUnitWarning") <= len(found)  # one summary line per fit at most
+
+
+def test_tuning_and_export_states_its_noise_and_writes_only_to_its_folder(tmp_path, monkeypatch):
+    probe = "{'band': band, 'tied': tied, 'rows': [[r['activation'], r['score'], r['val_loss']] for r in completed]}"
+    _, text, found = run("03_tuning_and_export.ipynb", tmp_path, monkeypatch, probe, figures=2)
+    scores = {name: score for name, score, _ in found["rows"]}
+    losses = {name: loss for name, _, loss in found["rows"]}
+    assert 0.02 < found["band"] < 0.1
+    assert "relu" in found["tied"] and "softmax" not in found["tied"]
+    assert scores["relu"] > scores["sigmoid"]
+    assert losses["relu"] > losses["sigmoid"]  # the loss ranks them the other way round
+    assert "largest difference between original and reloaded predictions: 0.0" in text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["outputs"]
+
+
+TAUGHT = {"00_start_here.ipynb", "01_notmnist_one_hidden_layer.ipynb",
+          "02_fashion_mnist_depth_and_init.ipynb", "03_tuning_and_export.ipynb"}
+
+
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.name not in TAUGHT],
+                         ids=lambda p: p.stem)
+@pytest.mark.slow
+def test_notebook_executes_with_figures_and_no_errors(path, tmp_path, monkeypatch):
+    # Notebook 04 (issue 28) is not yet held to the clean-output rule of the others.
+    run(path.name, tmp_path, monkeypatch, figures=2, clean=False)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.environ.get("ACTKERAS_NOTEBOOKS_FULL") != "1",
+                    reason="the notebooks at full size take tens of minutes each on 2 CPU cores "
+                           "and have not been timed: set ACTKERAS_NOTEBOOKS_FULL=1 to run them")
+@pytest.mark.parametrize("name", sorted(TAUGHT - {"00_start_here.ipynb"}))
+def test_notebook_runs_at_full_size(name, tmp_path, monkeypatch, data_dir):
+    monkeypatch.setenv("ACTKERAS_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("ACTKERAS_NOTEBOOK_QUICK", "0")
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    notebook = nbformat.read(ROOT / "notebooks" / name, as_version=4)
+    nbclient.NotebookClient(notebook, timeout=1800, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    assert images(notebook) >= 2

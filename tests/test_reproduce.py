@@ -524,6 +524,9 @@ def test_a_claim_whose_analysis_raises_is_reported_and_the_rest_is_written(tmp_p
     assert "## Claim 1:" in text and "## Claim 9:" in text
     assert "**Could not be judged**: KeyError" in text
     assert "runs have no result yet" in text
+    # A smaller preset does not give the full preset's reasons as if they were its own.
+    assert "The protocol's sizes below are the full preset's" in text
+    assert "train window epochs = 1.92: the course's own budget" in text
 
 
 def test_the_other_backends_verdicts_join_the_sensitivity_tables(tmp_path):

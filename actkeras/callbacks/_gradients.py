@@ -1,20 +1,24 @@
-"""The monitors' loss gradients, one implementation per backend, and state sync.
+"""The monitors' loss gradients, compiled once per model on TensorFlow and on JAX.
 
-`squared_gradient_norms(model)` returns a function `(x, y, sample_weight) ->
-array`: for each of `model.trainable_variables`, the squared L2 norm of the
-gradient of the loss `fit` minimises (the compiled loss plus every
-regularisation loss, `model.losses`), summed on the device so that only the
-norms are fetched. In `"training"` mode the model is called with
-`training=True` and its random layers (Dropout, noise) switched off, so that
-the norms do not change from one measurement to the next by chance alone; in
-`"inference"` mode with `training=False`. On TensorFlow calls run eagerly; on JAX
-the gradient is one `jax.jit` function, made once per model, mode, loss and
-optimizer and reused by every logger on that model (`_tap.compiled_once`): eager
-JAX would compile each operation on its first use in a process and dispatch them
-one by one. Measuring never changes the model: under JAX the computation is
-stateless; under TensorFlow the non-trainable and metric variables (BatchNorm
-statistics, dropout seeds, loss trackers) are restored afterwards.
-`sync_state(model)` makes a JAX model's variables current in the middle of an epoch.
+`squared_gradient_norms(model, mode, x, y, sample_weight)` returns a function
+`(x, y, sample_weight) -> array`: for each of `model.trainable_variables`, the
+squared L2 norm of the gradient of the loss `fit` minimises (the compiled loss
+plus every regularisation loss, `model.losses`), summed on the device so that
+only the norms are fetched. In `"training"` mode the model is called with
+`training=True` and its random layers (Dropout, noise) switched off, so that the
+norms do not change from one measurement to the next by chance alone; in
+`"inference"` mode with `training=False`.
+
+The gradient is one compiled function (`tf.function` of every batch size, or
+`jax.jit`), made once per model, mode, loss, optimizer and input signature and
+reused by every logger on that model (`_backend.compiled_once`); a model its
+user runs eagerly is measured eagerly. Measuring never changes the model: the
+computation runs in a `keras.StatelessScope` (TensorFlow) or statelessly (JAX),
+so BatchNorm statistics, seeds and loss trackers stay as they were.
+
+Making the function traces it on the probe's shapes (nothing computed), so that
+labels the loss cannot take fail there, before training, and `output_shapes`
+gives the model's output shapes for the label checks.
 """
 
 import weakref
@@ -22,96 +26,165 @@ import weakref
 import keras
 import numpy as np
 
+from actkeras.callbacks._backend import (
+    backend,
+    compiled_once,
+    tensor_specs,
+    traceable,
+    variables_key,
+)
+from actkeras.callbacks._mode import check_mode, measuring, random_layers
+
 BACKENDS = ("tensorflow", "jax")
 
 
 def check_backend():
     """Raises `ValueError` unless the gradient code supports the current backend."""
-    backend = keras.backend.backend()
-    if backend not in BACKENDS:
+    if backend() not in BACKENDS:
         raise ValueError(
             f"GradientNormLogger supports the {' and '.join(BACKENDS)} backends. "
-            f"Received: backend={backend!r}"
+            f"Received: backend={backend()!r}"
         )
 
 
-def sync_state(model):
-    """Puts the training state back into `model`'s variables (JAX holds it apart
-    during an epoch and only syncs at its end); a no-op elsewhere."""
-    if keras.backend.backend() == "jax" and hasattr(model, "jax_state_sync"):
-        model.jax_state_sync()
+def check_compiled(model):
+    """Raises `ValueError` unless `model` was compiled (the gradient is of its loss)."""
+    if not getattr(model, "compiled", False) or getattr(model, "_compile_loss", True) is None \
+            and not model.losses:  # fmt: skip
+        raise ValueError(
+            f"GradientNormLogger measures the gradient of the model's training loss, and "
+            f"model {model.name!r} has none: call model.compile(optimizer=..., loss=...) "
+            "first. Received: an uncompiled model"
+        )
 
 
-def squared_gradient_norms(model, mode="training"):
-    """Returns `norms(x, y, sample_weight=None)` for `model` on this backend."""
-    from actkeras.callbacks._tap import check_mode, measuring, random_layers
+class GradientFunction:
+    """The squared gradient norms of `model`'s loss, compiled for the probe's shapes.
 
-    check_backend()
-    random = random_layers(model) if check_mode(mode) == "training" else []
+    Args:
+        model: a built, compiled Keras model.
+        mode: `"training"` or `"inference"`.
+        x, y, sample_weight: a probe batch (NumPy); its shapes are traced at once.
+    """
 
-    def context():
-        return measuring(model, mode, random)
+    def __init__(self, model, mode, x, y, sample_weight=None):
+        check_backend()
+        self.model = model
+        self.mode = check_mode(mode)
+        self._random = random_layers(model) if self.mode == "training" else []
+        self.compiled = traceable(model)
+        self.info = {"outputs": None, "traces": 0}
+        if backend() == "jax":
+            self._function = self._jax(x, y, sample_weight)
+        else:
+            self._function = self._tf(x, y, sample_weight)
 
-    if keras.backend.backend() == "jax":
-        return _jax_squared_norms(model, mode, context)
-    return _tf_squared_norms(model, context)
+    @property
+    def output_shapes(self):
+        """Per-sample shapes of the model's outputs, as the traced loss saw them."""
+        return self.info["outputs"]
 
+    def __call__(self, x, y, sample_weight=None):
+        with measuring(self.model, self.mode, self._random):  # in force should it trace
+            return np.asarray(self._function(x, y, sample_weight), dtype="float64")
 
-def _tf_squared_norms(model, context):
-    import tensorflow as tf
+    def _key(self, kind, x, y, sample_weight):
+        model = self.model
+        signature = tuple((tuple(np.shape(a)[1:]), str(np.asarray(a).dtype))
+                          for a in keras.tree.flatten((x, y, sample_weight)))  # fmt: skip
+        # What the traced loss depends on besides the arguments: a recompiled model
+        # (new loss or optimizer) or a changed variable list gets a new function. (On
+        # TensorFlow the variables are captured, not passed: the metrics' may come later.)
+        variables = [model.trainable_variables, model.non_trainable_variables]
+        if backend() == "jax":
+            variables.append(model.metrics_variables)
+        return (kind, self.mode, signature, id(getattr(model, "_compile_loss", None)),
+                id(getattr(model, "optimizer", None)), *map(variables_key, variables))
 
-    def norms(x, y, sample_weight=None):
-        state = _unique(model.non_trainable_variables + model.metrics_variables)
-        saved = [keras.ops.copy(v.value) for v in state]
-        try:
-            with context() as training, tf.GradientTape() as tape:
+    def _tf(self, x, y, sample_weight):
+        import tensorflow as tf
+
+        model_ref, info, training = weakref.ref(self.model), self.info, self.mode == "training"
+
+        def squares(x, y, sample_weight):
+            model = model_ref()
+            info["traces"] += 1
+            # Trainable values mapped: the regularisers read them from the scope.
+            mapping = [(v, v.value) for v in model.trainable_variables]
+            with tf.GradientTape() as tape, keras.StatelessScope(state_mapping=mapping):
                 y_pred = model(x, training=training)
-                loss = model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight)
+                loss = model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
+                                          training=training)  # fmt: skip
+            info["outputs"] = [tuple(t.shape[1:]) for t in keras.tree.flatten(y_pred)]
             grads = tape.gradient(loss, model.trainable_variables)
-        finally:
-            for variable, value in zip(state, saved):
-                variable.assign(value)
-        squares = [
-            tf.zeros((), tf.float64) if g is None
-            else tf.cast(tf.reduce_sum(tf.square(tf.convert_to_tensor(g))), tf.float64)
-            for g in grads
-        ]  # fmt: skip
-        return tf.stack(squares).numpy()
+            return tf.stack([
+                tf.zeros((), tf.float64) if g is None
+                else tf.cast(tf.reduce_sum(tf.square(tf.convert_to_tensor(g))), tf.float64)
+                for g in grads
+            ])  # fmt: skip
 
-    return norms
+        parts = [p for p in (x, y, sample_weight) if p is not None]
+        if not self.compiled:  # the user runs this model eagerly: so does the gradient
+            run = squares
+        else:
+            def build():
+                # No spec for an absent part: `None` is not a tensor.
+                present = [p is not None for p in (x, y, sample_weight)]
 
+                def partial(*given):
+                    given = iter(given)
+                    return squares(*(next(given) if p else None for p in present))
 
-def _jax_squared_norms(model, mode, context):
-    from actkeras.callbacks._tap import compiled_once, traceable, variables_key
+                function = tf.function(partial, input_signature=[tensor_specs(p) for p in parts],
+                                       autograph=False)  # fmt: skip
+                function.info = info
+                return function
 
-    optimizer = getattr(model, "optimizer", None)
-    # What the traced loss depends on besides the arguments: a recompiled model
-    # (new loss or optimizer) or a changed variable list gets a new function.
-    key = ("gradient", mode, id(getattr(model, "_compile_loss", None)), id(optimizer),
-           *(variables_key(v) for v in (model.trainable_variables,
-                                        model.non_trainable_variables,
-                                        model.metrics_variables)))  # fmt: skip
-    if traceable(model):
-        compiled = compiled_once(model, key, lambda: _jit_squares(weakref.ref(model)))
-    else:  # the user runs this model eagerly: so does the gradient (nothing to keep)
-        compiled = _jit_squares(weakref.ref(model)).__wrapped__
+            run = compiled_once(self.model, self._key("gradient", x, y, sample_weight), build)
+            self.info = info = run.info
+            with measuring(self.model, self.mode, self._random):
+                run.get_concrete_function()  # traced now: bad labels fail before training
+        convert = keras.ops.convert_to_tensor
+        if not self.compiled:
+            return lambda *p: run(*(None if v is None else keras.tree.map_structure(convert, v)
+                                    for v in p))  # fmt: skip
+        return lambda *p: run(*(keras.tree.map_structure(convert, v) for v in p if v is not None))
 
-    def norms(x, y, sample_weight=None):
-        with context() as training:  # random layers off should it trace
-            return np.asarray(compiled(
-                [v.value for v in model.trainable_variables],
-                [v.value for v in model.non_trainable_variables],
-                [v.value for v in model.metrics_variables],
-                [v.value for v in optimizer.variables] if optimizer is not None else None,
-                x, y, sample_weight, training=training,
-            ), dtype="float64")  # fmt: skip
+    def _jax(self, x, y, sample_weight):
+        import jax
 
-    return norms
+        model = self.model
+        key = self._key("gradient", x, y, sample_weight)
+        if self.compiled:
+            compiled = compiled_once(model, key, lambda: _jit_squares(weakref.ref(model)))
+        else:  # the user runs this model eagerly: so does the gradient (nothing to keep)
+            compiled = _jit_squares(weakref.ref(model)).__wrapped__
+        self.info = compiled.info if self.compiled else self.info
+
+        def run(x, y, sample_weight, abstract=False):
+            optimizer = getattr(model, "optimizer", None)
+            training = self.mode == "training"
+            args = ([v.value for v in model.trainable_variables],
+                    [v.value for v in model.non_trainable_variables],
+                    [v.value for v in model.metrics_variables],
+                    [v.value for v in optimizer.variables] if optimizer is not None else None,
+                    x, y, sample_weight)  # fmt: skip
+            if abstract:
+                return jax.eval_shape(lambda *a: compiled(*a, training=training), *args)
+            return compiled(*args, training=training)
+
+        with measuring(model, self.mode, self._random):
+            run(x, y, sample_weight, abstract=True)  # traced now: bad labels fail before training
+        if not self.compiled:
+            self.info = compiled.info
+        return run
 
 
 def _jit_squares(model_ref):
     """`jax.jit` of the squared gradient norms; holds the model weakly (see `compiled_once`)."""
     import jax
+
+    info = {"outputs": None, "traces": 0}
 
     def loss(trainable, non_trainable, metrics, optimizer, x, y, sample_weight, training):
         # The unscaled loss (aux[0]): a loss-scaling optimizer must not scale it.
@@ -119,22 +192,15 @@ def _jit_squares(model_ref):
             trainable, non_trainable, metrics, x, y, sample_weight,
             training=training, optimizer_variables=optimizer,
         )  # fmt: skip
+        info["outputs"] = [tuple(t.shape[1:]) for t in keras.tree.flatten(aux[1])]  # y_pred
         return aux[0]
 
     def squares(*args, training):
         jnp = jax.numpy
-        squares.traces += 1
+        info["traces"] += 1
         grads = jax.grad(loss)(*args, training)
         return jnp.stack([jnp.sum(jnp.square(g)).astype(jnp.result_type(float)) for g in grads])
 
-    squares.traces = 0  # Python runs, one per trace: `compiled.__wrapped__.traces`
-    return jax.jit(squares, static_argnames="training")
-
-
-def _unique(variables):
-    seen, result = set(), []
-    for variable in variables:
-        if id(variable) not in seen:
-            seen.add(id(variable))
-            result.append(variable)
-    return result
+    compiled = jax.jit(squares, static_argnames="training")
+    squares.info = compiled.info = info  # `info["traces"]`: Python runs, one per trace
+    return compiled

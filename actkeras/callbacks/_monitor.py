@@ -1,19 +1,24 @@
 """What the three monitors share: arguments, probe data, scheduling, records, TensorBoard.
 
-A subclass implements `_setup()` (called at `on_train_begin`; returns False to
-stay idle, after warning why) and `_measure()` (returns the record's fields, the
-scalars for `logs`, and optional histograms). Everything here follows the Keras
-callback conventions: `__init__` only checks and stores arguments (plus a NumPy
-sample of `probe_data`), state is reset in `on_train_begin`, and backend
-objects (tap models, compiled functions, writers) are made lazily and dropped in
-`on_train_end`, so that a monitor can be deep-copied before training (as
-keras-tuner does for every trial) and reused across `fit` calls.
+A subclass implements `_setup()` (called once the model is built; returns False
+to stay idle, after warning why) and `_measure()` (returns the record's fields,
+the scalars for `logs`, and optional histograms). Everything here follows the
+Keras callback conventions: `__init__` only checks and stores arguments (plus a
+NumPy sample of `probe_data`), state is reset in `on_train_begin`, and backend
+objects (the `Recorder`, compiled functions, writers) are made lazily and
+dropped in `on_train_end` by this class alone (`_dropped`), so that a monitor
+can be deep-copied before training (as keras-tuner does for every trial) and
+reused across `fit` calls.
 
-At `on_train_begin` the base class also checks the probe against the model,
-builds a model that was never built (by calling it on two probe samples, as
-its first training step would), warns when a logging callback precedes the
-monitors, and (`_activation_calls`) finds the call sites the activation
-monitors measure, warning about activations it cannot see.
+Nothing is done to the user's model before the probe is checked. At
+`on_train_begin` the probe is checked against the training data `fit` was given
+(when the callbacks can see it) and against the model's inputs; a model that is
+not built yet (a `Sequential` without `Input`, a subclassed model never called)
+is left for `fit` to build from its own data, and the monitor sets itself up at
+the first measurement instead. The base class also warns when a logging callback
+precedes the monitors, and when the probe is too small for training-mode
+BatchNorm. What the two activation monitors share besides (their sites, their
+`Recorder`) is in `_activation_monitor.py`.
 """
 
 import math
@@ -22,31 +27,21 @@ import warnings
 
 import keras
 
-from actkeras.callbacks._gradients import sync_state
-from actkeras.callbacks._probe import check_probe, take_probe, to_numpy
-from actkeras.callbacks._sites import HOW_TO_SHOW, find_activation_layers, unseen_activations
-from actkeras.callbacks._tap import Recorder, check_mode, ensure_built
+from actkeras import checks
+from actkeras.callbacks._backend import sync_state, to_numpy
+from actkeras.callbacks._mode import check_mode, run_model
+from actkeras.callbacks._probe import take_probe
+from actkeras.callbacks._probe_checks import check_against_data, check_probe
 from actkeras.callbacks._tensorboard import EventWriter
+from actkeras.callbacks._tree import check_selection, tree
 
 # Callbacks that read the epoch's `logs` when their turn comes: placed before a
 # monitor, they miss its keys.
 LOGGERS = ("CSVLogger", "TensorBoard", "RemoteMonitor", "ProgbarLogger")
 KEY_PREFIXES = ("dead_fraction", "inactive_fraction", "capped_fraction", "grad_norm/",
                 "gradient_ratio", "act_")  # fmt: skip
-DISCOVERY_SAMPLES = 2  # the first pass, which finds the call sites, runs on this many
-
-
-def check_every(every):
-    if every is not None and (isinstance(every, bool) or not isinstance(every, int) or every <= 0):
-        raise ValueError(
-            f"`every` must be None (each epoch end) or a positive number of batches. "
-            f"Received: every={every!r}"
-        )
-
-
-def check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+DISCOVERY_SAMPLES = 2  # an eager first pass, which finds the call sites, runs on this many
+SMALL_PROBE = 8  # fewer samples than this per pass: BatchNorm's batch statistics mislead
 
 
 def plain(value):
@@ -75,22 +70,29 @@ class Monitor(keras.callbacks.Callback):
             probe batch's statistics, Dropout and noise off, nothing updated) or
             `"inference"` (BatchNorm's moving statistics, as `predict`). Every
             record says which (`"mode"`). Defaults to `"training"`.
+        layers: which layers to watch: names or paths (`"block_1/re_lu"`),
+            `fnmatch` patterns (`"stage_2*"`), or layer classes
+            (`keras.layers.Conv2D` selects the convolutions' activations), or a
+            list of them. An item that matches nothing is an error at
+            `on_train_begin`. Defaults to `None` (all).
     """
 
     suffix = ".monitor"  # event file suffix
     chunk_size = 1024  # samples per forward pass on the probe (bounds device memory)
     # Set to True on an instance to also measure once before the first step
-    # (trigger "train_begin", epoch 0): the state training started from.
+    # (trigger "train_begin", epoch 0): the state training started from (a model
+    # that `fit` has yet to build is measured from its first epoch end on).
     at_start = False
+    # Backend objects made during training, dropped at its end (by this class only).
+    _dropped = ("_recorder",)
 
     def __init__(self, probe_data=None, probe_size=256, every=None, log_dir=None,
-                 mode="training"):  # fmt: skip
+                 mode="training", layers=None):  # fmt: skip
         super().__init__()
-        check_positive_int("probe_size", probe_size)
-        check_every(every)
+        self.probe_size = checks.positive_int("probe_size", probe_size)
+        self.every = checks.optional(checks.positive_int, "every", every)
         self.mode = check_mode(mode)
-        self.probe_size = probe_size
-        self.every = every
+        self.layers = check_selection(layers)
         self.log_dir = None if log_dir is None else str(log_dir)
         self.probe = None if probe_data is None else take_probe(probe_data, probe_size)
         self._fallback_probe = None
@@ -111,11 +113,14 @@ class Monitor(keras.callbacks.Callback):
 
     def _reset(self):
         self._active = False
+        self._pending = False  # set up at the first measurement (a model fit builds)
         self._writer = None
         self._probe_in_use = None
         self._epoch = 0
         self._base = 0  # training steps before the current epoch
         self._last_step = 0
+        for name in self._dropped:
+            setattr(self, name, None)
 
     # Keras hooks.
 
@@ -129,14 +134,17 @@ class Monitor(keras.callbacks.Callback):
                 "`probe_data=(x, y)` (or train with `actkeras.fit`, which passes a "
                 "sample of the validation split). Received: probe_data=None"
             )
-        check_probe(probe, self.model)
-        self._check_order()
-        ensure_built(self.model, self._sample(probe))
+        callbacks, data = _fit_context()
+        self._check_order(callbacks)
+        built = self.model.built
+        if not built and data is not None:  # nothing else to check it against before a step
+            check_against_data(probe, *data, labels=self._needs_labels)
         self._probe_in_use = probe
         self._base = self._last_step = self._step()
-        self._active = bool(self._setup(probe))
-        if self._active and self.log_dir is not None:
-            self._writer = EventWriter(self.log_dir, self.suffix)
+        if not built:  # `fit` builds it from its own data at the first step
+            self._pending = True
+            return
+        self._begin(probe)
         if self._active and self.at_start:
             self._epoch = -1
             self._record("train_begin", self._base)
@@ -149,11 +157,15 @@ class Monitor(keras.callbacks.Callback):
         # The step from the batch index: reading the model here would force a
         # JAX state sync on every batch, measured or not.
         step = self._base + batch + 1
+        if self._pending:
+            self._begin_late()
         if self._active and step // self.every > self._last_step // self.every:
             self._record("batch_end", step)
 
     def on_epoch_end(self, epoch, logs=None):
         self._epoch = epoch
+        if self._pending:
+            self._begin_late()
         self._base = self._step()
         if not self._active:
             return
@@ -164,9 +176,49 @@ class Monitor(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         if self._writer is not None:
             self._writer.close()
-        self._teardown()
         self._writer = None
         self._probe_in_use = None
+        for name in self._dropped:
+            setattr(self, name, None)
+
+    # Set-up.
+
+    def _begin(self, probe):
+        check_probe(probe, self.model)
+        self._warn_small_probe(probe)
+        self._active = bool(self._setup(probe))
+        if self._active and self.log_dir is not None:
+            self._writer = EventWriter(self.log_dir, self.suffix)
+
+    def _begin_late(self):
+        """Sets up at the first measurement, once `fit` has built the model."""
+        self._pending = False
+        if not self.model.built:  # called outside `fit`: the probe is all there is
+            run_model(self.model, self._sample(self._probe_in_use), training=False,
+                      what="the never-built model")  # fmt: skip
+        self._begin(self._probe_in_use)
+
+    @property
+    def _needs_labels(self):
+        return False
+
+    def _warn_small_probe(self, probe):
+        size = min(len(probe), self.chunk_size)
+        if self.mode != "training" or size >= SMALL_PROBE or "small" in self._told:
+            return
+        norms = [path for path, layer in ((n.path, n.layer) for n in tree(self.model))
+                 if isinstance(layer, keras.layers.BatchNormalization)]
+        if norms:
+            self._told.add("small")
+            warnings.warn(
+                f"{type(self).__name__}: a probe of {size} sample{'s' * (size != 1)} is too "
+                f"small for training mode: BatchNormalization ({len(norms)} layer"
+                f"{'s' * (len(norms) != 1)}, such as {norms[0]!r}) normalises over the probe "
+                "batch, so with few samples a unit's output is close to its bias and can read "
+                f"as dead or saturated when it is not. Give at least {SMALL_PROBE} samples, or "
+                f"use mode='inference'. Received: probe_data with {len(probe)} samples",
+                stacklevel=3,
+            )
 
     # Helpers.
 
@@ -198,9 +250,8 @@ class Monitor(keras.callbacks.Callback):
     def _sample(probe):
         return next(probe.chunks(DISCOVERY_SAMPLES))[0]
 
-    def _check_order(self):
+    def _check_order(self, callbacks):
         """Warns when a logging callback comes before the monitors in `fit`'s callbacks."""
-        callbacks = _fit_callbacks()
         if not callbacks:
             return
         monitors = [c for c in callbacks if isinstance(c, Monitor)]
@@ -217,35 +268,13 @@ class Monitor(keras.callbacks.Callback):
                 "monitors write their keys into `logs` at each epoch end. Put the monitors "
                 "first, or train with actkeras.fit, which does. "
                 f"Received: callbacks=[{order}]",
-                stacklevel=3,
+                stacklevel=4,
             )
 
-    def _activation_calls(self, families):
-        """The call sites to measure (`CallSite`s), after warning about what cannot be."""
-        model, name = self.model, type(self).__name__
-        told = self._told
-        for path, message in unseen_activations(model, families):
-            if (path, message) not in told:
-                told.add((path, message))
-                warnings.warn(f"{name}: {message}. {HOW_TO_SHOW}", stacklevel=3)
-        sites = find_activation_layers(model, families=families)
-        for site in sites:
-            if site.via_lambda and site.name not in told:
-                told.add(site.name)
-                warnings.warn(
-                    f"{name} measures Lambda layer {site.name!r} as a {site.family} activation "
-                    f"because its function is {site.layer.function.__name__!r}; a Lambda may "
-                    "do more than its function's name says. Prefer keras.layers.Activation.",
-                    stacklevel=3,
-                )
-        self._tap = Recorder(model, sites, self.mode, compiled=True)
-        if not sites:
-            return []
-        try:
-            calls = self._tap.discover(self._sample(self._probe_in_use))
-        except ValueError:  # a model that takes whole batches only: try one full chunk
-            calls = self._tap.discover(next(self._probe_in_use.chunks(self.chunk_size))[0])
-        return [call for call in calls if not call.is_output]
+    def _warn(self, key, message):
+        if key not in self._told:
+            self._told.add(key)
+            warnings.warn(f"{type(self).__name__}: {message}", stacklevel=4)
 
     # For subclasses.
 
@@ -259,25 +288,28 @@ class Monitor(keras.callbacks.Callback):
     def _after(self, record, scalars):
         """Called after each measurement (warnings, early stop)."""
 
-    def _teardown(self):
-        """Drops lazily made backend objects."""
 
+def _fit_context():
+    """`(callbacks of the running fit in order, (training x, y) or None)`, or
+    `(None, None)` when they cannot be seen (the monitor was called outside `fit`).
 
-def _fit_callbacks():
-    """The callbacks of the running `fit`, in order, or `None` if they cannot be seen.
-
-    Keras hands callbacks no list of the others; the `CallbackList` calling
-    `on_train_begin` is the caller a few frames up.
+    Keras hands callbacks neither the list of the others nor the data; the
+    `CallbackList` calling `on_train_begin` is the caller a few frames up, and
+    `fit`, which holds the training data, is its caller.
     """
     frame = sys._getframe(1)
-    for _ in range(6):
+    for _ in range(8):
         if frame is None:
-            return None
+            return None, None
         owner = frame.f_locals.get("self")
         if isinstance(owner, keras.callbacks.CallbackList):
-            return list(owner.callbacks)
+            fit = frame.f_back
+            data = None
+            if fit is not None and fit.f_code.co_name == "fit" and "x" in fit.f_locals:
+                data = (fit.f_locals.get("x"), fit.f_locals.get("y"))
+            return list(owner.callbacks), data
         frame = frame.f_back
-    return None
+    return None, None
 
 
 def _reads_logs(callback):

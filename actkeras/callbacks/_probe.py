@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
+from actkeras.callbacks._backend import to_numpy
+
 _SEED = 0  # which samples of a large array form the probe: fixed, so runs compare
 
 
@@ -26,25 +28,21 @@ class Probe:
         return len(keras.tree.flatten(self.x)[0])
 
     def chunks(self, size):
-        """Yields `(x, y, sample_weight)` slices of at most `size` samples."""
-        for start in range(0, len(self), size):
+        """Yields `(x, y, sample_weight)` slices of at most `size` samples, as even as can be
+        (1,025 samples in chunks of at most 1,024 are 513 and 512: in training mode each
+        chunk is one BatchNorm batch, which a chunk of one sample would not represent)."""
+        n = len(self)
+        step = -(-n // -(-n // size))  # ceil(n / number of chunks)
+        for start in range(0, n, step):
             yield tuple(
                 None if part is None
-                else keras.tree.map_structure(lambda a: a[start : start + size], part)
+                else keras.tree.map_structure(lambda a: a[start : start + step], part)
                 for part in (self.x, self.y, self.sample_weight)
             )
 
 
 def _is_array(value):
     return hasattr(value, "shape") and hasattr(value, "dtype")
-
-
-def to_numpy(value):
-    """A NumPy array from an array, a backend tensor or a Keras variable."""
-    if isinstance(value, keras.Variable):
-        value = value.value
-    numpy = getattr(value, "numpy", None)  # TensorFlow: avoids NumPy 2's copy warning
-    return np.asarray(numpy() if callable(numpy) else value)
 
 
 def _to_numpy(structure, name="probe_data", data=None):
@@ -203,36 +201,3 @@ def _take_stream(data, probe_size, name):
             f"`{name}` yields batches that do not stack ({error}). "
             f"Received: {name}={describe(data)}"
         ) from None
-
-
-def check_probe(probe, model, name="probe_data"):
-    """Raises `ValueError` naming `name` if the probe's inputs cannot fit `model`."""
-    try:
-        inputs = model.inputs
-    except (AttributeError, ValueError):
-        return  # subclassed or not-yet-built models: the first measurement will tell
-    arrays = keras.tree.flatten(probe.x)
-    if len(arrays) != len(inputs):
-        raise ValueError(
-            f"`{name}` gives {len(arrays)} input arrays; the model takes {len(inputs)}. "
-            f"Received: {name}={describe(probe.x)}"
-        )
-    if len(inputs) > 1:
-        return  # several inputs: their order in a dict may differ; the model will tell
-    for array, tensor in zip(arrays, inputs):
-        expected = tuple(tensor.shape[1:])
-        got = tuple(array.shape[1:])
-        fits = len(got) == len(expected) and all(
-            e is None or e == g for e, g in zip(expected, got)
-        )
-        if not fits and len(got) == len(expected) - 1:
-            raise ValueError(
-                f"`{name}` looks unbatched: each sample should have shape {expected}, and "
-                f"the probe's samples have one axis less. Batch it (`dataset.batch(32)`) or "
-                f"add the batch axis. Received: {name} x of shape {tuple(array.shape)}"
-            )
-        if not fits:
-            raise ValueError(
-                f"`{name}` does not fit the model's input: each sample should have shape "
-                f"{expected}. Received: {name} x of shape {tuple(array.shape)}"
-            )

@@ -5,9 +5,11 @@ import warnings
 import numpy as np
 from keras import ops
 
-from actkeras.callbacks._monitor import Monitor
-from actkeras.callbacks._probe import to_numpy
-from actkeras.callbacks._sites import FAMILIES, per_unit
+from actkeras import checks
+from actkeras.callbacks._backend import to_numpy
+from actkeras.callbacks._activation_monitor import ActivationMonitor
+from actkeras.callbacks._recorder import per_unit
+from actkeras.callbacks._sites import FAMILIES
 
 BINS = 40
 SATURATION = 0.01  # saturated where the derivative is below 1 % of its maximum
@@ -38,23 +40,25 @@ def _unit_sums(values, family):
 def _summary(site, pre, out):
     """Reduced on the device: the value count and four numbers per unit are fetched."""
     values = per_unit(out)
-    return values.shape[0] * values.shape[1], _unit_sums(values, site.family)
+    return ops.size(values), _unit_sums(values, site.family)
 
 
 def _summary_and_values(site, pre, out):
     """`_summary` and every output value (for the histograms)."""
     values = per_unit(out)
-    return values.shape[0] * values.shape[1], _unit_sums(values, site.family), values
+    return ops.size(values), _unit_sums(values, site.family), values
 
 
-class ActivationStats(Monitor):
+class ActivationStats(ActivationMonitor):
     """Per activation layer: mean, standard deviation, sparsity and saturation.
 
     Measured on the layer OUTPUTS for a probe set, for every hidden activation
-    site `find_activation_layers` finds (any family), in any Keras model, at
-    every call of a layer used more than once (`<layer>.call1`, ...), in `mode`
-    (training mode by default: BatchNorm with the probe batch's statistics,
-    Dropout off), as `DeadReLUMonitor` explains. `zero_fraction` is the
+    site `find_activation_layers` finds (any family but the identity), in any
+    Keras model, at every call of a layer used more than once (`<layer>.call1`,
+    ...), in `mode` (training mode by default: BatchNorm with the probe batch's
+    statistics, Dropout off), as `DeadReLUMonitor` explains. The output layer's
+    activation (a softmax over the classes is the prediction, not a hidden
+    representation) is left out unless `include_outputs=True`. `zero_fraction` is the
     share of exact zeros (a ReLU layer's sparsity); `saturated_fraction`, for
     sigmoid and tanh units only, the share where the derivative is below 1 % of
     its maximum (the unit barely passes a gradient).
@@ -85,36 +89,38 @@ class ActivationStats(Monitor):
         log_dir: write every measurement to a TensorBoard event file there.
             Defaults to `None`.
         mode: `"training"` or `"inference"`. Defaults to `"training"`.
+        layers: the layers to watch: names, `fnmatch` patterns or layer classes
+            (see `Monitor`). Defaults to `None` (all).
+        include_outputs: also measure the activation of the model's output
+            layer. Defaults to `False`.
     """
 
     suffix = ".activation_stats"
 
     def __init__(self, probe_data=None, probe_size=256, every=None, histograms=False,
-                 log_dir=None, mode="training"):  # fmt: skip
-        if not isinstance(histograms, bool):
-            raise ValueError(
-                f"`histograms` must be True or False. Received: histograms={histograms!r}"
-            )
-        self.histograms = histograms
-        super().__init__(probe_data, probe_size, every, log_dir, mode)
+                 log_dir=None, mode="training", layers=None, include_outputs=False):  # fmt: skip
+        self.histograms = checks.boolean("histograms", histograms)
+        self.include_outputs = checks.boolean("include_outputs", include_outputs)
+        super().__init__(probe_data, probe_size, every, log_dir, mode, layers)
+
+    def _reduce(self):
+        return _summary_and_values if self.histograms else _summary
 
     def _setup(self, probe):
-        self._calls = self._activation_calls(FAMILIES)
+        self._calls = self._activation_calls(FAMILIES, self._reduce(), self.include_outputs)
         if not self._calls:
-            warnings.warn(
-                f"ActivationStats found no hidden activation in model {self.model.name!r}, "
-                "so it will log nothing.",
-                stacklevel=2,
-            )
+            reason = self._nothing_found("activation") or "it found no hidden activation"
+            warnings.warn(f"ActivationStats will log nothing for model {self.model.name!r}: "
+                          f"{reason}.", stacklevel=2)  # fmt: skip
             return False
         return True
 
     def _measure(self, probe):
         sums = np.zeros((len(self._calls), 5))  # count, sum, sum of squares, zeros, saturated
         kept = [[] for _ in self._calls]
-        reduce = _summary_and_values if self.histograms else _summary
-        for x, _, _ in probe.chunks(self._tap.chunk_size(self.chunk_size)):
-            found = self._tap(x, reduce)
+        recorder, reduce = self._recorder, self._reduce()
+        for x, _, _ in probe.chunks(recorder.chunk_size(self.chunk_size)):
+            found = recorder(x, reduce)
             for i, call in enumerate(self._calls):
                 if (call.index, call.call) not in found:
                     continue
@@ -124,7 +130,7 @@ class ActivationStats(Monitor):
                     kept[i].append(to_numpy(values[0]).ravel())
         layers, scalars, histograms = {}, {}, {}
         for i, call in enumerate(self._calls):
-            site = self._tap.sites[call.index]
+            site = recorder.sites[call.index]
             count, total, squares, zeros, n_saturated = sums[i]
             if not count:
                 continue
@@ -148,6 +154,3 @@ class ActivationStats(Monitor):
                 histograms[f"activations/{call.name}"] = values
             layers[call.name] = stats
         return {"layers": layers}, scalars, histograms
-
-    def _teardown(self):
-        self._tap = None

@@ -1,38 +1,44 @@
 """`DeadReLUMonitor`: the fraction of rectifier units that never fire on a probe set."""
 
-import math
 import warnings
 
 import keras
 
-from actkeras.callbacks._monitor import Monitor
-from actkeras.callbacks._probe import to_numpy
-from actkeras.callbacks._sites import per_unit
+from actkeras import checks
+from actkeras.callbacks._backend import to_numpy
+from actkeras.callbacks._activation_monitor import ActivationMonitor
+from actkeras.callbacks._recorder import per_unit
 
-WATCHED = ("rectifier", "leaky", "exponential")
+WATCHED = ("rectifier", "leaky", "exponential", "smooth")
+# What "off" means, per kind, in warnings (the threshold is each site's, 0 unless set).
+_OFF = {
+    "dead": "dead (pre-activation <= {t:g}, output 0, for every probe sample: no gradient)",
+    "inactive": "inactive (pre-activation <= {t:g} for every probe sample: the output stays on "
+                "the activation's low side, between its floor or leak and its value at {t:g}, "
+                "where the gradient is small but not zero)",
+}  # fmt: skip
 
 
 class DeadUnitWarning(UserWarning):
     """A layer's dead (or inactive) fraction is above `DeadReLUMonitor.threshold`."""
 
 
-def _check_fraction(name, value):
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not ok or not math.isfinite(value) or not 0 <= value <= 1:
-        raise ValueError(f"`{name}` must be a fraction in [0, 1]. Received: {name}={value!r}")
-    return float(value)
-
-
-class DeadReLUMonitor(Monitor):
+class DeadReLUMonitor(ActivationMonitor):
     """Reports, per layer and overall, the units that are off for every probe sample.
 
-    A ReLU unit whose pre-activation is <= 0 for every sample outputs 0 and gets
-    no gradient: it is *dead*. Leaky and exponential units (LeakyReLU, PReLU,
-    ELU, SELU) below 0 on every sample still pass a gradient: they are reported
-    as *inactive*. A capped rectifier's unit (ReLU6) at or above its cap for
-    every sample outputs the cap and gets no gradient either: it is *capped*,
-    counted apart from dead units. A unit of a convolutional layer is a channel
-    (the last axis).
+    A ReLU unit whose pre-activation is <= 0 (its threshold) for every sample
+    outputs exactly 0 and gets no gradient: it is *dead*. Every other activation
+    with a low side has one definition of *inactive*, with the same threshold:
+    the pre-activation is <= 0 for every probe sample, so the output never leaves
+    the low side, where the gradient is small but not zero: leaky units
+    (LeakyReLU, PReLU: only the leak), and the smooth activations with a floor
+    (ELU and SELU, output between -alpha (-scale * alpha) and 0; swish/SiLU and
+    GELU, between their minimum (-0.28, -0.17) and 0; softplus, between 0 and
+    log 2; mish, hard swish). A capped rectifier's unit (ReLU6) at or above its
+    cap for every sample outputs the cap and gets no gradient either: it is
+    *capped*, counted apart from dead units. A unit of a convolutional layer is a
+    channel (the last axis); inside a `TimeDistributed`, a unit is off only if it
+    is off in every frame of every sample.
 
     Any Keras model works (Functional, Sequential, subclassed, nested at any
     depth): `find_activation_layers` finds actkeras layers,
@@ -43,7 +49,11 @@ class DeadReLUMonitor(Monitor):
     call, as `<layer>.call1`, `<layer>.call2`, ...; a nested model's layer is
     named by its path, `<model>/<layer>`. Rectifiers it cannot see (a Python
     `lambda` as activation, `keras.ops.relu` inside a custom `call()`) are
-    named in a warning.
+    named in a warning, as are recurrent layers (whose cells are not measured)
+    and layers found but never called (a fused path).
+
+    The model's output layer is watched too (a regression head with ReLU can die
+    entirely); `include_outputs=False` leaves it out.
 
     Measured by running the model itself on the probe, in `mode` (training mode
     by default: BatchNorm with the probe batch's statistics, Dropout off,
@@ -53,12 +63,12 @@ class DeadReLUMonitor(Monitor):
     Keys written into `logs` at each epoch end (so `History`, `CSVLogger` and
     `TensorBoard` placed after it see them), present only when such layers exist:
     `dead_fraction` (all rectifier units), `dead_fraction/<layer>`,
-    `inactive_fraction` (all leaky and exponential units),
+    `inactive_fraction` (all leaky, exponential and smooth units),
     `inactive_fraction/<layer>`, `capped_fraction` (all capped units) and
     `capped_fraction/<layer>`. Each measurement is also appended to `records`:
     `{"epoch", "step", "trigger", "mode", "dead_fraction", "inactive_fraction",
     "capped_fraction", "layers": {name: {"family", "kind", "units",
-    "inactive_units", "fraction", and for capped rectifiers "cap",
+    "inactive_units", "fraction", "threshold", and for capped rectifiers "cap",
     "capped_units", "capped_fraction"}}}`.
 
     Example:
@@ -83,6 +93,10 @@ class DeadReLUMonitor(Monitor):
         log_dir: write every measurement to a TensorBoard event file there.
             Defaults to `None`.
         mode: `"training"` or `"inference"` (see above). Defaults to `"training"`.
+        layers: the layers to watch: names, `fnmatch` patterns or layer classes
+            (see `Monitor`). Defaults to `None` (all).
+        include_outputs: also watch the activation of the model's output layer.
+            Defaults to `True`.
     """
 
     suffix = ".dead_relu"
@@ -91,34 +105,37 @@ class DeadReLUMonitor(Monitor):
     record_units = False
 
     def __init__(self, probe_data=None, probe_size=1024, every=None, threshold=0.1,
-                 stop_above=None, log_dir=None, mode="training"):  # fmt: skip
-        self.threshold = _check_fraction("threshold", threshold)
-        self.stop_above = None if stop_above is None else _check_fraction("stop_above", stop_above)
-        super().__init__(probe_data, probe_size, every, log_dir, mode)
+                 stop_above=None, log_dir=None, mode="training", layers=None,
+                 include_outputs=True):  # fmt: skip
+        self.threshold = checks.fraction("threshold", threshold)
+        self.stop_above = checks.optional(checks.fraction, "stop_above", stop_above)
+        self.include_outputs = checks.boolean("include_outputs", include_outputs)
+        super().__init__(probe_data, probe_size, every, log_dir, mode, layers)
 
     def _setup(self, probe):
         self._warned = set()
-        self._calls = self._activation_calls(WATCHED)
+        self._calls = self._activation_calls(WATCHED, _extremes, self.include_outputs)
         if not self._calls:
-            warnings.warn(
-                f"DeadReLUMonitor found no rectifier, leaky or exponential activation in "
-                f"model {self.model.name!r}, so it will log nothing. It recognises actkeras "
-                "layers, keras.layers.ReLU/LeakyReLU/PReLU/ELU, Activation('relu') and the "
-                "like, and activations given to a layer such as Dense(activation='relu').",
-                stacklevel=2,
-            )
+            reason = self._nothing_found("rectifier") or (
+                "it found no rectifier, leaky, exponential or smooth activation. It recognises "
+                "actkeras layers, keras.layers.ReLU/LeakyReLU/PReLU/ELU, Activation('relu') "
+                "and the like, and activations held by a layer such as "
+                "Dense(activation='relu')")
+            warnings.warn(f"DeadReLUMonitor will log nothing for model {self.model.name!r}: "
+                          f"{reason}.", stacklevel=2)  # fmt: skip
             return False
         return True
 
     def _measure(self, probe):
         active, capped = {}, {}
-        for x, _, _ in probe.chunks(self._tap.chunk_size(self.chunk_size)):
-            found = self._tap(x, _extremes)
+        recorder = self._recorder
+        for x, _, _ in probe.chunks(recorder.chunk_size(self.chunk_size)):
+            found = recorder(x, _extremes)
             for call in self._calls:
                 key = (call.index, call.call)
                 if key not in found:
                     continue  # a call the model skipped on this batch
-                site, (high, low) = self._tap.sites[call.index], found[key]
+                site, (high, low) = recorder.sites[call.index], found[key]
                 # Reduced on the device: one or two numbers per unit are fetched.
                 fired = to_numpy(high) > site.threshold
                 active[key] = fired if key not in active else active[key] | fired
@@ -131,11 +148,12 @@ class DeadReLUMonitor(Monitor):
             key = (call.index, call.call)
             if key not in active:
                 continue
-            site, fired = self._tap.sites[call.index], active[key]
+            site, fired = recorder.sites[call.index], active[key]
             kind = "dead" if site.family == "rectifier" else "inactive"
             units, off = int(fired.size), int(fired.size - fired.sum())
             info = {"family": site.family, "kind": kind, "units": units,
-                    "inactive_units": off, "fraction": off / units}  # fmt: skip
+                    "inactive_units": off, "fraction": off / units,
+                    "threshold": site.threshold}  # fmt: skip
             if self.record_units:
                 info["off_units"] = [int(i) for i in (~fired).nonzero()[0]]
             scalars[f"{kind}_fraction/{call.name}"] = off / units
@@ -159,11 +177,7 @@ class DeadReLUMonitor(Monitor):
     def _after(self, record, scalars):
         where = f"at epoch {record['epoch']}, step {record['step']}"
         for name, info in record["layers"].items():
-            what = (
-                "dead (output 0 for every probe sample)" if info["kind"] == "dead"
-                else "inactive (pre-activation <= 0 for every probe sample; they still "
-                "pass a gradient)"
-            )  # fmt: skip
+            what = _OFF[info["kind"]].format(t=info["threshold"])
             if info["fraction"] > self.threshold and name not in self._warned:
                 self._warned.add(name)
                 warnings.warn(
@@ -192,9 +206,6 @@ class DeadReLUMonitor(Monitor):
                 )
                 self.model.stop_training = True
                 record["stopped"] = True
-
-    def _teardown(self):
-        self._tap = None
 
 
 def _extremes(site, pre, out):

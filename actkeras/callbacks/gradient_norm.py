@@ -6,8 +6,11 @@ import keras
 import numpy as np
 
 from actkeras.callbacks import _gradients
+from actkeras.callbacks._mode import gist, sample_shapes
 from actkeras.callbacks._monitor import Monitor, plain
 from actkeras.callbacks._probe import describe
+from actkeras.callbacks._probe_checks import check_labels, loss_is_sparse
+from actkeras.callbacks._tree import select, stable_names
 
 
 class GradientNormLogger(Monitor):
@@ -47,51 +50,37 @@ class GradientNormLogger(Monitor):
         probe_size: the probe batch's size. Defaults to `256`.
         every: `None` (each epoch end) or `N` (also every `N` batches, into
             `records` and `log_dir` only). Defaults to `None`.
-        layers: names of the layers to report (and to take the ratio between).
-            Defaults to `None` (every layer with trainable weights).
+        layers: the layers to report (and to take the ratio between): names or
+            paths, `fnmatch` patterns or layer classes (see `Monitor`). Defaults
+            to `None` (every layer with trainable weights).
         log_dir: write every measurement to a TensorBoard event file there.
             Defaults to `None`.
         mode: `"training"` or `"inference"`. Defaults to `"training"`.
     """
 
     suffix = ".gradient_norm"
+    _dropped = ("_recorder", "_squared_norms")
 
     def __init__(self, probe_data=None, probe_size=256, every=None, layers=None, log_dir=None,
                  mode="training"):  # fmt: skip
-        if layers is not None and (
-            isinstance(layers, str) or not all(isinstance(n, str) for n in layers) or not layers
-        ):
-            raise ValueError(
-                "`layers` must be None or a non-empty list of layer names. "
-                f"Received: layers={layers!r}"
-            )
-        self.layers = None if layers is None else list(layers)
-        super().__init__(probe_data, probe_size, every, log_dir, mode)
+        super().__init__(probe_data, probe_size, every, log_dir, mode, layers)
+
+    @property
+    def _needs_labels(self):
+        return True
 
     def _setup(self, probe):
         _gradients.check_backend()
+        _gradients.check_compiled(self.model)
         if probe.y is None:
             raise ValueError(
                 "GradientNormLogger needs targets to compute the loss: pass "
                 f"`probe_data=(x, y)`. Received: probe_data={describe(probe.x)}"
             )
-        self._groups = None
-        if self.model.trainable_variables:  # else (a subclassed model before its first
-            return self._group_layers()  # step): at the first measurement
-        return True
-
-    def _group_layers(self):
         model = self.model
-        groups = weight_groups(model)
-        if self.layers is not None:
-            known = dict(groups)
-            unknown = [n for n in self.layers if n not in known]
-            if unknown:
-                raise ValueError(
-                    f"Unknown layer or layer without trainable weights {unknown[0]!r}. "
-                    f"Valid choices: {', '.join(known)}. Received: layers={self.layers!r}"
-                )
-            groups = [(name, members) for name, members in groups if name in self.layers]
+        groups = select([((name, layer.name), layer, (name, members))
+                         for name, members, layer in weight_groups(model, layers=True)],
+                        self.layers)  # fmt: skip
         if not groups:
             warnings.warn(
                 f"GradientNormLogger: model {model.name!r} has no trainable weights, "
@@ -101,13 +90,10 @@ class GradientNormLogger(Monitor):
             return False
         self._groups = groups
         self._paths = [v.path for v in model.trainable_variables]
-        self._squared_norms = _gradients.squared_gradient_norms(model, self.mode)
+        self._squared_norms = _trace(model, self.mode, probe)
         return True
 
     def _measure(self, probe):
-        if self._groups is None and not self._group_layers():
-            self._active = False
-            return None
         squares = self._squared_norms(probe.x, probe.y, probe.sample_weight).tolist()
         layers = {name: float(np.sqrt(sum(squares[i] for i in members)))
                   for name, members in self._groups}  # fmt: skip
@@ -123,21 +109,48 @@ class GradientNormLogger(Monitor):
                   "weights": weights}  # fmt: skip
         return fields, scalars, None
 
-    def _teardown(self):
-        self._squared_norms = None
+
+def _trace(model, mode, probe):
+    """The compiled gradient, traced on the probe: labels the loss cannot take fail here,
+    before training, with a message that names `probe_data`."""
+    try:
+        function = _gradients.GradientFunction(model, mode, probe.x, probe.y,
+                                               probe.sample_weight)  # fmt: skip
+    except Exception as error:  # a backend's shape error deep in the loss: say what failed
+        outputs = _output_shapes(model)
+        expected = f" The model's output has shape {outputs} per sample." if outputs else ""
+        raise ValueError(
+            f"GradientNormLogger could not compute model {model.name!r}'s training loss on "
+            f"`probe_data` ({type(error).__name__}: {gist(error)}).{expected} Received: "
+            f"probe_data with inputs of {sample_shapes(probe.x)} and labels of "
+            f"{sample_shapes(probe.y)}"
+        ) from None
+    check_labels(probe, function.output_shapes or [], loss_is_sparse(model))
+    return function
+
+
+def _output_shapes(model):
+    try:
+        shapes = [tuple(t.shape[1:]) for t in keras.tree.flatten(model.outputs)]
+    except (AttributeError, ValueError, TypeError):
+        return None
+    return shapes[0] if len(shapes) == 1 else shapes
 
 
 def _leaf_layers(model, prefix=""):
-    """`(path, layer)` for the layers of `model`, a nested model's layers under its path."""
-    for layer in model.layers:
+    """`(path, layer)` for the layers of `model`, a nested model's layers under its path,
+    with Keras's automatic names made stable (see `_sites.stable_names`)."""
+    layers = list(model.layers)
+    for layer, name in zip(layers, stable_names(layers)):
         if isinstance(layer, keras.Model):
-            yield from _leaf_layers(layer, f"{prefix}{layer.name}/")
+            yield from _leaf_layers(layer, f"{prefix}{name}/")
         else:
-            yield f"{prefix}{layer.name}", layer
+            yield f"{prefix}{name}", layer
 
 
-def weight_groups(model):
-    """`[(name, indices into model.trainable_variables)]`, each weight in one group."""
+def weight_groups(model, layers=False):
+    """`[(name, indices into model.trainable_variables)]`, each weight in one group
+    (`(name, indices, layer)` with `layers`)."""
     index = {id(v): i for i, v in enumerate(model.trainable_variables)}
     taken, groups = set(), []
     for path, layer in _leaf_layers(model):
@@ -145,8 +158,8 @@ def weight_groups(model):
         members = [i for i in dict.fromkeys(members) if i not in taken]
         taken.update(members)
         if members:
-            groups.append((path, members))
+            groups.append((path, members, layer))
     own = [i for i in range(len(model.trainable_variables)) if i not in taken]
     if own:  # weights the model holds itself (`self.add_weight` in a subclassed model)
-        groups.append((model.name, own))
-    return groups
+        groups.append((model.name, own, model))
+    return groups if layers else [group[:2] for group in groups]

@@ -44,8 +44,8 @@ def add_arguments(parser):
     parser.add_argument("--preset", default="quick", choices=["quick", "full", "tiny"],
                         help="quick: the embedded samples, a few seeds (default; see the "
                              "README for its time on which machine); full: the real data sets "
-                             "and the protocol's seeds (see the README: about two hours with "
-                             "--jobs 2 on 2 CPU cores); tiny: every claim at toy size, a smoke "
+                             "and the protocol's seeds (hours on 2 CPU cores: see the README "
+                             "for the measured time and its machine); tiny: every claim at toy size, a smoke "
                              "test (verdicts meaningless)")
     parser.add_argument("--out", help="output folder (default: reproduction/PRESET, or a "
                                       "folder of its own for --claims or --seeds)")

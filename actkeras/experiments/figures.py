@@ -169,10 +169,13 @@ def parts_panel(ax, verdicts):
         for part in parts:
             rows.append((f"({part['key']}) {setting}", part))
     units = {p.get("unit") for _, p in rows}
+    title = "judged differences (green holds, red does not, orange undecided)"
     if len(units) > 1:  # one axis per unit would not fit a panel: the first unit only
         first = rows[0][1].get("unit")
+        left_out = [label for label, p in rows if p.get("unit") != first]
         rows = [(label, p) for label, p in rows if p.get("unit") == first]
-    forest(ax, rows, "judged differences (green holds, red does not, orange undecided)")
+        title += f"\nin other units, in the report's forest plot: {', '.join(left_out)}"
+    forest(ax, rows, title)
 
 
 def log_ticks(ax, axis="y"):

@@ -107,7 +107,7 @@ def sparsity(model, data, spec):
     sits near its lower asymptote 0, never at exactly 0. For a sigmoid layer the
     scale is at most 1 and 5 % of it is at most 0.05.
     """
-    from actkeras.callbacks._sites import Tap, find_activation_layers
+    from actkeras.callbacks import Tap, find_activation_layers
 
     sites = find_activation_layers(model)
     if not sites:

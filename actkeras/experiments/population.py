@@ -36,6 +36,8 @@ import warnings
 import keras
 import numpy as np
 
+from actkeras import checks
+
 INITS = ("he", "rai")
 RAI_SIGMA = 0.6007
 _INIT_CODE = {"he": 1, "rai": 2}
@@ -60,8 +62,7 @@ class StackedDense(keras.layers.Layer):
     def __init__(self, networks, units, shared_input=False, **kwargs):
         super().__init__(**kwargs)
         for name, value in (("networks", networks), ("units", units)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+            checks.positive_int(name, value)
         self.networks, self.units, self.shared_input = networks, units, bool(shared_input)
 
     def build(self, input_shape):

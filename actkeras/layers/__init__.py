@@ -1,6 +1,6 @@
 """Activation layers, one class per module, all registered under `actkeras>`."""
 
-from actkeras.layers._base import Activation
+from actkeras.layers._base import BaseActivation
 from actkeras.layers.elu import ELU
 from actkeras.layers.gelu import GELU
 from actkeras.layers.leaky_relu import LeakyReLU
@@ -16,7 +16,7 @@ from actkeras.layers.swish import Swish
 from actkeras.layers.tanh import Tanh
 
 __all__ = [
-    "Activation",
+    "BaseActivation",
     "ELU",
     "GELU",
     "LeakyReLU",

@@ -1,32 +1,15 @@
-"""Shared plumbing for the activation layers: argument checks and shape pass-through."""
-
-import math
+"""What the activation layers share: shape pass-through, masking and the monitors' family."""
 
 import keras
 
 
-def check_number(name, value, *, minimum=None, strictly_positive=False):
-    """Returns `value` as a float after checking it is a finite number in range.
-
-    Raises `ValueError` ending in `Received: name=value`, as Keras does.
-    """
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"`{name}` must be a number. Received: {name}={value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"`{name}` must be finite. Received: {name}={value}")
-    if strictly_positive and value <= 0:
-        raise ValueError(f"`{name}` must be > 0. Received: {name}={value}")
-    if minimum is not None and value < minimum:
-        raise ValueError(f"`{name}` must be >= {minimum}. Received: {name}={value}")
-    return value
-
-
-class Activation(keras.layers.Layer):
+class BaseActivation(keras.layers.Layer):
     """Base class of actkeras activation layers: element-wise, shape-preserving.
 
-    Subclasses set the class attribute `family` (used by the monitors to decide
-    what "inactive" and "saturated" mean) and implement `call`.
+    Named apart from `keras.layers.Activation` (which applies a function by name),
+    so that code reading both never has to ask which one is meant. Subclasses set
+    the class attribute `family` (used by the monitors to decide what "dead",
+    "inactive" and "saturated" mean) and implement `call`.
     """
 
     family = "other"

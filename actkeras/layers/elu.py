@@ -1,11 +1,12 @@
 import keras
 from keras import ops
 
-from actkeras.layers._base import Activation, check_number
+from actkeras import checks
+from actkeras.layers._base import BaseActivation
 
 
 @keras.saving.register_keras_serializable(package="actkeras")
-class ELU(Activation):
+class ELU(BaseActivation):
     """Exponential linear unit: `x` for `x > 0`, `alpha * (exp(x) - 1)` otherwise.
 
     Args:
@@ -17,7 +18,7 @@ class ELU(Activation):
 
     def __init__(self, alpha=1.0, **kwargs):
         super().__init__(**kwargs)
-        self.alpha = check_number("alpha", alpha, minimum=0.0)
+        self.alpha = checks.number("alpha", alpha, low=0.0)
 
     def call(self, inputs):
         return ops.elu(inputs, alpha=self.alpha)

@@ -3,11 +3,12 @@ import math
 import keras
 from keras import ops
 
-from actkeras.layers._base import Activation
+from actkeras import checks
+from actkeras.layers._base import BaseActivation
 
 
 @keras.saving.register_keras_serializable(package="actkeras")
-class GELU(Activation):
+class GELU(BaseActivation):
     """Gaussian error linear unit `x * Phi(x)`.
 
     Args:
@@ -19,11 +20,7 @@ class GELU(Activation):
 
     def __init__(self, approximate=False, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(approximate, bool):
-            raise ValueError(
-                f"`approximate` must be True or False. Received: approximate={approximate!r}"
-            )
-        self.approximate = approximate
+        self.approximate = checks.boolean("approximate", approximate)
 
     def call(self, inputs):
         # Written out rather than ops.gelu, whose constants are float32 on some

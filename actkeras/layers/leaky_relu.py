@@ -1,11 +1,12 @@
 import keras
 from keras import ops
 
-from actkeras.layers._base import Activation, check_number
+from actkeras import checks
+from actkeras.layers._base import BaseActivation
 
 
 @keras.saving.register_keras_serializable(package="actkeras")
-class LeakyReLU(Activation):
+class LeakyReLU(BaseActivation):
     """Leaky rectifier: `x` for `x >= 0`, `negative_slope * x` otherwise.
 
     The default slope is 0.3, as `keras.layers.LeakyReLU` and the reference
@@ -20,7 +21,7 @@ class LeakyReLU(Activation):
 
     def __init__(self, negative_slope=0.3, **kwargs):
         super().__init__(**kwargs)
-        self.negative_slope = check_number("negative_slope", negative_slope, minimum=0.0)
+        self.negative_slope = checks.number("negative_slope", negative_slope, low=0.0)
 
     def call(self, inputs):
         if keras.backend.standardize_dtype(inputs.dtype) == "float64":

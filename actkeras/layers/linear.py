@@ -1,10 +1,10 @@
 import keras
 
-from actkeras.layers._base import Activation
+from actkeras.layers._base import BaseActivation
 
 
 @keras.saving.register_keras_serializable(package="actkeras")
-class Linear(Activation):
+class Linear(BaseActivation):
     """Identity: the baseline that collapses a stack of layers to one linear map."""
 
     family = "linear"

@@ -1,11 +1,12 @@
 import keras
 from keras import ops
 
-from actkeras.layers._base import Activation, check_number
+from actkeras import checks
+from actkeras.layers._base import BaseActivation
 
 
 @keras.saving.register_keras_serializable(package="actkeras")
-class PReLU(Activation):
+class PReLU(BaseActivation):
     """Parametric rectifier (He et al. 2015): a leaky ReLU whose slope is learned.
 
     One slope per unit of the last axis, made in `build()`.
@@ -19,7 +20,7 @@ class PReLU(Activation):
 
     def __init__(self, initial_slope=0.25, **kwargs):
         super().__init__(**kwargs)
-        self.initial_slope = check_number("initial_slope", initial_slope, minimum=0.0)
+        self.initial_slope = checks.number("initial_slope", initial_slope, low=0.0)
 
     def build(self, input_shape):
         self.slope = self.add_weight(

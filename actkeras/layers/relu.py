@@ -1,11 +1,11 @@
 import keras
 from keras import ops
 
-from actkeras.layers._base import Activation
+from actkeras.layers._base import BaseActivation
 
 
 @keras.saving.register_keras_serializable(package="actkeras")
-class ReLU(Activation):
+class ReLU(BaseActivation):
     """Rectified linear unit: `max(x, 0)`.
 
     Example:

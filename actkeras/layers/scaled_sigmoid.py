@@ -1,11 +1,12 @@
 import keras
 from keras import ops
 
-from actkeras.layers._base import Activation, check_number
+from actkeras import checks
+from actkeras.layers._base import BaseActivation
 
 
 @keras.saving.register_keras_serializable(package="actkeras")
-class ScaledSigmoid(Activation):
+class ScaledSigmoid(BaseActivation):
     """Rescaled sigmoid `1 / (1 + exp(-slope * x))`.
 
     With the default slope of 4 its derivative peaks at exactly 1 (at x = 0),
@@ -21,7 +22,7 @@ class ScaledSigmoid(Activation):
 
     def __init__(self, slope=4.0, **kwargs):
         super().__init__(**kwargs)
-        self.slope = check_number("slope", slope, strictly_positive=True)
+        self.slope = checks.number("slope", slope, low=0.0, strict_low=True)
 
     def call(self, inputs):
         return ops.sigmoid(self.slope * inputs)

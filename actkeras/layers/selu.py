@@ -1,11 +1,11 @@
 import keras
 from keras import ops
 
-from actkeras.layers._base import Activation
+from actkeras.layers._base import BaseActivation
 
 
 @keras.saving.register_keras_serializable(package="actkeras")
-class SELU(Activation):
+class SELU(BaseActivation):
     """Scaled exponential linear unit (Klambauer et al. 2017), fixed constants.
 
     `scale * x` for `x > 0`, `scale * alpha * (exp(x) - 1)` otherwise, with

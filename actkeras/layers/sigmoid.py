@@ -1,11 +1,11 @@
 import keras
 from keras import ops
 
-from actkeras.layers._base import Activation
+from actkeras.layers._base import BaseActivation
 
 
 @keras.saving.register_keras_serializable(package="actkeras")
-class Sigmoid(Activation):
+class Sigmoid(BaseActivation):
     """Logistic sigmoid `1 / (1 + exp(-x))`; its derivative is at most 0.25."""
 
     family = "sigmoid"

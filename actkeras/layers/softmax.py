@@ -1,11 +1,12 @@
 import keras
 from keras import ops
 
-from actkeras.layers._base import Activation
+from actkeras import checks
+from actkeras.layers._base import BaseActivation
 
 
 @keras.saving.register_keras_serializable(package="actkeras")
-class Softmax(Activation):
+class Softmax(BaseActivation):
     """Softmax over the units, used as a HIDDEN activation (seed 003's experiment).
 
     Unlike the other entries it is not element-wise: every unit's output
@@ -19,9 +20,7 @@ class Softmax(Activation):
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(axis, bool) or not isinstance(axis, int):
-            raise ValueError(f"`axis` must be an integer. Received: axis={axis!r}")
-        self.axis = axis
+        self.axis = int(checks.integer("axis", axis))
 
     def call(self, inputs):
         return ops.softmax(inputs, axis=self.axis)

@@ -1,11 +1,12 @@
 import keras
 from keras import ops
 
-from actkeras.layers._base import Activation, check_number
+from actkeras import checks
+from actkeras.layers._base import BaseActivation
 
 
 @keras.saving.register_keras_serializable(package="actkeras")
-class Swish(Activation):
+class Swish(BaseActivation):
     """Swish `x * sigmoid(beta * x)` (Ramachandran et al. 2017); SiLU at beta = 1.
 
     Args:
@@ -16,7 +17,7 @@ class Swish(Activation):
 
     def __init__(self, beta=1.0, **kwargs):
         super().__init__(**kwargs)
-        self.beta = check_number("beta", beta, strictly_positive=True)
+        self.beta = checks.number("beta", beta, low=0.0, strict_low=True)
 
     def call(self, inputs):
         return inputs * ops.sigmoid(self.beta * inputs)

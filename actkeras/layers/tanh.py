@@ -1,11 +1,11 @@
 import keras
 from keras import ops
 
-from actkeras.layers._base import Activation
+from actkeras.layers._base import BaseActivation
 
 
 @keras.saving.register_keras_serializable(package="actkeras")
-class Tanh(Activation):
+class Tanh(BaseActivation):
     """Hyperbolic tangent; zero-centred, derivative at most 1."""
 
     family = "tanh"

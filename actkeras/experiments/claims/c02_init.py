@@ -184,15 +184,19 @@ def draw(claim, numbers, verdicts):
 
     figure, axes = f.new_figure(len(PANELS) + 1)
     for ax, (title, labels) in zip(axes, PANELS):
-        for label in labels:
+        # Arms stuck at chance overlap exactly: each arm of a panel gets its own dash
+        # pattern, so a line drawn over another still shows the one beneath.
+        for label, dashes in zip(labels, ("-", (0, (6, 3)), (0, (1, 2)))):
             seeds = (numbers.get("series") or {}).get(label) or {}
             f.seed_curves(ax, label, {s: v["valid"] for s, v in seeds.items()},
-                          diverged={s for s, v in seeds.items() if v["status"] == "diverged"})
+                          diverged={s for s, v in seeds.items() if v["status"] == "diverged"},
+                          linestyle=dashes)
         f.chance_line(ax, CHANCE)
         f.step_axis(ax)
         f.finish(ax, title, ylabel="validation accuracy")
         ax.set_ylim(0, 1)
     f.parts_panel(axes[-1], verdicts)
     figure.suptitle("Claim 2: 50-layer Fashion-MNIST MLP (each seed thin, mean ± sd band; "
-                    "x: diverged; arms at chance lie on the dashed line)")
+                    "x: diverged; arms at chance lie on the grey chance line, each arm "
+                    "dashed its own way)")
     return figure

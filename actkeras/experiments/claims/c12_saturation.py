@@ -84,8 +84,9 @@ def build(sizes, tuned):
              f"the first {P['probe']} validation images, as the paper's fixed set of 300 "
              "examples; the 98th percentile is read off its 40-bin histogram of each layer's "
              "outputs (linear within a bin, so to about 1/40 of the layer's range).",
-             "Softsign's family in the monitors is 'smooth': they report no saturated "
-             "fraction for it (their line is defined for sigmoid and tanh)."]
+             "Softsign's family in the monitors is 'bounded' (odd, with no floor): they "
+             "report no saturated fraction for it (their line is defined for sigmoid and "
+             "tanh) and count none of its units inactive."]
     depths = tuple(sizes.glorot_depths)
     runs = [glorot_run(sizes, arm, depth, s) for arm in ARMS for depth in depths
             for s in sizes.seeds(PROTOCOL)]

@@ -1,0 +1,106 @@
+"""The notebooks' helpers: warnings summarised per fit, mean ± sd, per-seed curves, and the
+verdicts read back from a reproduction's results.json."""
+
+import json
+import warnings
+
+import pytest
+
+from actkeras.callbacks.dead_relu import DeadUnitWarning
+from actkeras.experiments.claims import MODULES
+from actkeras.experiments.protocol import hashes
+from actkeras.experiments.rules import VERSION, protocol
+from actkeras.experiments.verdicts import read_verdicts
+from actkeras.teaching import mean_sd, seed_curves, summarised_warnings
+
+
+def test_fifty_layer_warnings_become_one_line():
+    lines = []
+    with summarised_warnings("relu, seed 0", show=lines.append) as caught:
+        for layer in range(50):
+            warnings.warn(DeadUnitWarning(f"12% of the units of layer 'activation_{layer}' are dead"))
+        warnings.warn("a probe of 8 samples", UserWarning)
+        warnings.warn("old", DeprecationWarning)  # a library's deprecation stays hidden
+    assert len(caught) == 51
+    assert lines == ["relu, seed 0: 50 DeadUnitWarnings, 1 UserWarning "
+                     "(first: 12% of the units of layer 'activation_0' are dead)"]
+
+
+def test_no_warning_no_line():
+    lines = []
+    with summarised_warnings("quiet", show=lines.append):
+        pass
+    assert lines == []
+
+
+def test_summarised_warnings_refuses_a_show_that_is_not_callable():
+    with pytest.raises(ValueError, match="Received: show='x'"):
+        with summarised_warnings("a", show="x"):
+            pass
+
+
+def test_mean_sd_against_numpy():
+    assert mean_sd([0.8, 0.9, 1.0]) == "0.900 ± 0.100 (n=3)"
+    assert mean_sd([0.5, None, float("nan")]) == "0.500 (n=1)"
+    assert mean_sd([]) == "n/a"
+    assert mean_sd([0.1, 0.3], digits=1, percent=True) == "20.0 ± 14.1 % (n=2)"
+
+
+def test_seed_curves_keeps_each_seed_and_skips_missing_values():
+    records = {0: [{"step": 0, "acc": 0.1}, {"step": 10, "acc": None}, {"step": 20, "acc": 0.5}],
+               1: [{"step": 0}]}
+    assert seed_curves(records, "acc") == {0: ((0, 20), (0.1, 0.5)), 1: ((), ())}
+
+
+def _write(folder, payload):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "results.json").write_text(json.dumps(payload))
+    return folder
+
+
+def _current_rules():
+    per_claim, overall = hashes([protocol(i) for i in MODULES])
+    return {"version": VERSION, "hash": overall, "claims": {str(k): v for k, v in per_claim.items()}}
+
+
+def test_absent_results_give_no_verdict(tmp_path):
+    found = read_verdicts(tmp_path / "none")
+    assert found["status"] == "absent"
+    assert "does not exist" in found["message"]
+    assert all(c["verdicts"] == {} for c in found["claims"].values())
+    assert sorted(found["claims"]) == sorted(MODULES)
+
+
+def test_current_results_are_read_as_written(tmp_path):
+    claims = [{"id": i, "title": f"t{i}", "verdicts": {"as run": {"verdict": "mixed"}}} for i in MODULES]
+    folder = _write(tmp_path / "r", {"preset": "full", "claims": claims, "protocol": _current_rules(),
+                                      "timing": {"finished": "2026-01-01"}})
+    found = read_verdicts(folder)
+    assert found["status"] == "current" and found["preset"] == "full"
+    assert found["claims"][3] == {"title": "t3", "verdicts": {"as run": "mixed"}, "rules_changed": False}
+
+
+def test_results_under_other_rules_are_shown_and_flagged(tmp_path):
+    rules = _current_rules()
+    rules["claims"]["2"] = "0" * 12
+    claims = [{"id": i, "title": f"t{i}", "verdicts": {"as run": {"verdict": "reproduced"}}}
+              for i in MODULES if i != 13]
+    found = read_verdicts(_write(tmp_path / "r", {"claims": claims, "protocol": rules}))
+    assert found["status"] == "other rules"
+    assert "Claims judged under other rules: 2." in found["message"]
+    assert "Claims it does not judge: 13." in found["message"]
+    assert found["claims"][2]["rules_changed"] and not found["claims"][1]["rules_changed"]
+    assert found["claims"][13]["verdicts"] == {}
+
+
+def test_version_2_results_keep_their_single_verdict(tmp_path):
+    claims = [{"id": 1, "title": "t1", "verdict": {"verdict": "inconclusive", "parts": []}}]
+    found = read_verdicts(_write(tmp_path / "r", {"claims": claims}))
+    assert found["status"] == "other rules"
+    assert found["claims"][1]["verdicts"] == {"as run": "inconclusive"}
+
+
+def test_unreadable_results_say_so(tmp_path):
+    (tmp_path / "results.json").write_text("{not json")
+    found = read_verdicts(tmp_path)
+    assert found["status"] == "unreadable" and "could not be read" in found["message"]
