@@ -70,7 +70,8 @@ def main(argv=None):
     if not args.command:
         parser.print_help()
         return 2
-    chosen = getattr(args, "backend", None) or []  # a command's own --backend (bench)
+    chosen = getattr(args, "backend", None) or []  # a command's own --backend (bench, reproduce)
+    chosen = [chosen] if isinstance(chosen, str) else chosen
     if len(chosen) == 1 and "keras" not in sys.modules:
         os.environ["KERAS_BACKEND"] = chosen[0]
     for name in chosen or [None]:

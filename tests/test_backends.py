@@ -26,8 +26,12 @@ HIDE = "import sys; sys.modules[{name!r}] = None\n"
 CLI = "from actkeras.cli import main; sys.exit(main(['activations']))\n"
 
 
-def test_bench_backend_option_names_a_backend_that_is_not_installed(monkeypatch, capsys):
-    """`bench --backend NAME` is checked like KERAS_BACKEND, before anything runs."""
+@pytest.mark.parametrize("argv", [["bench", "--backend", "jax", "--steps", "1"],
+                                  ["reproduce", "--backend", "jax", "--preset", "tiny"]])
+def test_a_backend_option_naming_a_backend_that_is_not_installed(argv, monkeypatch, capsys,
+                                                                  tmp_path):
+    """`bench --backend NAME` and `reproduce --backend NAME` are checked like KERAS_BACKEND,
+    before anything runs."""
     import importlib.util
 
     from actkeras.cli import main
@@ -35,9 +39,11 @@ def test_bench_backend_option_names_a_backend_that_is_not_installed(monkeypatch,
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "jax" else real(name, *a))
-    assert main(["bench", "--backend", "jax", "--steps", "1"]) == 2
+    monkeypatch.chdir(tmp_path)  # reproduce's default folder would be made here
+    assert main(argv) == 2
     lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("actkeras bench: error: "), lines
+    assert len(lines) == 1 and lines[0].startswith(f"actkeras {argv[0]}: error: "), lines
+    assert not list(tmp_path.iterdir())
     assert 'jax is not installed: pip install "actkeras[jax]"' in lines[0]
     assert "Received: backend='jax' from --backend" in lines[0]
 

@@ -279,6 +279,9 @@ def test_import_actkeras_still_registers_the_layers_for_load_model():
      "Received: resnet"),
     (["reproduce", "--claims", "1,42"], "argument --claims: Unknown claim"),
     (["reproduce", "--jobs", "0"], "argument --jobs: must be positive"),
+    (["reproduce", "--backend", "torch"], "argument --backend: invalid choice: 'torch'"),
+    (["reproduce", "--compare-with", "no/such/folder"],
+     "--compare-with takes the folder of a finished reproduction on the other backend"),
     (["export", "--name", "x"], "the following arguments are required: --from"),
 ])
 def test_argument_errors_are_one_line_and_exit_2(argv, message, capsys):

@@ -8,7 +8,7 @@ from actkeras.experiments import compare
 
 
 def _folder(root, name, verdict="reproduced", outcome="holds", accuracy=0.9,
-            ratios=(0.4, 0.42, 0.38), invocation=None):
+            ratios=(0.4, 0.42, 0.38), invocation=None, backend="tensorflow", preset="full"):
     folder = root / name
     (folder / "runs").mkdir(parents=True)
     parts = [{"key": "a", "text": "a", "outcome": outcome, "detail": "0.9 vs 0.5"}]
@@ -19,7 +19,7 @@ def _folder(root, name, verdict="reproduced", outcome="holds", accuracy=0.9,
               {"id": 8, "title": "cost", "numbers": cost,
                "verdicts": {"as run": {"verdict": "reproduced", "parts": parts}}}]
     (folder / "results.json").write_text(json.dumps(
-        {"preset": "full", "claims": claims,
+        {"preset": preset, "claims": claims, "environment": {"backend": backend},
          "timing": {"wall_seconds": 60, "run_seconds": 100, "executed": 2, "reused": 0}}))
     run = {"spec": {"kind": "train"}, "metrics": {"valid_accuracy": accuracy},
            "timing": {"seconds": accuracy * 7, "invocation": invocation or name},
@@ -83,3 +83,35 @@ def test_the_digest_checks_a_repeat_from_the_repository(tmp_path, capsys):
 def test_a_folder_without_results_is_a_clear_error(tmp_path, capsys):
     assert compare.main([str(tmp_path), str(tmp_path)]) == 2
     assert "results.json does not exist" in capsys.readouterr().err
+
+
+def test_two_backends_are_compared_by_verdicts_and_parts(tmp_path):
+    tf = _folder(tmp_path, "quick", accuracy=0.9)
+    jax = _folder(tmp_path, "quick-jax", accuracy=0.91, backend="jax", verdict="undecided",
+                  outcome="undecided")
+    result = compare.compare(tf, jax)
+    assert result["backends"] == ["tensorflow", "jax"]
+    # Claim 1's two settings and claim 8's one: 3 verdicts, 3 parts.
+    assert result["agreement"]["settings"] == [2, 3] and result["agreement"]["parts"] == [0, 3]
+    assert "claim 1 (as run), part (a): holds vs undecided" in result["agreement"]["differ"]
+    text = compare.to_markdown(result)
+    assert text.startswith("# Two `full` reproductions compared: tensorflow and jax")
+    assert "Agreement: 2 of 3 verdicts (claim and setting) and 0 of 3 parts" in text
+    assert "expected across backends" in text and "`train-a.json`:" not in text
+    assert compare.main([str(tf), str(jax)]) == 1
+
+
+def test_the_other_backends_folder_is_checked_before_it_joins_a_report(tmp_path):
+    import pytest
+
+    jax = _folder(tmp_path, "quick-jax", backend="jax", preset="quick")
+    other = compare.other_backend(jax, "quick", "tensorflow")
+    assert other["backend"] == "jax" and other["folder"] == "quick-jax"
+    assert other["claims"][1]["verdicts"]["as run"]["verdict"] == "reproduced"
+    with pytest.raises(ValueError, match="on the jax backend: --compare-with takes one on "
+                                         "another backend than jax"):
+        compare.other_backend(jax, "quick", "jax")
+    with pytest.raises(ValueError, match="'quick' preset, not 'full'"):
+        compare.other_backend(jax, "full", "tensorflow")
+    with pytest.raises(ValueError, match="results.json does not exist"):
+        compare.other_backend(tmp_path / "nowhere", "quick", "tensorflow")

@@ -149,6 +149,18 @@ def test_sensitivity_rows_and_fragile_verdicts():
     assert sensitivity.fragile(rows) == ["margins doubled"]
 
 
+def test_a_part_that_differs_on_the_other_backend_makes_the_claim_fragile():
+    a = [v + 0.02 for v in BASE]  # 2 points: holds at every margin variant but doubling
+    p = toy(settings={"as run": ""})
+    same = {"as run": {"verdict": "reproduced", "parts": [{"key": "a", "outcome": HOLDS}]}}
+    moved = {"as run": {"verdict": "undecided", "parts": [{"key": "a", "outcome": INCONCLUSIVE}]}}
+    for verdicts, expected in ((same, []), (moved, ["on the jax backend: part (a)"])):
+        rows = sensitivity.table(numbers(arm(a, "A"), arm(BASE, "B")), p,
+                                 extra=[sensitivity.backend_row("jax", verdicts)])
+        assert rows[-1]["variant"] == "on the jax backend" and rows[-1]["backend"]
+        assert [f for f in sensitivity.fragile(rows) if "backend" in f] == expected
+
+
 def test_rule_text_names_the_margin_and_its_reason():
     text = decide.rule_text(protocol(1), "as run")
     assert "(a) ReLU's validation accuracy beats sigmoid's" in text and "one point" in text

@@ -161,6 +161,78 @@ def test_a_run_made_under_other_rules_is_refused_unless_asked(tmp_path):
     other_version = {**new, "actkeras": "0.2.0"}
     with pytest.raises(StaleRuns, match="made by actkeras 0.3.0, this is 0.2.0"):
         run_specs([SINE], tmp_path, provenance=lambda spec: other_version, **quiet)
+    # The backend a run was made on is recorded, and another backend's run is not this one's.
+    ran_on, other = keras_backend(), {"tensorflow": "jax", "jax": "tensorflow"}[keras_backend()]
+    assert rerun[SINE.run_id]["provenance"]["backend"] == ran_on
+    with pytest.raises(StaleRuns, match=f"made on Keras's {ran_on} backend, this is {other}"):
+        run_specs([SINE], tmp_path, provenance=lambda spec: {**new, "backend": other}, **quiet)
+
+
+def keras_backend():
+    import keras
+
+    return keras.backend.backend()
+
+
+def test_each_backend_has_its_own_folder_and_never_reuses_the_others(tmp_path):
+    from actkeras.errors import UserError
+    from actkeras.experiments.folder import default_out, prepare
+
+    assert default_out("quick", backend="tensorflow") == Path("reproduction/quick")
+    assert default_out("quick", [3], backend="jax") == Path("reproduction/quick-jax-claims-3")
+    out = tmp_path / "tf"
+    prepare(out, "tiny", 4, backend="tensorflow")
+    assert json.loads((out / "manifest.json").read_text())["backend"] == "tensorflow"
+    with pytest.raises(UserError, match="holds a reproduction on Keras's tensorflow backend, not "
+                                        "jax: .*--out \\(the default is reproduction/tiny-jax\\)"):
+        prepare(out, "tiny", 4, backend="jax")
+    # A folder from before the manifest named its backend: its runs say which.
+    legacy = tmp_path / "legacy"
+    (legacy / "runs").mkdir(parents=True)
+    (legacy / "manifest.json").write_text(json.dumps({"preset": "tiny", "result_format": 4}))
+    (legacy / "runs" / "train-x.json").write_text(json.dumps({"timing": {"backend": "jax"}}))
+    with pytest.raises(UserError, match="on Keras's jax backend, not tensorflow"):
+        prepare(legacy, "tiny", 4, backend="tensorflow")
+    prepare(legacy, "tiny", 4, backend="jax")
+
+
+@pytest.mark.slow
+def test_cli_backend_runs_in_a_process_of_that_backend_and_keeps_its_own_folder(tmp_path, capsys):
+    """`reproduce --backend OTHER` from a process whose Keras runs this backend: a fresh
+    process runs it, every run records OTHER, and this backend's run is refused there."""
+    import importlib.util
+
+    from actkeras.cli import main
+
+    other = {"tensorflow": "jax", "jax": "tensorflow"}[keras_backend()]
+    if importlib.util.find_spec(other) is None:
+        pytest.skip(f"{other} is not installed here")
+    out = tmp_path / "other"
+    argv = ["reproduce", "--preset", "tiny", "--claims", "9", "--quiet", "--out", str(out)]
+    assert main([*argv, "--backend", other]) == 0
+    printed = capsys.readouterr().out
+    assert f"[{other}] running in a new process" in printed and f"[{other}] report: " in printed
+    assert json.loads((out / "manifest.json").read_text())["backend"] == other
+    results = [json.loads(p.read_text()) for p in (out / "runs").glob("*.json")
+               if not p.name.endswith(".config.json")]
+    assert results and {r["provenance"]["backend"] for r in results} == {other}
+    assert json.loads((out / "results.json").read_text())["environment"]["backend"] == other
+    assert main([*argv, "--backend", keras_backend()]) == 1
+    err = capsys.readouterr().err
+    assert f"holds a reproduction on Keras's {other} backend, not {keras_backend()}" in err
+
+
+def test_a_backend_other_than_the_loaded_one_is_refused_before_any_work(tmp_path):
+    import importlib.util
+
+    other = {"tensorflow": "jax", "jax": "tensorflow"}[keras_backend()]
+    said = (f"this process's Keras runs the {keras_backend()} .*actkeras reproduce --backend "
+            f"{other}" if importlib.util.find_spec(other) else f"{other} is not installed")
+    with pytest.raises(ValueError, match=f"{said}.*Received: backend='{other}'"):
+        reproduce("tiny", tmp_path / "out", claim_ids=[9], sizes=TINY, backend=other)
+    with pytest.raises(ValueError, match="Received: backend='torch'"):
+        reproduce("tiny", tmp_path / "out", claim_ids=[9], sizes=TINY, backend="torch")
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_protocol_naming_an_unknown_metric_stops_before_any_run(tmp_path, monkeypatch):
@@ -455,6 +527,28 @@ def test_a_claim_whose_analysis_raises_is_reported_and_the_rest_is_written(tmp_p
     # A smaller preset does not give the full preset's reasons as if they were its own.
     assert "The protocol's sizes below are the full preset's" in text
     assert "train window epochs = 1.92: the course's own budget" in text
+
+
+def test_the_other_backends_verdicts_join_the_sensitivity_tables(tmp_path):
+    from actkeras.experiments import report
+    from actkeras.experiments.rules import protocol
+
+    chosen = select(claims("tiny"), [1, 9])
+    held = {"as run": {"verdict": "reproduced", "parts": [{"key": "a", "outcome": "holds"}]}}
+    other = {"folder": "tiny-jax", "backend": "jax",
+             "claims": {1: {"protocol_hash": protocol(1).hash(), "verdicts": held},
+                        9: {"protocol_hash": "older", "verdicts": held}}}
+    payload = report.write_report(chosen, {}, tmp_path, preset="tiny", wall_seconds=1.0,
+                                  executed=set(), other=other)
+    first, ninth = payload["claims"]
+    assert first["sensitivity"][-1]["variant"] == "on the jax backend"
+    assert any(f.startswith("on the jax backend") for f in first["fragile"])
+    assert not any("jax" in f for f in ninth["fragile"]) and "older" in ninth["backend_note"]
+    assert payload["compared_with"] == {"folder": "tiny-jax", "backend": "jax"}
+    text = (tmp_path / "report.md").read_text()
+    assert "Compared with the jax backend's reproduction `tiny-jax`" in text
+    assert "| on the jax backend | as run |" in text
+    assert "**fragile**: " in (tmp_path / "summary.md").read_text()
 
 
 def test_cli_stale_options_are_exclusive_and_the_refusals_name_their_flags(tmp_path, capsys):

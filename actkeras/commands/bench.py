@@ -13,7 +13,6 @@ writes the tables side by side.
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,6 +22,7 @@ from actkeras.commands.common import (
     POSITIVE_INT,
     add_data_arguments,
     comma_list,
+    in_backend_process,
     load_data,
 )
 
@@ -148,7 +148,7 @@ def _measure_in_child(args, backend):
     lines pass through, prefixed with the backend's name."""
     from actkeras.errors import UserError
 
-    command = [sys.executable, "-m", "actkeras", "bench", "--backend", backend,
+    command = ["bench", "--backend", backend,
                "--presets", ",".join(args.presets),
                "--steps", str(args.steps), "--rounds", str(args.rounds),
                "--variants", ",".join(args.variants), "--cost-rounds", str(args.cost_rounds),
@@ -160,18 +160,10 @@ def _measure_in_child(args, backend):
     if args.data_dir is not None:
         command += ["--data-dir", str(args.data_dir)]
     command += ["--source", args.source] + (["--debug"] if args.debug else [])
-    print(f"[{backend}] measuring in a new process ...", flush=True)
     with tempfile.TemporaryDirectory(prefix="actkeras-bench-") as folder:
         path = os.path.join(folder, "run.json")
-        child = subprocess.Popen(command + ["--run-to", path], stdout=subprocess.PIPE,
-                                 stderr=subprocess.STDOUT, text=True,
-                                 env={**os.environ, "KERAS_BACKEND": backend})
-        last = ""
-        for line in child.stdout:
-            last = line.rstrip() or last
-            print(f"[{backend}] {line.rstrip()}", flush=True)
-        if child.wait() != 0:
-            raise UserError(f"the {backend} measurement failed (exit {child.returncode}): "
-                            f"{last}")
+        code, last = in_backend_process(command + ["--run-to", path], backend)
+        if code != 0:
+            raise UserError(f"the {backend} measurement failed (exit {code}): {last}")
         with open(path) as file:
             return json.load(file)

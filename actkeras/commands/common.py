@@ -6,6 +6,9 @@ parser without them.
 
 import argparse
 import contextlib
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from actkeras import checks
@@ -151,3 +154,18 @@ def load_data(name, args):
     from actkeras.data import load_dataset
 
     return load_dataset(name, data_dir=args.data_dir, source=getattr(args, "source", "auto"))
+
+
+def in_backend_process(argv, backend):
+    """Runs `actkeras ARGV` in a fresh process on Keras's `backend` (Keras loads one backend
+    per process), its output passed through line by line, prefixed with the backend's
+    name; returns `(exit code, its last line)`."""
+    print(f"[{backend}] running in a new process ...", flush=True)
+    child = subprocess.Popen([sys.executable, "-m", "actkeras", *argv], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True,
+                             env={**os.environ, "KERAS_BACKEND": backend})
+    last = ""
+    for line in child.stdout:
+        last = line.rstrip() or last
+        print(f"[{backend}] {line.rstrip()}", flush=True)
+    return child.wait(), last

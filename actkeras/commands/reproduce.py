@@ -2,11 +2,23 @@
 
 Resumable: each run's result is written atomically as soon as it finishes, and a
 second invocation skips the finished runs (`--force` runs them again).
+
+`--backend jax` runs the reproduction on Keras's JAX backend in processes of its own
+(this one, where Keras has not loaded yet, else a fresh one), into a folder of its own;
+`--compare-with` adds the other backend's verdicts to the sensitivity tables;
+`--scheduler` sends the runs to a Dask cluster (`experiments.cluster`).
 """
 
 import shlex
+import sys
 
-from actkeras.commands.common import POSITIVE_INT, add_data_arguments, add_quiet_argument
+from actkeras.commands.common import (
+    POSITIVE_INT,
+    UsageError,
+    add_data_arguments,
+    add_quiet_argument,
+    in_backend_process,
+)
 
 
 def _claim_ids(text):
@@ -59,18 +71,55 @@ def add_arguments(parser):
     parser.add_argument("--jobs", type=POSITIVE_INT, default=1, metavar="N",
                         help="run the training runs in N processes at once (the cost runs "
                              "are timed afterwards, alone); default 1")
+    parser.add_argument("--backend", choices=["tensorflow", "jax"],
+                        help="the Keras backend the runs use, each run in a process of that "
+                             "backend; its results go to a folder of their own (default: "
+                             "the backend Keras loads, from KERAS_BACKEND; JAX's default "
+                             "folder is reproduction/PRESET-jax)")
+    parser.add_argument("--compare-with", metavar="FOLDER",
+                        help="the same preset's reproduction on the other backend: its "
+                             "verdicts join every claim's sensitivity table, and a part whose "
+                             "outcome differs between the backends marks the claim fragile")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="run the training runs on a Dask cluster: a scheduler's address "
+                             "(tcp://host:8786, tls://...), or 'local' for a cluster of "
+                             "--jobs worker processes on this machine (needs actkeras[dask])")
     parser.add_argument("--readme", metavar="PATH",
                         help="write the summary table between the markers of this README")
+
+
+def check(args):
+    """The arguments that need no backend: the other backend's folder, the scheduler."""
+    from actkeras import backends
+
+    if args.compare_with is not None:
+        from actkeras.experiments.compare import other_backend
+
+        try:
+            other_backend(args.compare_with, args.preset, args.backend or backends.requested())
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+    if args.scheduler is not None:
+        from actkeras.experiments.cluster import check_scheduler
+
+        try:
+            check_scheduler(args.scheduler, args.jobs)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
 
 
 def run(args):
     from actkeras.experiments import reproduce
 
     argv = getattr(args, "argv", None) or []  # the parsed command line; never sys.argv
+    keras = sys.modules.get("keras")
+    if args.backend and keras is not None and keras.backend.backend() != args.backend:
+        return in_backend_process(argv, args.backend)[0]  # Keras has loaded another one here
     command = ("actkeras " + " ".join(shlex.quote(a) for a in argv)) if argv else None
     return reproduce(
         args.preset, args.out, claim_ids=args.claims, seeds=args.seeds, force=args.force,
         verbose=0 if args.quiet else 2, data_dir=args.data_dir, export=args.export,
         readme=args.readme, progress=lambda line: print(line, flush=True), command=command,
         jobs=args.jobs, overwrite=args.overwrite, stale=args.stale or "refuse",
+        backend=args.backend, compare_with=args.compare_with, scheduler=args.scheduler,
     )

@@ -8,11 +8,13 @@ cite (11-13, "beyond the threads"): protocol, runs, verdicts and the report.
 - `claims/`: one module per claim (its runs, `numbers`, `findings`, figure), the
   presets' sizes (`claims/presets.py`) and the shared run builders (`claims/runs.py`);
 - `pipeline.py`: `reproduce()`, the whole pipeline; `runner.py` runs one `RunSpec`
-  (resumable, one atomic result file per run), `parallel.py` in worker processes; the
+  (resumable, one atomic result file per run), `parallel.py` in worker processes,
+  `cluster.py` on a Dask cluster; the
   kinds other than training keep their code apart (`probes.py`: step-0 profiles;
   `population.py`: random networks at initialisation; `baseline.py`, `regression.py`,
   `search.py`);
-- `report.py`, `figures.py`: the report; `compare.py`: two reproductions compared.
+- `report.py`, `figures.py`: the report; `compare.py`: two reproductions compared (also
+  one on TensorFlow with one on JAX).
 
 Example:
 >>> from actkeras.experiments import reproduce

@@ -7,12 +7,19 @@ what is a timing by nature (every result's `timing`, and the cost runs of claim 
 whose ratios are compared by their intervals instead). A run that carries the same
 invocation id in both folders was copied, not repeated: the comparison fails.
 
+Two reproductions on different Keras backends (`reproduce --backend jax` beside a
+TensorFlow one) are compared by verdicts and part outcomes: their runs' numbers differ
+by the backends' kernels and float rounding, so those are counted, not listed. The same
+agreement, part by part, joins each claim's sensitivity table when a reproduction is run
+with `--compare-with` the other backend's folder (`other_backend`).
+
 A reproduction's **digest** (`--digest FOLDER`) is one hash per run of every number it
 recorded (timings left out): committed beside a report, it lets anyone check from the
 repository that a second run gave bit-identical results (`--check-digest`).
 
 Usage:
     python -m actkeras.experiments.compare reproduction/full /tmp/full2 [--write FILE]
+    python -m actkeras.experiments.compare reproduction/quick reproduction/quick-jax
     python -m actkeras.experiments.compare --digest reproduction/full [--write FILE]
     python -m actkeras.experiments.compare --check-digest DIGEST.json /tmp/full2
 """
@@ -101,8 +108,63 @@ def check_digest(saved, folder):
 
 
 def _verdicts(claim):
-    return {s: (v["verdict"], [p["outcome"] for p in v.get("parts", [])])
+    return {s: (v["verdict"], [f"{p.get('key', '?')}: {p['outcome']}" for p in v.get("parts", [])])
             for s, v in (claim.get("verdicts") or {}).items()}
+
+
+def backend_of(results):
+    """The Keras backend a results.json was made on (`None` where it does not say)."""
+    return (results.get("environment") or {}).get("backend")
+
+
+def other_backend(folder, preset, backend):
+    """The verdicts of `preset`'s reproduction in `folder`, made on a backend other than
+    `backend`, for the report's sensitivity tables (`reproduce(compare_with=folder)`).
+
+    Returns:
+        `{"folder": its name, "backend", "claims": {claim id: {"protocol_hash",
+        "verdicts"}}}`.
+
+    Raises:
+        ValueError: no finished reproduction in `folder`, or one of another preset or
+            of the same backend.
+    """
+    try:
+        results = _results(folder)
+    except (OSError, ValueError) as error:
+        raise ValueError(f"--compare-with takes the folder of a finished reproduction on the "
+                         f"other backend: {error}. Received: compare_with={str(folder)!r}") from None
+    theirs = backend_of(results)
+    if results.get("preset") != preset:
+        raise ValueError(f"{folder} holds a reproduction of the {results.get('preset')!r} "
+                         f"preset, not {preset!r}: --compare-with takes the same preset on the "
+                         f"other backend. Received: compare_with={str(folder)!r}")
+    if theirs == backend or theirs is None:
+        raise ValueError(f"{folder} holds a reproduction on the {theirs or 'unrecorded'} "
+                         f"backend: --compare-with takes one on another backend than "
+                         f"{backend}. Received: compare_with={str(folder)!r}")
+    return {"folder": Path(folder).name, "backend": theirs,
+            "claims": {c["id"]: {"protocol_hash": c.get("protocol_hash"),
+                                 "verdicts": c.get("verdicts") or {}}
+                       for c in results.get("claims", [])}}
+
+
+def _agreement(claims):
+    """`{"settings": [same, of], "parts": [same, of], "differ": ["3 (as run) (b): x vs y"]}`."""
+    settings, parts, differ = [0, 0], [0, 0], []
+    for claim in claims:
+        first, second = (v or {} for v in claim["verdicts"])
+        for setting in set(first) & set(second):
+            settings[0] += first[setting][0] == second[setting][0]
+            settings[1] += 1
+            for a, b in zip(first[setting][1], second[setting][1]):
+                parts[0] += a == b
+                parts[1] += 1
+                if a != b:
+                    (key, one), other = a.split(": ", 1), b.split(": ", 1)[-1]
+                    differ.append(f"claim {claim['id']} ({setting}), part ({key}): "
+                                  f"{one} vs {other}")
+    return {"settings": settings, "parts": parts, "differ": differ}
 
 
 def _cost_ratios(results):
@@ -129,12 +191,14 @@ def compare(first, second):
 
     Returns:
         A dict: `claims` (per claim id: both verdicts per setting and whether they and
-        every part's outcome agree), `runs` (`identical`, `different` with their first
+        every part's outcome agree), `agreement` (settings and parts alike, the parts
+        that differ), `backends`, `runs` (`identical`, `different` with their first
         differences, `timings` not compared number by number, `missing`, `copied`),
         `counts` (runs executed and reused by each invocation), `timing_ratios` (claim
         8's ratios and whether their intervals overlap), and `same_verdicts`.
     """
     results = [_results(first), _results(second)]
+    backends = [backend_of(r) for r in results]
     if results[0].get("preset") != results[1].get("preset"):
         raise ValueError(f"The two folders hold different presets: {results[0].get('preset')} "
                          f"and {results[1].get('preset')}. Received: {first}, {second}")
@@ -178,7 +242,8 @@ def compare(first, second):
                                "overlap": l0 <= h1 and l1 <= h0}
     # Folder names only: a committed comparison must not name the machine's paths.
     return {"first": Path(first).name, "second": Path(second).name,
-            "preset": results[0].get("preset"),
+            "preset": results[0].get("preset"), "backends": backends,
+            "agreement": _agreement(claims),
             "timing": [r.get("timing", {}) for r in results], "counts": counts,
             "claims": claims, "runs": runs, "timing_ratios": timing_ratios,
             "same_verdicts": all(c["same"] for c in claims) and not runs["copied"]}
@@ -195,9 +260,17 @@ def to_markdown(result):
     """The comparison as a Markdown page."""
     runs = result["runs"]
     counts = result.get("counts") or [{}, {}]
-    lines = [f"# Two `{result['preset']}` reproductions compared", "",
-             f"Written by `python -m actkeras.experiments.compare`; first: `{result['first']}`, "
-             f"second: `{result['second']}`.", "",
+    backends = result.get("backends") or [None, None]
+    across = backends[0] != backends[1]
+    agreement = result.get("agreement") or _agreement(result["claims"])
+    (same_settings, settings), (same_parts, parts) = agreement["settings"], agreement["parts"]
+    lines = [f"# Two `{result['preset']}` reproductions compared"
+             + (f": {backends[0]} and {backends[1]}" if across else ""), "",
+             f"Written by `python -m actkeras.experiments.compare`; first: `{result['first']}`"
+             f" ({backends[0] or 'backend not recorded'}), second: `{result['second']}` "
+             f"({backends[1] or 'backend not recorded'}).", "",
+             f"- Agreement: {same_settings} of {settings} verdicts (claim and setting) and "
+             f"{same_parts} of {parts} parts have the same outcome in both.",
              f"- Wall time: {_minutes(result['timing'][0].get('wall_seconds'))} and "
              f"{_minutes(result['timing'][1].get('wall_seconds'))}; run time summed: "
              f"{_minutes(result['timing'][0].get('run_seconds'))} and "
@@ -208,7 +281,9 @@ def to_markdown(result):
              f"- Verdicts and part outcomes, every setting: "
              f"**{'identical' if result['same_verdicts'] else 'DIFFERENT'}**.",
              f"- Runs: {runs['identical']} with identical results (every number, exactly; "
-             f"timings and cache file names left out), {len(runs['different'])} different, "
+             f"timings and cache file names left out), {len(runs['different'])} different"
+             + (" (expected across backends: other kernels, other float rounding; not "
+                "listed below)" if across else "") + ", "
              f"{runs['timings']} timing runs (claim 8) compared by their intervals below, "
              f"{len(runs['missing'])} in one folder only"
              + (f", **{len(runs['copied'])} copied** (the same invocation id in both: not a "
@@ -237,7 +312,9 @@ def to_markdown(result):
                   "table says otherwise):", ""]
         lines += [f"- claim {cid} ({a[0]}), {a[1]}: {a[2]} (first); {b[2]} (second)"
                   for cid, a, b in moved]
-    for name, found in runs["different"].items():
+    if agreement["differ"]:
+        lines += ["", "Parts whose outcome differs:", ""] + [f"- {d}" for d in agreement["differ"]]
+    for name, found in ({} if across else runs["different"]).items():
         lines += ["", f"- `{name}`: " + "; ".join(found)]
     if runs.get("copied"):
         lines += ["", "Copied runs: " + ", ".join(f"`{n}`" for n in runs["copied"][:20])]

@@ -52,37 +52,55 @@ def run_parallel(specs, out, jobs, *, force=False, data_dir=None, export=False,
     Returns:
         The set of the `run_id`s that the workers ran to the end.
     """
-    unique = {}
-    for spec in specs:
-        if spec.kind != "cost":
-            unique.setdefault(spec.run_id, spec)
-    wanted = todo or (lambda spec: force or read_result(result_path(out, spec), spec)[0] is None)
-    todo = [spec for spec in unique.values() if wanted(spec)]
+    todo = pending(specs, out, force, todo)
     if not todo:
         return set()
     workers = min(jobs, len(todo))
     threads = max(1, (os.cpu_count() or 1) // workers)
     progress(f"{len(todo)} runs for {workers} worker processes ({threads} CPU threads each)")
-    executed, start = set(), time.perf_counter()
-    total_work, done_work = sum(estimated_work(spec) for spec in todo), 0.0  # for the ETA
+    finished = Finished(todo, progress)
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=start_worker, initargs=(threads, data_dir))
     try:
         futures = {pool.submit(run_in_worker, spec, str(out), 0, export,
                                provenance(spec) if provenance else None): spec
                    for spec in todo}
-        for done, future in enumerate(as_completed(futures), 1):
-            spec, (status, seconds) = futures[future], future.result()
-            executed.add(spec.run_id)
-            elapsed, done_work = time.perf_counter() - start, done_work + estimated_work(spec)
-            eta = clock(elapsed / done_work * (total_work - done_work))
-            progress(f"[{done}/{len(todo)}] {spec.title}: {status} in {clock(seconds)} — "
-                     f"elapsed {clock(elapsed)}, ETA {eta}")
+        for future in as_completed(futures):
+            finished(futures[future], *future.result())
     except BrokenProcessPool as error:
         progress(f"a worker process died ({error}); the runs left are run in this process")
     finally:
         pool.shutdown(cancel_futures=True)
-    return executed
+    return finished.executed
+
+
+def pending(specs, out, force=False, todo=None):
+    """The runs of `specs` to send to workers: each `run_id` once, no cost run, those
+    `todo(spec)` accepts (default: without a finished result, or all with `force`)."""
+    unique = {}
+    for spec in specs:
+        if spec.kind != "cost":
+            unique.setdefault(spec.run_id, spec)
+    wanted = todo or (lambda spec: force or read_result(result_path(out, spec), spec)[0] is None)
+    return [spec for spec in unique.values() if wanted(spec)]
+
+
+class Finished:
+    """Counts the runs that workers finish and prints a line for each, with an ETA
+    weighted by `estimated_work`."""
+
+    def __init__(self, todo, progress):
+        self.todo, self.progress = todo, progress
+        self.executed, self.start, self.done_work = set(), time.perf_counter(), 0.0
+        self.total_work = sum(estimated_work(spec) for spec in todo)
+
+    def __call__(self, spec, status, seconds):
+        self.executed.add(spec.run_id)
+        elapsed = time.perf_counter() - self.start
+        self.done_work += estimated_work(spec)
+        eta = clock(elapsed / self.done_work * (self.total_work - self.done_work))
+        self.progress(f"[{len(self.executed)}/{len(self.todo)}] {spec.title}: {status} in "
+                      f"{clock(seconds)} — elapsed {clock(elapsed)}, ETA {eta}")
 
 
 def start_worker(threads, data_dir):

@@ -189,6 +189,8 @@ def _claim_markdown(claim, entry, level=2, preset="full"):
         lines += ["Findings (measured, outside the verdict):", ""]
         lines += [f"- {f}" for f in findings] + [""]
     lines += _sensitivity_markdown(entry.get("sensitivity") or [])
+    if entry.get("backend_note"):
+        lines += [f"*{entry['backend_note']}*", ""]
     for name in entry.get("waiting", []):
         lines.append(f"- the arm '{name}' waits for its learning-rate search, which has not "
                      "finished: it is not judged")
@@ -275,10 +277,24 @@ def run_span(results, run_ids):
 
 # --- one claim -----------------------------------------------------------------------------
 
-def judge_claim(claim, results, figure_path=None):
+def _other_rows(claim_id, other):
+    """The sensitivity table's rows from the other backend's reproduction (`other`, from
+    `compare.other_backend`), and a note where that claim was judged by other rules."""
+    theirs = (other or {}).get("claims", {}).get(claim_id)
+    if not theirs:
+        return [], None
+    if theirs.get("protocol_hash") != protocol(claim_id).hash():  # the rules as declared
+        return [], (f"The {other['backend']} backend's reproduction (`{other['folder']}`) judged "
+                    f"this claim under other rules (hash `{theirs.get('protocol_hash')}`): not "
+                    f"compared.")
+    return [sensitivity.backend_row(other["backend"], theirs["verdicts"])], None
+
+
+def judge_claim(claim, results, figure_path=None, other=None):
     """The claim's entry for results.json: numbers, a verdict per setting, findings, the
     sensitivity table and the figure; an analysis that raises gives a "could not be
-    judged" verdict with the reason."""
+    judged" verdict with the reason. `other` (`compare.other_backend`) adds the other
+    backend's verdicts to the sensitivity table."""
     mod = module(claim.id)
     p = protocol(claim.id)
     entry = {"id": claim.id, "title": claim.title, "statement": claim.statement,
@@ -295,7 +311,8 @@ def judge_claim(claim, results, figure_path=None):
             p = replace(p, settings={k: v for k, v in p.settings.items() if k not in absent})
             entry["not_run"] = absent
         verdicts = decide.judge(numbers, p, findings=mod.findings(numbers))
-        rows = sensitivity.table(numbers, p)
+        extra, entry["backend_note"] = _other_rows(claim.id, other)
+        rows = sensitivity.table(numbers, p, extra=extra)
         entry.update(numbers=numbers, verdicts={s: v.to_dict() for s, v in verdicts.items()},
                      sensitivity=rows, fragile=sensitivity.fragile(rows),
                      tables=[list(t) for t in mod.tables(numbers)])
@@ -382,15 +399,17 @@ def protocol_changes(out, ids):
     return current, overall, lines
 
 
-def write_report(claims, results, out, *, preset, wall_seconds, executed, command=None):
+def write_report(claims, results, out, *, preset, wall_seconds, executed, command=None,
+                 other=None):
     """Writes `results.json`, `report.md`, `summary.md` and `figures/`; returns the
-    results.json payload."""
+    results.json payload. `other` (`compare.other_backend`): the same preset on another
+    backend, whose verdicts join the sensitivity tables."""
     out = Path(out)
     ids = [c.id for c in claims]
     current, overall, changes = protocol_changes(out, ids)
     entries = []
     for claim in claims:
-        entry = judge_claim(claim, results, out / "figures" / f"claim{claim.id}.png")
+        entry = judge_claim(claim, results, out / "figures" / f"claim{claim.id}.png", other)
         if entry["figure"]:
             entry["figure"] = f"figures/{entry['figure']}"
         entries.append(entry)
@@ -415,7 +434,8 @@ def write_report(claims, results, out, *, preset, wall_seconds, executed, comman
         "span_seconds": run_span(results, used),
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    payload = plain({"preset": preset, "command": command,
+    compared = {"folder": other["folder"], "backend": other["backend"]} if other else None
+    payload = plain({"preset": preset, "command": command, "compared_with": compared,
                      "protocol": {"version": VERSION, "hash": overall,
                                   "claims": {str(k): v for k, v in current.items()}},
                      "claims": entries, "environment": env, "timing": timing})
@@ -442,7 +462,11 @@ def write_report(claims, results, out, *, preset, wall_seconds, executed, comman
         "is marked fragile. Runs that diverged (NaN loss) are counted apart, never averaged "
         "in. Values are mean ± sd over seeds; figures show every seed as a thin line and "
         "the mean ± sd as a band.\n\n"
-        + _environment_markdown(env, timing) + "\n## Summary\n\n" + summary + "\n\n"
+        + _environment_markdown(env, timing)
+        + (f"- Compared with the {other['backend']} backend's reproduction `{other['folder']}`: "
+           f"its verdicts are a row of every sensitivity table, and a part whose outcome "
+           f"differs between the backends marks the claim fragile\n" if other else "")
+        + "\n## Summary\n\n" + summary + "\n\n"
         + (f"![Every judged part]({forest})\n\n" if forest else "")
         + "## The protocol\n\n" + "\n\n".join(changes) + "\n"
     )

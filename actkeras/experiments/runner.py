@@ -8,8 +8,9 @@ is either absent or complete. A later call skips every run whose result file is
 complete, names the same content and finished (`ok` or `diverged`); anything else
 (a truncated file, another run's file, a failed run) is run again.
 
-Every result records its provenance: the actkeras version, the protocol hash of every
-claim that lists the run, and a fingerprint of the data it trained on. A finished run
+Every result records its provenance: the actkeras version, the Keras backend, the
+protocol hash of every claim that lists the run, and a fingerprint of the data it
+trained on. A finished run
 whose provenance differs from the present one is *stale*: it is never reused silently
 (`Staleness` says which, and `reproduce` refuses, or reuses or reruns them when asked).
 
@@ -77,10 +78,15 @@ def stale_reason(result, provenance):
 
     Args:
         result: a finished result.
-        provenance: what this invocation would record: `{"actkeras", "protocol":
-            {claim: hash}, "data": fingerprint or None}`.
+        provenance: what this invocation would record: `{"actkeras", "backend",
+            "protocol": {claim: hash}, "data": fingerprint or None}` (a result from before
+            the backend was recorded is checked by the backend its timing names).
     """
     theirs = result.get("provenance") or {}
+    backend = provenance.get("backend")
+    made_on = theirs.get("backend") or (result.get("timing") or {}).get("backend")
+    if backend and made_on and made_on != backend:
+        return f"made on Keras's {made_on} backend, this is {backend}"
     if theirs.get("actkeras") != provenance.get("actkeras"):
         return (f"made by actkeras {theirs.get('actkeras', '?')}, this is "
                 f"{provenance.get('actkeras')}")
@@ -539,6 +545,7 @@ def run_one(spec, out, *, data=None, verbose=0, export=False, provenance=None):
         error = f"{type(exc).__name__}: {exc}"
         result["traceback"] = "".join(lines[-6:])
     provenance = dict(provenance or {"actkeras": _version(), "protocol": {}})
+    provenance["backend"] = keras.backend.backend()  # the one it ran on, whatever was asked
     if spec.source != "generated" and provenance.get("data") is None:
         provenance["data"] = data.fingerprint(spec)
     result = plain({

@@ -6,9 +6,14 @@ part (where the protocol names one), runs without a value (diverged, failed, or 
 out by the metric) scored at chance instead of dropped, and, where a part decides "at
 chance", the earlier protocol's 20 % line instead of the binomial test. A verdict that
 changes in any row is **fragile**; the summary marks it.
+
+Given the same preset's reproduction on the other Keras backend (`reproduce(compare_with=
+...)`), its verdicts join the table as one more row per setting, and a claim is also
+fragile where a part's outcome differs between the backends, even with the same verdict.
 """
 
 from actkeras.experiments.decide import DECLARED, Variant, judge
+from actkeras.experiments.judging import Part, Verdict
 
 VARIANTS = (
     Variant("margins halved", margin_factor=0.5),
@@ -47,8 +52,18 @@ def table(numbers, protocol, extra=()):
     for name, verdicts in extra:
         for setting, verdict in verdicts.items():
             if setting in declared:
-                rows.append(_row(name, setting, verdict, declared[setting]))
+                rows.append({**_row(name, setting, verdict, declared[setting]), "backend": True})
     return rows
+
+
+def backend_row(backend, verdicts):
+    """`table`'s `extra` item for the verdicts another backend's results.json recorded
+    (`{setting: Verdict.to_dict()}`)."""
+    return (f"on the {backend} backend", {
+        setting: Verdict(verdict=v["verdict"], rule=v.get("rule", ""),
+                         parts=tuple(Part(text=p.get("text", ""), outcome=p["outcome"],
+                                          key=p.get("key", "")) for p in v.get("parts", [])))
+        for setting, v in verdicts.items()})
 
 
 def _row(name, setting, verdict, declared):
@@ -61,12 +76,16 @@ def _row(name, setting, verdict, declared):
 
 def fragile(rows):
     """The moved rules under which a verdict changes, once each: `"margins halved"`, with
-    the setting named where it is not the primary one (`"margins doubled (tuned)"`)."""
+    the setting named where it is not the primary one (`"margins doubled (tuned)"`); and
+    another backend's row where any part differs (`"on the jax backend: part (b)"`)."""
     primary = rows[0]["setting"] if rows else None
     out = []
     for r in rows:
-        if r["moved"]:
+        parts = r.get("backend") and r["parts_moved"]
+        if r["moved"] or parts:
             name = r["variant"] + ("" if r["setting"] == primary else f" ({r['setting']})")
+            if parts:
+                name += f": part{'s' if len(parts) > 1 else ''} " + ", ".join(f"({k})" for k in parts)
             if name not in out:
                 out.append(name)
     return out
