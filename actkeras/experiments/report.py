@@ -155,9 +155,9 @@ def _claim_markdown(claim, entry, level=2, preset="full"):
     if sized and preset != "full":
         # The protocol's sizes and their reasons are the full preset's: say so, rather
         # than give a reason for a size this preset does not run.
-        lines.append(f"- The protocol's sizes below are the full preset's, with their "
+        lines.append("- The protocol's sizes below are the full preset's, with their "
                      f"reasons; this `{preset}` preset runs the smaller sizes of the setup "
-                     f"above, so its verdicts are a check of the pipeline, not of the claim.")
+                     "above, so its verdicts are a check of the pipeline, not of the claim.")
     for name, value in sized:
         lines.append(f"- {name.replace('_', ' ')} = {value}: {p.reasons[name]}")
     lines.append("")
