@@ -86,12 +86,12 @@ def main(argv=None):
 
     results = {name: json.loads(path.read_text()) for name, path in _runs(args.folder).items()}
     sample = choose(results, args.minutes)
-    specs = {RunSpec.from_dict(r["spec"]).run_id: (name, r) for name, r in sample}
+    specs = [(RunSpec.from_dict(r["spec"]), name, r) for name, r in sample]
     started = time.perf_counter()
-    repeated = run_specs([RunSpec.from_dict(r["spec"]) for _, r in sample], args.into,
-                         verbose=0, data_dir=args.data_dir)
+    repeated = run_specs([spec for spec, _, _ in specs], args.into, verbose=0,
+                         data_dir=args.data_dir)
     rows, same, trained = [], 0, 0
-    for run_id, (name, original) in sorted(specs.items()):
+    for run_id, name, original in sorted((spec.run_id, name, r) for spec, name, r in specs):
         equal = run_digest(_numbers(repeated[run_id])) == run_digest(_numbers(original))
         training = run_digest(_training(repeated[run_id])) == run_digest(_training(original))
         same, trained = same + equal, trained + training
