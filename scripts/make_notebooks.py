@@ -194,8 +194,9 @@ md("""## What to do with it
   recurrent cell, a layer the model never called) and say how to make it visible."""),
 ])
 
-for source in (start_here, course_network, depth_and_init, tuning_and_export):
-    for index, cell in enumerate(source.NOTEBOOK.cells):
+written = [(source.NOTEBOOK, source.FILE) for source in (start_here, course_network, depth_and_init,
+                                                           tuning_and_export)]
+for notebook, name in written + [(nb4, "04_monitors_on_your_model.ipynb")]:
+    for index, cell in enumerate(notebook.cells):
         cell.id = f"cell-{index:02d}"  # stable ids: a regenerated notebook diffs only where it changed
-    nbf.write(source.NOTEBOOK, f"notebooks/{source.FILE}")
-nbf.write(nb4, "notebooks/04_monitors_on_your_model.ipynb")
+    nbf.write(notebook, f"notebooks/{name}")
