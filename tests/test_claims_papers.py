@@ -105,6 +105,16 @@ def test_claim11_quoted_numbers_are_compared_with_intervals_and_wrong_way_cells_
     assert ("2x2", "2x10") in c11.wrong_way(cells)
 
 
+def test_born_dead_trend_metrics_do_not_depend_on_the_order_cells_come_back_in():
+    # A report rewritten from the same runs read its cells in another order, and a part moved
+    # in its last digit: 0.1 + 0.2 + 0.3 and 0.3 + 0.2 + 0.1 differ in float arithmetic.
+    shares = [0.1, 0.2, 0.3, 0.7, 0.05]
+    cells = {c11.key(w, 10): s for w, s in zip((2, 3, 4, 5, 10), shares)}
+    backwards = dict(reversed(list(cells.items())))
+    metric = c11.METRICS["mean_share"].fn
+    assert metric({"cells": cells}) == metric({"cells": backwards}) == math.fsum(shares) / 5
+
+
 # --- claim 12: saturation --------------------------------------------------------------------
 
 def stats_record(step, means, spread=0.05):
