@@ -257,7 +257,35 @@ def _environment_markdown(env, timing):
         + f"); run time summed over all runs: {clock(timing['run_seconds'])}"
         + (f"; the runs themselves spanned {clock(timing['span_seconds'])} of wall time, "
            f"first start to last finish" if timing.get("span_seconds") else "") + "\n"
+        + _code_markdown(timing.get("code"))
     )
+
+
+def code_versions(results, run_ids):
+    """`{"report": digest, "runs": {digest: count}}`: the code writing the report and the
+    code that made each run (`"not recorded"` for runs from before digests were kept)."""
+    from actkeras.experiments.runner import code_digest
+
+    counts = {}
+    for run_id in sorted(run_ids):
+        digest = ((results.get(run_id) or {}).get("provenance") or {}).get("code") or "not recorded"
+        counts[digest] = counts.get(digest, 0) + 1
+    return {"report": code_digest(), "runs": dict(sorted(counts.items(), key=lambda kv: -kv[1]))}
+
+
+def _code_markdown(code):
+    if not code:
+        return ""
+    runs = code.get("runs") or {}
+    same = runs.get(code["report"], 0)
+    listed = "; ".join(f"`{d}`: {n}" if d != "not recorded" else f"not recorded (made before "
+                       f"the digest was kept): {n}" for d, n in runs.items())
+    return (f"- Code: this report was written by the package source with digest "
+            f"`{code['report']}`; {same} of {sum(runs.values())} runs were made by the same "
+            f"source (by digest: {listed or 'no runs'}). A digest names every `.py` file of "
+            f"the package; runs made by other code are reused unless their version, protocol "
+            f"or data differ, so `scripts/repeat_sample.py` checks a sample of them against "
+            f"today's code\n")
 
 
 def run_span(results, run_ids):
@@ -432,6 +460,7 @@ def write_report(claims, results, out, *, preset, wall_seconds, executed, comman
         "stale": sum(1 for r in used if (results.get(r) or {}).get("stale")),
         "run_seconds": sum(results[r].get("timing", {}).get("seconds", 0) for r in used if r in results),
         "span_seconds": run_span(results, used),
+        "code": code_versions(results, used),
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     compared = {"folder": other["folder"], "backend": other["backend"]} if other else None

@@ -9,10 +9,12 @@ complete, names the same content and finished (`ok` or `diverged`); anything els
 (a truncated file, another run's file, a failed run) is run again.
 
 Every result records its provenance: the actkeras version, the Keras backend, the
-protocol hash of every claim that lists the run, and a fingerprint of the data it
-trained on. A finished run
+protocol hash of every claim that lists the run, a fingerprint of the data it
+trained on, and a digest of the package's source code. A finished run
 whose provenance differs from the present one is *stale*: it is never reused silently
 (`Staleness` says which, and `reproduce` refuses, or reuses or reruns them when asked).
+The code digest is the exception: it is recorded and counted in the report (which runs
+were made by which code), not a reason to rerun, since most edits change no number.
 
 A run whose loss becomes NaN stops (`fit`'s divergence guard) and is recorded as
 `diverged`; a run that raises is recorded as `failed` with its error, and the
@@ -71,6 +73,25 @@ def _version():
     from actkeras import __version__
 
     return __version__
+
+
+_CODE_DIGEST = []
+
+
+def code_digest():
+    """A short digest (12 hex digits) of the running actkeras package's source: every `.py`
+    file under the package, by relative path and content. The version number stays the
+    same between commits; this tells two checkouts' code apart. Computed once a process."""
+    if not _CODE_DIGEST:
+        import actkeras
+
+        root = Path(actkeras.__file__).parent
+        digest = hashlib.sha256()
+        for path in sorted(root.rglob("*.py")):
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+        _CODE_DIGEST.append(digest.hexdigest()[:12])
+    return _CODE_DIGEST[0]
 
 
 def stale_reason(result, provenance):
@@ -545,6 +566,7 @@ def run_one(spec, out, *, data=None, verbose=0, export=False, provenance=None):
         error = f"{type(exc).__name__}: {exc}"
         result["traceback"] = "".join(lines[-6:])
     provenance = dict(provenance or {"actkeras": _version(), "protocol": {}})
+    provenance["code"] = code_digest()  # the code this process runs, whoever asked
     provenance["backend"] = keras.backend.backend()  # the one it ran on, whatever was asked
     if spec.source != "generated" and provenance.get("data") is None:
         provenance["data"] = data.fingerprint(spec)
