@@ -64,6 +64,11 @@ def read_result(path, spec):
         return None, "result of another run"
     if result.get("status") not in FINISHED:
         return None, f"previous attempt {result.get('status', 'incomplete')}"
+    if spec.kind == "tune" and result.get("status") == "ok":
+        from actkeras.experiments.search import widened_by
+
+        if not widened_by(result):  # resumed from its trials, and widened by today's rule
+            return None, "a search not yet widened by the protocol's grid-extension rule"
     return result, None
 
 
