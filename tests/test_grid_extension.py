@@ -131,6 +131,8 @@ def test_a_search_still_climbing_stops_at_the_cap_and_the_report_says_so(tmp_pat
     assert entry["at_cap"] and entry["added"] == {4.74: "top"}
     note = c.search_note(entry)
     assert "added 4.74" in note and "cap" in note and "bound" in note
+    tie = dict(entry, best=1.5, at_cap=False, scores=[0.1, 0.2, 0.9, 0.9])
+    assert "4.74 scored exactly as 1.5" in c.search_note(tie)
     title, header, rows = c.search_table(numbers)
     assert header[1:5] == ["lr 0.15", "lr 0.5", "lr 1.5", "lr 4.74 (added)"]
     [row] = rows
@@ -151,5 +153,7 @@ def test_a_finished_search_from_before_the_rule_is_resumed_and_widened(tmp_path,
     again, why = read_result(result_path(tmp_path, spec), spec)
     assert again is None and "grid-extension" in why
     scored_by_rate["trained"].clear()
-    assert run_one(spec, tmp_path)["search"] == result["search"]
+    resumed = run_one(spec, tmp_path)["search"]
     assert scored_by_rate["trained"] == []  # the grid's and the added trials, all reused
+    # The time the earlier invocation spent on it is kept (the report sums it).
+    assert resumed == {**result["search"], "earlier_seconds": result["timing"]["seconds"]}

@@ -430,7 +430,9 @@ def write_report(claims, results, out, *, preset, wall_seconds, executed, comman
         "executed": len(executed),
         "reused": len(used - executed),
         "stale": sum(1 for r in used if (results.get(r) or {}).get("stale")),
-        "run_seconds": sum(results[r].get("timing", {}).get("seconds", 0) for r in used if r in results),
+        "run_seconds": sum(results[r].get("timing", {}).get("seconds", 0)
+                           + ((results[r].get("search") or {}).get("earlier_seconds") or 0)
+                           for r in used if r in results),
         "span_seconds": run_span(results, used),
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }

@@ -152,6 +152,12 @@ def search_note(search):
         sides = " and ".join(sorted(set(added.values())))
         text.append(f"the grid's best was at its {sides} edge, so the protocol's grid-extension "
                     f"rule added {rates}")
+        scores = dict(zip(search.get("rates") or [], search.get("scores") or []))
+        ties = [r for r in sorted(added) if r != search["best"]
+                and scores.get(r) is not None and scores.get(r) == scores.get(search["best"])]
+        if ties:
+            text.append(f"{', '.join(f'{r:g}' for r in ties)} scored exactly as {search['best']:g} "
+                        "(a tie goes to the lower rate, and a tie points nowhere)")
     if search.get("at_cap"):
         side = "top" if search["best"] == max(search["rates"]) else "bottom"
         text.append(f"still at the {side} edge at the rule's cap: this arm might do better "
