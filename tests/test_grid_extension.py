@@ -157,3 +157,6 @@ def test_a_finished_search_from_before_the_rule_is_resumed_and_widened(tmp_path,
     assert scored_by_rate["trained"] == []  # the grid's and the added trials, all reused
     # The time the earlier invocation spent on it is kept (the report sums it).
     assert resumed == {**result["search"], "earlier_seconds": result["timing"]["seconds"]}
+    from actkeras.experiments.compare import run_digest
+
+    assert run_digest({"search": resumed}) == run_digest({"search": result["search"]})
