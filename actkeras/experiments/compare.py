@@ -33,8 +33,8 @@ from pathlib import Path
 from actkeras.atomic import write_text
 
 # Keys whose values are measurements of time (a run's `timing`, a fit's `seconds`) or of
-# where a file was cached, not results.
-_NOT_COMPARED = {"timing", "seconds", "cache_file", "cache_hit", "stale"}
+# where a file was cached, not results (a resumed search's `earlier_seconds` too).
+_NOT_COMPARED = {"timing", "seconds", "earlier_seconds", "cache_file", "cache_hit", "stale"}
 
 
 def _strip(value):

@@ -19,7 +19,7 @@ from actkeras.experiments import decide, judging, sensitivity
 from actkeras.experiments.claims import PAPERS, module
 from actkeras.experiments.protocol import hashes
 from actkeras.experiments.runner import clock
-from actkeras.experiments.rules import VERSION, protocol
+from actkeras.experiments.rules import GRID_EXTENSION, VERSION, protocol
 from actkeras.records import environment, plain
 
 SUMMARY_START = "<!-- actkeras reproduce summary: start -->"
@@ -458,7 +458,9 @@ def write_report(claims, results, out, *, preset, wall_seconds, executed, comman
         "executed": len(executed),
         "reused": len(used - executed),
         "stale": sum(1 for r in used if (results.get(r) or {}).get("stale")),
-        "run_seconds": sum(results[r].get("timing", {}).get("seconds", 0) for r in used if r in results),
+        "run_seconds": sum(results[r].get("timing", {}).get("seconds", 0)
+                           + ((results[r].get("search") or {}).get("earlier_seconds") or 0)
+                           for r in used if r in results),
         "span_seconds": run_span(results, used),
         "code": code_versions(results, used),
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -466,7 +468,8 @@ def write_report(claims, results, out, *, preset, wall_seconds, executed, comman
     compared = {"folder": other["folder"], "backend": other["backend"]} if other else None
     payload = plain({"preset": preset, "command": command, "compared_with": compared,
                      "protocol": {"version": VERSION, "hash": overall,
-                                  "claims": {str(k): v for k, v in current.items()}},
+                                  "claims": {str(k): v for k, v in current.items()},
+                                  "grid_extension": GRID_EXTENSION.decisive()},
                      "claims": entries, "environment": env, "timing": timing})
     summary = summary_table(entries)
     header = (
@@ -484,7 +487,10 @@ def write_report(claims, results, out, *, preset, wall_seconds, executed, comman
         "reproduced* when none does, *mixed* when they disagree and *undecided* otherwise. "
         "Each claim is judged as its source ran it and, where the protocol says, with each "
         "arm at its own best learning rate (a Keras Tuner search on the validation split, "
-        "then fresh seeds) or another initialisation. What the package adds to a claim is a "
+        "then fresh seeds; a search whose best rate is at an edge of its grid is extended "
+        f"by the grid's own step, one rate at a time, until its best is inside or "
+        f"{GRID_EXTENSION.cap} rates have been added on that side, and its table says which "
+        "rates were added) or another initialisation. What the package adds to a claim is a "
         "finding, outside the verdict. Every claim ends with a table of how its verdict "
         "moves when a rule moves (margins halved and doubled, the alternative aggregate, "
         "runs without a value scored at chance, another chance rule); a verdict that moves "

@@ -16,7 +16,7 @@ on the validation split with a seed no judged run uses, then judged on fresh see
 
 import math
 
-from actkeras.experiments.protocol import ChanceRule, Margin, Protocol, Rule
+from actkeras.experiments.protocol import ChanceRule, GridExtension, Margin, Protocol, Rule
 
 VERSION = 3
 
@@ -46,6 +46,25 @@ DEEP_GRID_3 = (0.005, 0.05, 0.5)  # a decade apart: the arms only tied to traina
 GRID_REASON = ("five learning rates half a decade apart (a factor of about 3), centred on "
                "the rate the source used, so that every arm's best rate lies inside the grid "
                "or at its edge, where the report says so")
+
+# Every learning-rate search (claims 1, 3, 4, 5, 9 and 10) follows this rule. It decides
+# which rates are tried, not how a part is judged, so it is recorded in each search's result
+# (a search made under another rule is resumed and widened, never reused as it is), not in
+# the claims' hashes.
+GRID_EXTENSION = GridExtension(
+    cap=3,
+    reason="a search whose best rate is at an edge of its grid has not found that arm's best "
+           "rate, only a bound on it: the Deep Learning Tuning Playbook (Godbole et al. 2023) "
+           "reads a best point at the boundary of a search space as a sign that the space is "
+           "too narrow, and widens it in that direction. 'Each arm at its own best learning "
+           "rate' needs the best inside the rates tried, so the grid is extended by its own "
+           "step, one rate at a time, while the scores point outward",
+    cap_reason="three grid steps (a factor of about 30 beyond the edge for the half-decade grids, "
+               "1,000 for the decade grid) bound each search's cost at three more trainings a "
+               "side; a rate that far from the source's own is no longer the source's setting "
+               "tuned but another training regime. A search still at its edge after three is "
+               "reported as stopped at the cap, its tuned numbers a bound, not a best",
+)
 
 CHANCE = ChanceRule(
     alpha=0.001,

@@ -66,6 +66,11 @@ def read_result(path, spec):
         return None, "result of another run"
     if result.get("status") not in FINISHED:
         return None, f"previous attempt {result.get('status', 'incomplete')}"
+    if spec.kind == "tune" and result.get("status") == "ok":
+        from actkeras.experiments.search import widened_by
+
+        if not widened_by(result):  # resumed from its trials, and widened by today's rule
+            return None, "a search not yet widened by the protocol's grid-extension rule"
     return result, None
 
 
@@ -350,12 +355,29 @@ def _probe(spec, data):
                   "config": {"family": family, "probe_size": n, **overrides}}
 
 
+def _earlier_seconds(spec, out):
+    """The time earlier invocations spent on a search that is now resumed: the last
+    attempt's own time and what it had recorded before it."""
+    try:
+        earlier = json.loads(result_path(out, spec).read_text())
+    except (OSError, ValueError):
+        return 0.0
+    if not isinstance(earlier, dict) or earlier.get("run_id") != spec.run_id:
+        return 0.0
+    return (float((earlier.get("timing") or {}).get("seconds") or 0)
+            + float((earlier.get("search") or {}).get("earlier_seconds") or 0))
+
+
 def _tune(spec, data, out):
     """A Keras Tuner grid search over `spec.grid` (learning rates) for the spec's arm; each
     trial is scored by its final validation accuracy."""
     from actkeras.experiments.search import search_learning_rate
 
-    found = search_learning_rate(spec, data, Path(out) / "tuning" / spec.run_id)
+    folder = Path(out) / "tuning" / spec.run_id
+    earlier = _earlier_seconds(spec, out) if folder.exists() else 0.0
+    found = search_learning_rate(spec, data, folder)
+    if earlier:  # a resumed search: its reused trials were trained by earlier invocations
+        found["earlier_seconds"] = earlier
     return None, {"status": "ok", "data": _data_record(data), "search": found,
                   "config": {"grid": list(spec.grid), **spec.overrides}}
 

@@ -182,12 +182,9 @@ def findings(numbers):
         if search.get("best") is None:
             found.append(f"search {label}: no trial finished")
             continue
-        text = f"search {label}: best learning rate {search['best']:g}"
-        if search.get("at_edge"):
-            side = "top" if search["best"] == max(search["grid"]) else "bottom"
-            text += (f", at the {side} edge of the grid: this arm might do better beyond it, so "
-                     "its tuned numbers are a bound, not its best")
-        found.append(text)
+        note = c.search_note(search)
+        found.append(f"search {label}: best learning rate {search['best']:g}"
+                     + (f" ({note})" if note else ""))
     return found
 
 
@@ -209,12 +206,7 @@ def tables(numbers):
     out = [("Arms", columns, rows)]
     searches_ = numbers.get("searches") or {}
     if searches_:
-        grid_ = next(iter(searches_.values()))["grid"]
-        out.append(("Learning-rate searches (final validation accuracy of one run per rate, "
-                    "seed 1000)", ["activation"] + [f"lr {g:g}" for g in grid_] + ["best"],
-                    [[label] + [stats.fmt(v, percent=True) for v in s["scores"]]
-                     + [f"{s['best']:g}" if s.get("best") is not None else "–"]
-                     for label, s in searches_.items()]))
+        out.append(c.search_table(searches_))
     return out
 
 
