@@ -128,6 +128,37 @@ def search_numbers(claim, results):
     return out
 
 
+def search_findings(numbers):
+    """One finding per finished learning-rate search of `numbers["searches"]`: its best
+    rate, and whether it lies at an edge of the grid (then the tuned numbers are a bound)."""
+    found = []
+    for label, search in (numbers.get("searches") or {}).items():
+        if search.get("best") is None:
+            found.append(f"search {label}: no trial finished")
+            continue
+        text = f"search {label}: best learning rate {search['best']:g}"
+        if search.get("at_edge"):
+            side = "top" if search["best"] == max(search["grid"]) else "bottom"
+            text += (f", at the {side} edge of the grid: this arm might do better beyond it, so "
+                     "its tuned numbers are a bound, not its best")
+        found.append(text)
+    return found
+
+
+def search_table(numbers, first="activation"):
+    """The report table of `numbers["searches"]` (`None` without any): one row per search,
+    its final validation accuracy at each rate of the grid and the best rate."""
+    searches = numbers.get("searches") or {}
+    if not searches:
+        return None
+    grid_ = next(iter(searches.values()))["grid"]
+    return ("Learning-rate searches (final validation accuracy of one run per rate, seed 1000)",
+            [first] + [f"lr {g:g}" for g in grid_] + ["best"],
+            [[label] + [stats.fmt(v, percent=True) for v in s["scores"]]
+             + [f"{s['best']:g}" if s.get("best") is not None else "–"]
+             for label, s in searches.items()])
+
+
 # --- the numbers decide.judge reads -----------------------------------------------------------
 
 def arm_numbers(runs, metrics, label):
