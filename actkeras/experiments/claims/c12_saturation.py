@@ -315,6 +315,12 @@ def _fmt(v, digits=3):
     return "–" if v is None else f"{v:.{digits}f}"
 
 
+def layers_text(name):
+    """`"sigmoid 4 hidden layers"`, or `"sigmoid 4 hidden layers, tuned"` for a tuned arm."""
+    base = name.removesuffix(f" {TUNED}")
+    return f"{base} hidden layers" + (f", {TUNED}" if base != name else "")
+
+
 def shown_labels():
     """Every arm as `findings` and `tables` name it: as run, then tuned."""
     return [shown(name, AS_RUN) for name in all_labels()] + \
@@ -337,7 +343,7 @@ def findings(numbers):
                 lower = [layer["mean"][i] for layer in p["layers"][:-1]]
                 ordered += all(a < b for a, b in zip(lower, lower[1:]))
                 escaped += (top[-1] - top[i]) > 0.05
-            found.append(f"{name} hidden layers: the lower layers' means rise from the input "
+            found.append(f"{layers_text(name)}: the lower layers' means rise from the input "
                          f"side towards the top (the paper: 'decreasing as we go from the output "
                          f"layer to the input layer') in {ordered} of {len(per_seed)} seeds; the "
                          f"top layer's mean rose by more than 0.05 from its lowest by the end "
@@ -422,9 +428,7 @@ def draw(claim, numbers, verdicts):
             ax.plot(steps, m, color=color, marker="o", markersize=2, label=f"layer {i + 1}")
             ax.fill_between(steps, m, p, color=color, alpha=0.15, linewidth=0)
         low = -1 if name.startswith(("tanh", "softsign")) else 0
-        title = name.replace(f" {TUNED}", "") + " hidden layers" + \
-            (f", {TUNED}" if name.endswith(TUNED) else "")
-        f.finish(ax, f"{title}: mean, band to 98th pct", xlabel="update",
+        f.finish(ax, f"{layers_text(name)}: mean, band to 98th pct", xlabel="update",
                  ylabel="activation output", ylim=(low, 1))
     test_ax = axes[min(len(names), len(axes) - 2)]
     per_arm = {}
