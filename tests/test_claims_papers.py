@@ -206,6 +206,13 @@ def test_claim12_tuned_setting_judged_beside_as_run_with_the_sensitivity_rows():
     assert parts[TUNED]["a"] == HOLDS and parts[TUNED]["c"] == HOLDS
     assert any(f.startswith("search tanh N 5 (search): best learning rate 0.3, at the top edge")
                for f in verdicts[AS_RUN].findings)  # the findings go with the primary
+    sigmoid = next(s.run_id for s in c.tuning if s.label == "sigmoid 5 (search)")
+    for trial in results[sigmoid]["search"]["trials"]:
+        trial["score"] = 0.1  # every rate at chance: the tie goes to the lowest
+    results[sigmoid]["search"]["best"] = 0.01
+    found = c12.findings(c12.numbers(c, results))
+    assert any(f.startswith("search sigmoid 5 (search): best learning rate 0.01, but no rate of "
+                            "the grid took the arm above chance") for f in found)
     rows = sensitivity.table(numbers, c12.PROTOCOL)
     assert {r["setting"] for r in rows if r["variant"] == "as declared"} == {AS_RUN, TUNED}
     titles = [t[0] for t in c12.tables(numbers)]

@@ -137,6 +137,12 @@ def search_findings(numbers):
             found.append(f"search {label}: no trial finished")
             continue
         text = f"search {label}: best learning rate {search['best']:g}"
+        if search.get("trains") is False:
+            found.append(text + ", but no rate of the grid took the arm above chance (by the "
+                         "chance rule on the validation split): its best is the lowest of tied "
+                         "chance-level scores, and its tuned runs show the arm untrainable within "
+                         "the budget, not tuned")
+            continue
         if search.get("at_edge"):
             side = "top" if search["best"] == max(search["grid"]) else "bottom"
             text += (f", at the {side} edge of the grid: this arm might do better beyond it, so "
