@@ -139,9 +139,10 @@ def search_findings(numbers):
         text = f"search {label}: best learning rate {search['best']:g}"
         if search.get("trains") is False:
             found.append(text + ", but no rate of the grid took the arm above chance (by the "
-                         "chance rule on the validation split): its best is the lowest of tied "
-                         "chance-level scores, and its tuned runs show the arm untrainable within "
-                         "the budget, not tuned")
+                         "chance rule on the validation split): its best is the highest of "
+                         "chance-level scores (which constant answer a network settled on), not a "
+                         "rate at which it trains, so its tuned runs show the arm at one more "
+                         "rate, not at its best")
             continue
         if search.get("at_edge"):
             side = "top" if search["best"] == max(search["grid"]) else "bottom"
