@@ -133,7 +133,7 @@ def test_a_search_still_climbing_stops_at_the_cap_and_the_report_says_so(tmp_pat
     assert "added 4.74" in note and "cap" in note and "bound" in note
     tie = dict(entry, best=1.5, at_cap=False, scores=[0.1, 0.2, 0.9, 0.9])
     assert "4.74 scored exactly as 1.5" in c.search_note(tie)
-    title, header, rows = c.search_table(numbers)
+    title, header, rows = c.search_table({"searches": numbers})
     assert header[1:5] == ["lr 0.15", "lr 0.5", "lr 1.5", "lr 4.74 (added)"]
     [row] = rows
     assert row[4] != "–" and "cap" in row[-1]

@@ -164,19 +164,45 @@ def search_note(search):
                     "beyond it, so its tuned numbers are a bound, not its best")
     elif search.get("at_edge") and len(grid) > 1:
         side = "top" if search["best"] == max(search["rates"]) else "bottom"
-        text.append(f"at the {side} edge of the rates tried, not extended ("
-                    f"{search.get('stopped') or 'searched before the grid-extension rule'})")
+        text.append(f"at the {side} edge of the rates tried, not extended: "
+                    f"{search.get('stopped') or 'searched before the grid-extension rule'}")
     elif added:
         text.append("the best is now inside the rates tried")
     return "; ".join(text)
 
 
-def search_table(searches):
-    """The searches' table: a column per rate tried by any of them (those the
-    grid-extension rule added marked so), the best, and what the rule did."""
+def search_findings(numbers):
+    """One finding per finished learning-rate search of `numbers["searches"]`: its best
+    rate, where it lies and what the grid-extension rule did (`search_note`), or that no
+    rate took the arm above chance."""
+    found = []
+    for label, search in (numbers.get("searches") or {}).items():
+        if search.get("best") is None:
+            found.append(f"search {label}: no trial finished")
+            continue
+        text = f"search {label}: best learning rate {search['best']:g}"
+        if search.get("trains") is False:
+            found.append(text + ", but no rate tried took the arm above chance (by the chance "
+                         "rule on the validation split): its best is the highest of "
+                         "chance-level scores (which constant answer a network settled on), not a "
+                         "rate at which it trains, so its tuned runs show the arm at one more "
+                         "rate, not at its best")
+            continue
+        note = search_note(search)
+        found.append(text + (f" ({note})" if note else ""))
+    return found
+
+
+def search_table(numbers, first="search"):
+    """The report table of `numbers["searches"]` (`None` without any): a column per rate
+    tried by any search (those the grid-extension rule added marked so), the best, and
+    what the rule did."""
+    searches = numbers.get("searches") or {}
+    if not searches:
+        return None
     grid = sorted({r for s in searches.values() for r in s["grid"]})
     rates = sorted({r for s in searches.values() for r in s.get("rates") or s["grid"]})
-    header = ["search"] + [f"lr {r:g}" + ("" if r in grid else " (added)") for r in rates]
+    header = [first] + [f"lr {r:g}" + ("" if r in grid else " (added)") for r in rates]
     rows = []
     for label, s in searches.items():
         by_rate = dict(zip(s.get("rates") or s["grid"], s["scores"]))

@@ -178,13 +178,7 @@ def findings(numbers):
                      f"98 % for {', '.join(saturated)}: the gap there is generalisation, not "
                      "trainability, which is why training accuracy is judged within the "
                      "course's budget")
-    for label, search in (numbers.get("searches") or {}).items():
-        if search.get("best") is None:
-            found.append(f"search {label}: no trial finished")
-            continue
-        note = c.search_note(search)
-        found.append(f"search {label}: best learning rate {search['best']:g}"
-                     + (f" ({note})" if note else ""))
+    found += c.search_findings(numbers)
     return found
 
 
@@ -204,9 +198,9 @@ def tables(numbers):
                          c.summary_cell(c.values_of(numbers, setting, role, "train_end")),
                          c.summary_cell(c.values_of(numbers, setting, role, "test"))])
     out = [("Arms", columns, rows)]
-    searches_ = numbers.get("searches") or {}
+    searches_ = c.search_table(numbers)
     if searches_:
-        out.append(c.search_table(searches_))
+        out.append(searches_)
     return out
 
 
