@@ -128,7 +128,9 @@ def test_depth_and_init_shows_he_training_where_glorot_stays_at_chance(tmp_path,
     probe = ("{label: {'valid': run['scores']['valid_accuracy'],"
              " 'spread': [layer['std'] for layer in run['stats'][0]['layers'].values()],"
              " 'dead_at_0': run['dead'][0]['step'],"
-             " 'finals': [curve[-1] for curve in curves[label].values()]} for label, run in runs.items()}")
+             " 'finals': [curve[-1] for curve in curves[label].values()],"
+             " 'first_gradient': list(run['gradients'][-1]['layers'].values())[0]}"
+             " for label, run in runs.items()}")
     _, text, found = run("02_fashion_mnist_depth_and_init.ipynb", tmp_path, monkeypatch, probe, figures=4)
     he, glorot = found["relu, he, lr 0.001"], [found["relu, glorot, lr 0.01"], found["relu, glorot, lr 0.001"]]
     for run_ in glorot:
@@ -141,7 +143,11 @@ def test_depth_and_init_shows_he_training_where_glorot_stays_at_chance(tmp_path,
     assert min(he["finals"]) > max(max(run_["finals"]) for run_ in glorot)
     assert he["valid"] == pytest.approx(he["finals"][0])  # the watched run is the seed-0 curve
     assert he["spread"][-1] > 0.1 * he["spread"][0]
-    assert "exactly zero in 50 of 51 layers" in text  # Glorot's zero gradients, said in words
+    # Glorot's gradient at the first layer: vanishingly small, or exactly 0 in float32 (a layer
+    # above it dead for every probe image), depending on the seed and the backend's arithmetic.
+    for run_ in glorot:
+        assert run_["first_gradient"] < 1e-6 * he["first_gradient"]
+    assert "exactly zero in" in text  # the count of exact zeros is said in words
     assert text.count("DeadUnitWarning") <= len(found)  # one summary line per fit at most
 
 

@@ -41,6 +41,7 @@ import numpy as np
 from actkeras.callbacks import ActivationStats, DeadReLUMonitor, GradientNormLogger
 from actkeras.data import load_fashion_mnist
 from actkeras.experiments import figures
+from actkeras.seeding import seed_everything
 from actkeras.teaching import summarised_warnings
 
 # The knobs.
@@ -91,7 +92,8 @@ ax.legend()"""),
 md("""## The real network, with every layer watched
 
 Each run trains the 50-layer network with seed 0 and three monitors, all measuring on a probe of
-validation images:
+validation images. `seed_everything(seed)` fixes the order of the batches as well as the initial
+weights (`build_model`'s `seed` fixes only the weights), so each run repeats exactly:
 
 - `ActivationStats`, once before the first step and at each epoch end: each layer's mean and
   spread;
@@ -104,6 +106,7 @@ per run, so they are summarised to one line per run."""),
 code("""runs = {}
 for label, options in RUNS.items():
     began = time.perf_counter()
+    seed_everything(0)  # the batches' order too: build_model's seed fixes the initial weights only
     model = actkeras.build_model(preset="fashion_mlp", epochs=EPOCHS, seed=0, **options)
     stats, dead, gradients = ActivationStats(), DeadReLUMonitor(every=EVERY), GradientNormLogger()
     stats.at_start = dead.at_start = True  # also measure the state training starts from
@@ -120,6 +123,7 @@ code("""curves = {label: {0: run["history"]["val_accuracy"]} for label, run in r
 for label, options in RUNS.items():
     began = time.perf_counter()
     for seed in SEEDS[1:]:
+        seed_everything(seed)
         model = actkeras.build_model(preset="fashion_mlp", epochs=EPOCHS, seed=seed, **options)
         curves[label][seed] = actkeras.fit(model, data, verbose=0).history["val_accuracy"]
     final = [curve[-1] for curve in curves[label].values()]
@@ -203,8 +207,10 @@ md("""## Conclusion
 - **Dead is not the same as dying.** The layer × step map shows most of the dead units already
   present at step 0: in a deep, narrow ReLU network many units are off for every input from the
   start (claim 11: such networks can be *born dead*). Training adds some, in Glorot's upper
-  layers, but it is not where they come from. With Glorot the gradient of every hidden layer is
-  exactly 0 in float32: nothing below the output layer can learn.
+  layers, but it is not where they come from. With Glorot the gradient reaching the hidden
+  layers is some 10¹⁰ times smaller than with He, and exactly 0 in float32 wherever a layer at or
+  above it has died for every probe image (the triangles, when a run has one: which run has one
+  depends on the seed and the backend's arithmetic): nothing below the output layer can learn.
 - **A network can train with many dead units.** The He network has many layers above 10 % dead
   units and still learns: dead units waste capacity, but what stops learning is a signal that
   vanishes, and He's scale keeps it.
