@@ -1,13 +1,16 @@
 """`BudgetEvaluator` scores at step 0 and at each budget, reading the model only when a
-budget may have been reached, with the records it made when it read it every group."""
+budget may have been reached, with the records it made when it read it every group; its
+scores are the plain accuracy's, each split scored in one compiled call."""
 
 from types import SimpleNamespace
 
+import keras
 import numpy as np
 import pytest
 
 import actkeras
-from actkeras.experiments.measures import BudgetEvaluator
+from actkeras.experiments import measures
+from actkeras.experiments.measures import BudgetEvaluator, accuracy
 from actkeras.training import fit
 
 
@@ -82,3 +85,74 @@ def test_a_diverged_run_stops_recording_at_the_nan_loss():
         fit(model, data, callbacks=[evaluator], verbose=0, log_every=20, check_every=1)
     assert [r["step"] for r in evaluator.records][:1] == [0]
     assert all(r["step"] < 30 for r in evaluator.records)
+
+
+class _Reference(keras.callbacks.Callback):
+    """After the evaluator, at each step it recorded: the accuracy of the same weights on
+    the same arrays by `accuracy`, the plain definition (the model called on each chunk,
+    NumPy's argmax)."""
+
+    def __init__(self, evaluator, data):
+        super().__init__()
+        self.evaluator, self.data, self.records = evaluator, data, []
+
+    def _check(self):
+        if len(self.records) < len(self.evaluator.records):
+            step = self.evaluator.records[len(self.records)]["step"]
+            d = self.data
+            self.records.append({"step": step,
+                                 "valid_accuracy": accuracy(self.model, d.x_valid, d.y_valid),
+                                 "train_accuracy": accuracy(self.model, d.x_train, d.y_train)})
+
+    def on_train_begin(self, logs=None):
+        self._check()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._check()
+
+
+def test_budget_scores_equal_the_plain_accuracy_at_that_step(monkeypatch):
+    monkeypatch.setattr(measures, "CHUNK", 48)  # several chunks and a short last one
+    data = _data(n=150, seed=3)
+    model = actkeras.build_model("sigmoid", preset="mlp", units=16, depth=2, seed=2, steps=12,
+                                 batch_size=16, steps_per_execution=1, learning_rate=0.5)
+    evaluator = BudgetEvaluator(data.x_valid, data.y_valid, (0, 1, 2, 5, 9, 12),
+                                data.x_train, data.y_train)
+    reference = _Reference(evaluator, data)
+    fit(model, data, callbacks=[evaluator, reference], verbose=0, validation=False)
+    assert [r["step"] for r in evaluator.records] == [0, 1, 2, 5, 9, 12]
+    assert evaluator.records == reference.records  # exactly
+    assert len({r["train_accuracy"] for r in evaluator.records}) > 1  # the weights moved
+
+
+class _CountsInference(keras.layers.Layer):
+    """The identity, counting the Python calls in inference mode (traces, once compiled)."""
+
+    calls = 0
+
+    def call(self, inputs, training=None):
+        if not training:
+            type(self).calls += 1
+        return inputs
+
+
+def test_scoring_is_one_compiled_call_per_split_and_budget_whatever_the_budgets():
+    """The forward pass is traced once per split, not run from Python at every budget
+    and chunk: the scoring adds one backend call per split at a budget, no more."""
+    data = _data(n=150, seed=4)
+    model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(),
+                              _CountsInference(), keras.layers.Dense(10)])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), steps_per_execution=1,
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    budgets = (0, 1, 2, 3, 4, 5, 6, 7, 8, 9)
+    evaluator = BudgetEvaluator(data.x_valid, data.y_valid, budgets, data.x_train, data.y_train,
+                                train_until=4)
+    _CountsInference.calls = 0
+    model.fit(data.x_train, data.y_train, batch_size=16, epochs=1, verbose=0,
+              callbacks=[evaluator])
+    assert [r["step"] for r in evaluator.records] == list(budgets)
+    assert evaluator.counter.traces == 2  # one trace for each split's shape
+    # The layer ran in Python at those traces (and on JAX once more, in Keras's own
+    # output-shape inference), not at each of the 15 scorings as eager calls would.
+    assert _CountsInference.calls <= 3
+    assert evaluator.counter.calls == len(budgets) + 5  # valid at each, train up to step 4

@@ -3,7 +3,9 @@ measurements taken once training ends (`MEASURES`).
 
 `BudgetEvaluator` scores the whole validation split (and a fixed slice of the
 training split) before the first step and at each budget step, so learning curves
-of different arms and seeds are read at the same steps, never interpolated.
+of different arms and seeds are read at the same steps, never interpolated. Each
+split is scored in one compiled call (`HitCounter`), its arrays held by the backend
+once per `fit`.
 """
 
 import math
@@ -23,6 +25,88 @@ def accuracy(model, x, y):
         out = keras.ops.convert_to_numpy(model(x[start:start + CHUNK], training=False))
         hits += int(np.sum(np.argmax(out, axis=-1) == y[start:start + CHUNK]))
     return hits / len(x)
+
+
+class HitCounter:
+    """Top-1 hits of `model` on fixed arrays, each call one compiled backend call.
+
+    The arrays are held by the backend once (`tf.constant`, `jax.device_put`); a call
+    runs the model in inference mode on the same chunks of `CHUNK` images as
+    `accuracy` and counts `argmax == y` in the same function (`tf.function` over
+    `model(x, training=False)`, reading the variables as they are; `jax.jit` over
+    Keras's public `stateless_call`, the variables' values passed in), so that the
+    counts are `accuracy`'s: the same ops on the same chunks, the ties to the first
+    index as NumPy's `argmax` (`tests/test_budgets.py`). Other backends: `accuracy`.
+
+    `calls` counts the calls; `traces` the times the model was traced (once per
+    array shape), which the tests read.
+
+    Example:
+    >>> count = HitCounter(model)
+    >>> split = count.hold(x_valid, y_valid)
+    >>> count(split) / len(x_valid)  # == accuracy(model, x_valid, y_valid)
+    """
+
+    def __init__(self, model):
+        self.model = model
+        self.backend = keras.backend.backend()
+        self.calls = self.traces = 0
+        self._fn = self._compile()
+
+    def _hits(self, forward, x, y):
+        """The traced count: `forward(chunk) -> outputs`, chunk by chunk as `accuracy`."""
+        self.traces += 1
+        hits = keras.ops.zeros((), "int32")
+        for start in range(0, x.shape[0], CHUNK):
+            out = forward(x[start:start + CHUNK])
+            right = keras.ops.equal(keras.ops.cast(keras.ops.argmax(out, axis=-1), "int32"),
+                                    keras.ops.cast(y[start:start + CHUNK], "int32"))
+            hits = hits + keras.ops.sum(keras.ops.cast(right, "int32"))
+        return hits
+
+    def _compile(self):
+        model = self.model
+        if self.backend == "tensorflow":
+            import tensorflow as tf
+
+            return tf.function(
+                lambda x, y: self._hits(lambda c: model(c, training=False), x, y),
+                autograph=False, jit_compile=False)
+        if self.backend == "jax":
+            import jax
+
+            def hits(trainable, non_trainable, x, y):
+                return self._hits(
+                    lambda c: model.stateless_call(trainable, non_trainable, c,
+                                                   training=False)[0], x, y)
+
+            return jax.jit(hits)
+        return None
+
+    def hold(self, x, y):
+        """`(x, y)` as the backend holds them for every later call."""
+        if self.backend == "tensorflow":
+            import tensorflow as tf
+
+            return tf.constant(x), tf.constant(y)
+        if self.backend == "jax":
+            import jax
+
+            return jax.device_put(np.asarray(x)), jax.device_put(np.asarray(y))
+        return x, y
+
+    def __call__(self, split):
+        x, y = split
+        self.calls += 1
+        if self._fn is None:
+            return round(accuracy(self.model, x, y) * len(x)) if len(x) else 0
+        if self.backend == "jax":
+            model = self.model
+            out = self._fn([v.value for v in model.trainable_variables],
+                           [v.value for v in model.non_trainable_variables], x, y)
+        else:
+            out = self._fn(x, y)
+        return int(keras.ops.convert_to_numpy(out))
 
 
 def epochs_to_steps(epochs, n_train, batch_size, group=10):
@@ -59,17 +143,25 @@ class BudgetEvaluator(keras.callbacks.Callback):
         self.records = []
 
     def _record(self, step):
-        record = {"step": step, "valid_accuracy": accuracy(self.model, self.x_valid, self.y_valid)}
-        if (self.x_train is not None and len(self.x_train)
-                and (self.train_until is None or step <= self.train_until)):
-            record["train_accuracy"] = accuracy(self.model, self.x_train, self.y_train)
+        record = {"step": step, "valid_accuracy": self._accuracy(self._valid)}
+        if self._train is not None and (self.train_until is None or step <= self.train_until):
+            record["train_accuracy"] = self._accuracy(self._train)
         self.records.append(record)
+
+    def _accuracy(self, split):
+        n = len(split[1])
+        return self.counter(split) / n if n else None
 
     def _iterations(self):
         return int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
 
     def on_train_begin(self, logs=None):
         self.records = []
+        # One compiled scorer and the splits held by the backend, for this `fit`.
+        self.counter = HitCounter(self.model)
+        self._valid = self.counter.hold(self.x_valid, self.y_valid)
+        self._train = (self.counter.hold(self.x_train, self.y_train)
+                       if self.x_train is not None and len(self.x_train) else None)
         self._pending = [s for s in self.steps if s > 0]
         self._base = None  # the step count when the epoch began (unknown: read each group)
         if 0 in self.steps:
