@@ -7,6 +7,7 @@ from nbformat.v4 import new_notebook, new_markdown_cell as md, new_code_cell as 
 
 from notebook_sources import (
     KERNEL,
+    cost_speed_linearity,
     course_network,
     depth_and_init,
     dying_relu,
@@ -204,7 +205,7 @@ md("""## What to do with it
 
 written = [(source.NOTEBOOK, source.FILE) for source in (start_here, course_network, depth_and_init,
                                                            tuning_and_export, vanishing_and_batchnorm,
-                                                           dying_relu)]
+                                                           dying_relu, cost_speed_linearity)]
 for notebook, name in written + [(nb4, "04_monitors_on_your_model.ipynb")]:
     for index, cell in enumerate(notebook.cells):
         cell.id = f"cell-{index:02d}"  # stable ids: a regenerated notebook diffs only where it changed

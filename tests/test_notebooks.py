@@ -159,7 +159,8 @@ def test_tuning_and_export_states_its_noise_and_writes_only_to_its_folder(tmp_pa
 
 TAUGHT = {"00_start_here.ipynb", "01_notmnist_one_hidden_layer.ipynb",
           "02_fashion_mnist_depth_and_init.ipynb", "03_tuning_and_export.ipynb",
-          "05_vanishing_gradients_and_batch_norm.ipynb", "06_dying_relu_and_leaky_units.ipynb"}
+          "05_vanishing_gradients_and_batch_norm.ipynb", "06_dying_relu_and_leaky_units.ipynb",
+          "07_linearity_sparsity_speed_cost.ipynb"}
 
 
 @pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.name not in TAUGHT],
@@ -235,3 +236,30 @@ def test_dying_relu_notebook_shows_relu_units_dying_under_stress_and_the_leak_ke
     assert found["slope"]["elu pulse"] < 1e-3
     assert mean["elu pulse"]["died"] > mean["leaky_relu pulse"]["died"] + 0.25
     assert text.count("DeadUnitWarning") <= len(arms)  # one line per arm at most
+
+
+def test_linearity_sparsity_speed_cost_notebook_shows_each_advantage(tmp_path, monkeypatch):
+    probe = ("{'sine': {n: [m['mse'] for m in sine[n].values()] for n in sine}, 'line': LINE,"
+             " 'collapse': [m['collapse_error'] for m in sine['linear'].values()],"
+             " 'zeros': {n: [r['zeros'] for r in course[n].values()] for n in course},"
+             " 'near': {n: [r['near_zero'] for r in course[n].values()] for n in course},"
+             " 'reached': reached, 'cost': {n: r['ratio'] for n, r in summary.items()}}")
+    _, text, found = run("07_linearity_sparsity_speed_cost.ipynb", tmp_path, monkeypatch, probe, figures=3)
+    assert "relu       1.000" in text  # relu(-1) + relu(1) - relu(0), said in numbers
+    # Claim 9: a linear network is one linear map, no better than the line; ReLU fits sin(x)
+    # at least a hundred times better, every seed.
+    assert len(found["sine"]["relu"]) == 3 and max(found["collapse"]) < 1e-3
+    assert min(found["sine"]["linear"]) > 0.99 * found["line"]
+    assert max(found["sine"]["relu"]) < found["line"] / 100
+    # Claim 7: half of ReLU's outputs are exactly 0 at step 0, more after training; sigmoid
+    # outputs never are, and ReLU is far sparser by the common near-zero rule.
+    relu_zeros = found["zeros"]["relu"]
+    assert all(0.4 < start < 0.6 and end > start + 0.05 for start, end in relu_zeros)
+    assert all(zeros == [0, 0] for zeros in found["zeros"]["sigmoid"])
+    assert min(found["near"]["relu"]) > max(found["near"]["sigmoid"]) + 0.15
+    # Claim 10: at the course's rate ReLU reaches the common target in fewer steps, every seed.
+    reached = found["reached"]
+    assert None not in reached["relu"] + reached["sigmoid"]
+    assert sum(reached["sigmoid"]) > 1.5 * sum(reached["relu"])
+    # Claim 8: the sigmoid's forward + backward costs more than ReLU's.
+    assert found["cost"]["sigmoid"] > 1.0
