@@ -235,6 +235,9 @@ def test_dying_relu_notebook_shows_relu_units_dying_under_stress_and_the_leak_ke
     assert found["slope"]["leaky_relu pulse"] == pytest.approx(0.3)
     assert found["slope"]["elu pulse"] < 1e-3
     assert mean["elu pulse"]["died"] > mean["leaky_relu pulse"]["died"] + 0.25
+    # The units that died under the large rate end with lower biases than those alive (over seeds).
+    gaps = found["gap"]["relu lr 0.03"]
+    assert len(gaps) == 3 and sum(gaps) < 0
     assert text.count("DeadUnitWarning") <= len(arms)  # one line per arm at most
 
 

@@ -46,26 +46,22 @@ import numpy as np
 from actkeras.callbacks import DeadReLUMonitor
 from actkeras.data import load_fashion_mnist
 from actkeras.experiments import figures
-from actkeras.experiments.claims.c06_dying import transitions
+from actkeras.experiments.claims import c06_dying
 from actkeras.teaching import mean_sd, seed_curves, summarised_warnings
 
 # The knobs.
 QUICK = os.environ.get("ACTKERAS_NOTEBOOK_QUICK") == "1"  # set by the test suite
 EPOCHS = 7 if QUICK else 3  # 36 steps an epoch at quick size, 860 at full size
-PULSE = (0.03, 40, 120) if QUICK else (0.03, 200, 600)  # (rate, first step, end step)
+PULSE = (0.03, 40, 120) if QUICK else tuple(c06_dying.PULSE)  # (rate, first step, end step)
 EVERY = 20 if QUICK else 100  # steps between two readings of the monitor
 PERSIST = 5  # dead = off at the last reading and at each of the PERSIST readings before it
 SEEDS = [0, 1, 2] if QUICK else [0, 1, 2, 3, 4]
-BASE, LARGE = 0.001, PULSE[0]
-ARMS = {  # label: (activation, learning rate, pulse)
-    "relu": ("relu", BASE, None),
-    "relu lr 0.03": ("relu", LARGE, None),
-    "leaky_relu lr 0.03": ("leaky_relu", LARGE, None),
-    "elu lr 0.03": ("elu", LARGE, None),
-    "relu pulse": ("relu", BASE, PULSE),
-    "leaky_relu pulse": ("leaky_relu", BASE, PULSE),
-    "elu pulse": ("elu", BASE, PULSE),
-}
+LARGE = PULSE[0]
+# The reproduction's seven arms, label: (activation, learning rate, pulse): ReLU unstressed
+# (Adam 0.001); ReLU, LeakyReLU and ELU at 0.03 throughout; the same three with the pulse
+# (its steps scaled to the quick size here).
+ARMS = {label: (activation, rate, PULSE if pulse else None)
+        for label, (activation, rate, pulse) in c06_dying.ARMS.items()}
 
 data = load_fashion_mnist(source="embedded" if QUICK else "auto")
 STEPS = EPOCHS * -(-len(data.x_train) // 64)
@@ -83,7 +79,7 @@ learns.
 A few units are off at step 0, by chance of the initial weights. What the claim is about is units
 that training **kills**. So every unit is followed: a unit *died* if it was alive at step 0 and is
 off at the last reading and at each of the `PERSIST` readings before it (the reproduction's rule,
-`actkeras.experiments.claims.c06_dying.transitions`). Under the pulse, *stayed* is the share of
+`c06_dying.transitions`). Under the pulse, *stayed* is the share of
 the units off when the pulse ends that are still dead at the end: did they come back when the
 learning rate did?"""),
 code("""runs = {label: {} for label in ARMS}
@@ -99,8 +95,8 @@ for label, (activation, rate, pulse) in ARMS.items():
         dead.at_start = True  # and at step 0, before any update
         with summarised_warnings(f"{label}, seed {seed}", show=said.append):  # one line per arm below
             history = actkeras.fit(model, data, callbacks=[dead], verbose=0)
-        counts = transitions({"monitors": {"dead": dead.records}, "spec": {"overrides": {"lr_pulse": pulse}}},
-                             persist=PERSIST, pulse_end=PULSE[2])
+        result = {"monitors": {"dead": dead.records}, "spec": {"overrides": {"lr_pulse": pulse}}}
+        counts = c06_dying.transitions(result, persist=PERSIST, pulse_end=PULSE[2])
         readings = sorted(dead.records, key=lambda r: r["step"])  # epoch ends fall between readings
         runs[label][seed] = {"records": readings, "valid": history.history["val_accuracy"][-1],
                              "model": model, **counts}
@@ -111,7 +107,7 @@ for label, (activation, rate, pulse) in ARMS.items():
           + f"; validation {mean_sd([r['valid'] for r in row])}  ({time.perf_counter() - began:.0f} s)",
           flush=True)
     if said:  # the monitor warns once per layer with more than 10 % of its units off
-        print(f"{'':<19} DeadReLUMonitor warned in {len(said)} of {len(SEEDS)} runs ({said[0].split(': ', 1)[1]})")"""),
+        print(f"{'':<19} DeadReLUMonitor warned in {len(said)} of {len(SEEDS)} runs; {said[0]}")"""),
 md("""## Evidence 1: the share of units off, step by step
 
 Each line is one seed (the thick line and band the mean ± sd over seeds); the shaded span is the
@@ -252,7 +248,7 @@ median slope of the inactive units: does a small leak still keep the units?
 share off at step 0 and the `died` share. Why does a smaller probe find more dead units?
 
 **Problem 4 (bring them back).** Take seed 0's `relu pulse` model and train it 10 more epochs
-at 0.001 with a fresh monitor. Check: `revived` from `transitions` (units off at the first
+at 0.001 with a fresh monitor. Check: `revived` from `c06_dying.transitions` (units off at the first
 reading and on at the end): do any come back? Then try a `BatchNormalization` before each ReLU
 (`batch_norm=True`): does normalising `z` stop the units from dying in the first place?"""),
 ])
