@@ -34,7 +34,11 @@ to do about it:
 Set `ACTKERAS_DATA_DIR` to the folder holding Fashion-MNIST to use the real images; the test
 suite runs this notebook with `ACTKERAS_NOTEBOOK_QUICK=1`: the small sample shipped inside the
 package, and a few steps."""),
-code("""import os
+code("""import actkeras.quiet
+
+actkeras.quiet.start_quietly()  # TensorFlow's start-up logs stay out of the outputs
+
+import os
 import warnings
 
 import keras

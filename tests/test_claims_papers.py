@@ -11,17 +11,17 @@ import pytest
 from scipy import stats as scipy_stats
 
 import fakes
-from actkeras.experiments import decide, reproduce
+from actkeras.experiments import decide, reproduce, sensitivity
 from actkeras.experiments.claims import PRESETS, SizesError, claims, module
 from actkeras.experiments.claims import c11_born_dead as c11
 from actkeras.experiments.claims import c12_saturation as c12
 from actkeras.experiments.claims import c13_xavier_relu as c13
-from actkeras.experiments.rules import AS_RUN
+from actkeras.experiments.rules import AS_RUN, TUNED
 from actkeras.experiments.stats import FAILS, HOLDS, INCONCLUSIVE
 
 
-def claim(claim_id, preset="tiny"):
-    return claims(preset, ids=[claim_id])[0]
+def claim(claim_id, preset="tiny", tuned=None):
+    return claims(preset, ids=[claim_id], tuned=tuned)[0]
 
 
 def outcomes(claim_id, results, preset="tiny"):
@@ -105,6 +105,16 @@ def test_claim11_quoted_numbers_are_compared_with_intervals_and_wrong_way_cells_
     assert ("2x2", "2x10") in c11.wrong_way(cells)
 
 
+def test_born_dead_trend_metrics_do_not_depend_on_the_order_cells_come_back_in():
+    # A report rewritten from the same runs read its cells in another order, and a part moved
+    # in its last digit: 0.1 + 0.2 + 0.3 and 0.3 + 0.2 + 0.1 differ in float arithmetic.
+    shares = [0.1, 0.2, 0.3, 0.7, 0.05]
+    cells = {c11.key(w, 10): s for w, s in zip((2, 3, 4, 5, 10), shares)}
+    backwards = dict(reversed(list(cells.items())))
+    metric = c11.METRICS["mean_share"].fn
+    assert metric({"cells": cells}) == metric({"cells": backwards}) == math.fsum(shares) / 5
+
+
 # --- claim 12: saturation --------------------------------------------------------------------
 
 def stats_record(step, means, spread=0.05):
@@ -125,14 +135,18 @@ def glorot_result(top_path, lower=(0.5, 0.55, 0.7), test=0.8, seed=0, extra_laye
                         monitors={"stats": records}, data={"n_valid": 5000})
 
 
-def glorot_results(sigmoid4, sigmoid5, lower=(0.5, 0.55, 0.7), tests=None):
+def glorot_results(sigmoid4, sigmoid5, lower=(0.5, 0.55, 0.7), tests=None, c=None):
+    """Results of claim 12's runs (those of `c`, as run only by default); a tuned run
+    reads the same paths and its arm's entry `"<arm> tuned"` of `tests` if there is one."""
     tests = tests or {"sigmoid": 0.1, "tanh": 0.7, "tanh N": 0.75, "softsign": 0.72}
-    c = claim(12)
+    c = c or claim(12)
     out = {}
     for spec in c.runs:
-        arm, depth = spec.label.rsplit(" ", 1)
-        path = {"sigmoid 4": sigmoid4, "sigmoid 5": sigmoid5}.get(spec.label,
-                                                                  [(0, 0.0), (20, 0.0)])
+        name = spec.label.removesuffix(f" {TUNED}")
+        arm, depth = name.rsplit(" ", 1)
+        if spec.tuned_from:
+            arm = f"{arm} {TUNED}" if f"{arm} {TUNED}" in tests else arm
+        path = {"sigmoid 4": sigmoid4, "sigmoid 5": sigmoid5}.get(name, [(0, 0.0), (20, 0.0)])
         out[spec.run_id] = glorot_result([(s, v + 0.002 * spec.seed) for s, v in path], lower,
                                          tests[arm] + 0.003 * spec.seed, spec.seed,
                                          extra_layer=depth == "5")
@@ -151,6 +165,77 @@ def test_claim12_parts_on_both_sides():
     parts, _, _ = outcomes(12, glorot_results(STAYS, STAYS, lower=(0.3, 0.3, 0.3),
                                               tests=reversed_tests))
     assert parts == {"a": FAILS, "b": FAILS, "c": FAILS, "d": FAILS, "e": FAILS, "f": FAILS}
+
+
+def test_claim12_has_one_search_per_judged_network_and_tuned_runs_at_its_rate():
+    assert set(c12.PROTOCOL.settings) == {AS_RUN, TUNED}
+    assert c12.PROTOCOL.params["grid"] == (0.01, 0.03, 0.1, 0.3, 1.0)  # around the as-run 0.1
+    full = claim(12, "full")
+    search = {s.label: s for s in full.tuning}
+    judged = ["sigmoid 4", "sigmoid 5", "tanh 5", "tanh N 5", "softsign 5"]
+    assert list(search) == [f"{name} (search)" for name in judged]
+    assert all(s.kind == "tune" and s.seed == 1000 and s.grid == c12.PROTOCOL.params["grid"]
+               for s in search.values())
+    depth = {name: len(s.overrides["hidden_units"]) for name, s in search.items()}
+    assert depth["sigmoid 4 (search)"] == 4 and depth["sigmoid 5 (search)"] == 5
+    assert full.waiting == tuple(f"{name} {TUNED}" for name in judged)
+    assert not claim(12, "quick").tuning  # the quick preset has no tuned setting
+    rates = {search["sigmoid 5 (search)"].run_id: 0.1, search["tanh 5 (search)"].run_id: 0.3}
+    after = claim(12, "full", tuned=rates)
+    tanh = [s for s in after.runs if s.label == f"tanh 5 {TUNED}"]
+    assert len(tanh) == 5 and all(s.learning_rate == 0.3 and s.tuned_from for s in tanh)
+    as_run = {s.seed: s.run_id for s in after.runs if s.label == "sigmoid 5"}
+    sigmoid = {s.seed: s.run_id for s in after.runs if s.label == f"sigmoid 5 {TUNED}"}
+    assert sigmoid == as_run  # a search that picks 0.1 gives the very runs as run
+    assert f"sigmoid 4 {TUNED}" in after.waiting and f"tanh 5 {TUNED}" not in after.waiting
+    assert not any(s.label.startswith(("tanh 4", "softsign 4")) and s.tuned_from
+                   for s in after.runs)
+
+
+def test_claim12_tuned_setting_judged_beside_as_run_with_the_sensitivity_rows():
+    c = claim(12)
+    rates = {s.run_id: 0.3 for s in c.tuning}
+    c = claim(12, tuned=rates)
+    # As run tanh N trails tanh; at each one's best rate it beats it (and softsign beats tanh).
+    tests = {"sigmoid": 0.1, "tanh": 0.7, "tanh N": 0.6, "softsign": 0.65,
+             "tanh N tuned": 0.8, "softsign tuned": 0.75}
+    results = glorot_results(SATURATES, SATURATES, tests=tests, c=c)
+    searches = {}
+    for s in c.tuning:
+        trials = [{"learning_rate": r, "score": 0.5 + 0.1 * (r == 0.3), "status": "ok"}
+                  for r in s.grid]
+        searches[s.run_id] = {"status": "ok", "search": {"grid": list(s.grid), "trials": trials,
+                                                         "best": 0.3},
+                              "data": {"n_valid": 256, "valid_majority": 0.1}}
+    results.update(searches)
+    numbers = c12.numbers(c, results)
+    verdicts = decide.judge(numbers, c12.PROTOCOL, findings=c12.findings(numbers))
+    parts = {setting: {p.key: p.outcome for p in v.parts} for setting, v in verdicts.items()}
+    assert parts[AS_RUN]["e"] == FAILS and parts[AS_RUN]["f"] == FAILS
+    assert parts[TUNED]["e"] == HOLDS and parts[TUNED]["f"] == HOLDS
+    assert parts[TUNED]["a"] == HOLDS and parts[TUNED]["c"] == HOLDS
+    assert any(f.startswith("search tanh N 5 (search): best learning rate 0.3 (at the top edge")
+               for f in verdicts[AS_RUN].findings)  # the findings go with the primary
+    sigmoid = next(s.run_id for s in c.tuning if s.label == "sigmoid 5 (search)")
+    for trial in results[sigmoid]["search"]["trials"]:
+        trial["score"] = 0.1  # every rate at chance: the tie goes to the lowest
+    results[sigmoid]["search"]["best"] = 0.01
+    found = c12.findings(c12.numbers(c, results))
+    assert any(f.startswith("search sigmoid 5 (search): best learning rate 0.01, but no rate tried "
+                            "took the arm above chance") for f in found)
+    rows = sensitivity.table(numbers, c12.PROTOCOL)
+    assert {r["setting"] for r in rows if r["variant"] == "as declared"} == {AS_RUN, TUNED}
+    titles = [t[0] for t in c12.tables(numbers)]
+    assert titles[-1].startswith("Learning-rate searches")
+    arms = c12.tables(numbers)[0][2]
+    assert [TUNED, "tanh N 5", "0.3"] == arms[-2][:3]
+    table1 = c12.tables(numbers)[1][2]
+    # tiny: 2 seeds, test 0.6 + 0.003 * seed as run, 0.8 + 0.003 * seed tuned
+    assert table1[2][:2] == ["tanh N", "1.64"]
+    errors = [float(cell.split(" ±")[0]) for cell in table1[2][2:]]
+    assert errors == [pytest.approx(39.85, abs=0.051), pytest.approx(19.85, abs=0.051)]
+    figure = c12.draw(c, numbers, {k: v.to_dict() for k, v in verdicts.items()})
+    assert any("tuned" in ax.get_title() for ax in figure.axes)
 
 
 def test_claim12_top_min_and_top_end_read_different_moments():

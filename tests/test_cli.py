@@ -113,6 +113,59 @@ def test_ctrl_c_in_train_keeps_the_finished_epochs_and_their_model(tmp_path, cap
     assert json.loads((out / "metrics.json").read_text())["interrupted_after_epoch"] == 2
 
 
+def test_a_real_sigint_stops_train_at_the_end_of_its_step_and_a_second_stops_at_once(
+        tmp_path, capsys, monkeypatch):
+    # A KeyboardInterrupt raised inside TensorFlow's code could abort the process on a
+    # corrupted heap ("corrupted size vs. prev_size", exit -6) before anything was kept:
+    # the first Ctrl-C now only asks the fit to stop after the step it is in.
+    import signal
+
+    import keras
+    import numpy as np
+
+    from actkeras.commands import train
+
+    class Signals(keras.callbacks.Callback):
+        """Sends itself SIGINT part-way into epoch 3 (twice if `second`), and counts the
+        steps that follow."""
+
+        def __init__(self, second=False):
+            super().__init__()
+            self.second, self.after, self.went_on = second, 0, False
+
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                self.kept = [np.array(w) for w in self.model.get_weights()]
+
+        def on_train_batch_end(self, batch, logs=None):
+            step = int(self.model.optimizer.iterations.numpy())
+            self.after += step > 2 * 4 + 2
+            if step == 2 * 4 + 2:  # 4 batches an epoch
+                signal.raise_signal(signal.SIGINT)
+                if self.second:
+                    signal.raise_signal(signal.SIGINT)
+                    self.went_on = True  # never: the second one raises at once
+
+    before = signal.getsignal(signal.SIGINT)
+    for second in (False, True):
+        sender = Signals(second)
+        monkeypatch.setattr(train, "_monitors", lambda args: [sender])
+        out = tmp_path / f"run{int(second)}"
+        code = main([*TINY_TRAIN, "--batch-size", "1024", "--set", "steps_per_execution=1",
+                     "--epochs", "5", "--quiet", "--out", str(out)])  # 3,200 images: 4 batches
+        err = capsys.readouterr().err
+        assert code == 130, err
+        assert "Ctrl-C: stopping at the end of this step (Ctrl-C again: at once)" in err
+        assert "kept the 2 finished epochs" in err and f"(step 8, model.keras) are in {out}" in err
+        # Stopped right after the step it came in; the second signal did not wait for it.
+        assert sender.after == 0 and not sender.went_on
+        assert [row["epoch"] for row in json.loads((out / "history.json").read_text())] == [1, 2]
+        saved = keras.saving.load_model(out / "model.keras")
+        for kept, weights in zip(sender.kept, saved.get_weights()):
+            np.testing.assert_array_equal(kept, weights)  # epoch 2's end, not part-way into 3
+        assert signal.getsignal(signal.SIGINT) is before  # Ctrl-C is the caller's again
+
+
 @pytest.mark.slow
 def test_sigint_in_a_train_process_keeps_the_finished_epochs(tmp_path):
     import signal
@@ -133,6 +186,7 @@ def test_sigint_in_a_train_process_keeps_the_finished_epochs(tmp_path):
     finished = len(json.loads((out / "history.json").read_text()))
     assert finished in (3, 4)
     assert f"actkeras train: interrupted; kept the {finished} finished epochs" in err, err
+    assert "Ctrl-C: stopping at the end of this step" in err
     assert json.loads((out / "metrics.json").read_text())["interrupted_after_epoch"] == finished
     assert actkeras.load_exported(out / "model.keras").count_params() > 0
 

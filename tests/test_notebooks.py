@@ -2,6 +2,7 @@
 TensorFlow's logs out of their outputs, and show the effect each one teaches."""
 
 import json
+import math
 import os
 import re
 from pathlib import Path
@@ -157,18 +158,34 @@ def test_tuning_and_export_states_its_noise_and_writes_only_to_its_folder(tmp_pa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["outputs"]
 
 
+@pytest.mark.slow  # MobileNetV2 from scratch: about a minute of CPU time
+def test_monitors_on_your_model_find_every_site_and_name_the_bare_op(tmp_path, monkeypatch):
+    probe = ("{'watched': list(dead.records[-1]['layers']), 'ratio': gradients.records[-1]['first_last_ratio'],"
+             " 'sites': list(mlp_stats.records[-1]['layers']), 'bare': len(bare),"
+             " 'off': {n: i['inactive_units'] for n, i in mlp_dead.records[-1]['layers'].items()}}")
+    _, text, found = run("04_monitors_on_your_model.ipynb", tmp_path, monkeypatch, probe, figures=3)
+    # MobileNetV2's 35 ReLU6 activations, found with no help from the user.
+    assert len(found["watched"]) == 35 and all("relu" in name for name in found["watched"])
+    assert math.isfinite(found["ratio"]) and found["ratio"] > 0
+    # The subclassed model: the GELU inside each Dense and the attribute-held ReLU, by path.
+    assert found["sites"] == ["dense"] + [f"{block}/{part}" for block in ("block", "block_1", "block_2")
+                                          for part in ("dense", "act")]
+    assert set(found["off"]) == set(found["sites"])
+    # The bare ops.relu is named once per monitor that reads activations, and only when called.
+    assert "extra_relu=False: 0 bare-op warning(s)" in text and found["bare"] == 2
+
+
 TAUGHT = {"00_start_here.ipynb", "01_notmnist_one_hidden_layer.ipynb",
           "02_fashion_mnist_depth_and_init.ipynb", "03_tuning_and_export.ipynb",
-          "05_vanishing_gradients_and_batch_norm.ipynb", "06_dying_relu_and_leaky_units.ipynb",
-          "07_linearity_sparsity_speed_cost.ipynb"}
+          "04_monitors_on_your_model.ipynb", "05_vanishing_gradients_and_batch_norm.ipynb",
+          "06_dying_relu_and_leaky_units.ipynb", "07_linearity_sparsity_speed_cost.ipynb"}
 
 
 @pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.name not in TAUGHT],
                          ids=lambda p: p.stem)
 @pytest.mark.slow
 def test_notebook_executes_with_figures_and_no_errors(path, tmp_path, monkeypatch):
-    # Notebook 04 (issue 28) is not yet held to the clean-output rule of the others.
-    run(path.name, tmp_path, monkeypatch, figures=2, clean=False)
+    run(path.name, tmp_path, monkeypatch, figures=2)
 
 
 @pytest.mark.slow

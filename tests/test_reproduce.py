@@ -168,6 +168,41 @@ def test_a_run_made_under_other_rules_is_refused_unless_asked(tmp_path):
         run_specs([SINE], tmp_path, provenance=lambda spec: {**new, "backend": other}, **quiet)
 
 
+def test_a_run_records_the_code_that_made_it_and_the_report_counts_the_versions(tmp_path, monkeypatch):
+    import actkeras
+    from actkeras.experiments import runner
+    from actkeras.experiments.report import code_versions
+
+    quiet = {"verbose": 0, "progress": lambda line: None}
+    mark = {"actkeras": "0.3.0", "protocol": {}, "data": None}
+    first = run_specs([SINE], tmp_path / "out", provenance=lambda spec: mark, **quiet)[SINE.run_id]
+    made_by = first["provenance"]["code"]
+    assert made_by == runner.code_digest() and len(made_by) == 12
+    # Other code is counted, not a reason to rerun: the run is reused as it is.
+    monkeypatch.setattr(runner, "_CODE_DIGEST", ["0123456789ab"])
+    again = run_specs([SINE], tmp_path / "out", provenance=lambda spec: mark, **quiet)[SINE.run_id]
+    assert again["timing"] == first["timing"] and not again.get("stale")
+    counted = code_versions({SINE.run_id: again, "older": {"provenance": {"actkeras": "0.3.0"}}},
+                            [SINE.run_id, "older"])
+    assert counted == {"report": "0123456789ab", "runs": {made_by: 1, "not recorded": 1}}
+    # The digest follows every .py file of the package, and nothing else.
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "a.py").write_text("x = 1\n")
+    monkeypatch.setattr(actkeras, "__file__", str(package / "__init__.py"))
+
+    def digest():
+        monkeypatch.setattr(runner, "_CODE_DIGEST", [])
+        return runner.code_digest()
+
+    before = digest()
+    (package / "notes.txt").write_text("not code")
+    assert digest() == before
+    (package / "a.py").write_text("x = 2\n")
+    assert digest() != before
+
+
 def keras_backend():
     import keras
 

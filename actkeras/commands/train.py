@@ -119,13 +119,15 @@ def run(args):
     kept = FinishedEpochs()
     start = time.perf_counter()
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), kept.catching_interrupt(_stopping):
             warnings.filterwarnings("ignore", message="Training diverged")  # raised below
             # A net without rectifiers has no dead units to count: the column is left out.
             warnings.filterwarnings("ignore", message="DeadReLUMonitor found no")
             history = fit(model, data, callbacks=[*_monitors(args), kept],
                           verbose=0 if args.quiet else "auto")
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # the second Ctrl-C, or one from a callback
+        kept.interrupted = True
+    if kept.interrupted:
         if not args.quiet:
             print(flush=True)  # past Keras's progress bar, which the interruption cut short
         return _interrupted(model, kept, out, time.perf_counter() - start)
@@ -153,6 +155,11 @@ def _monitors(args):
     from actkeras.callbacks import DeadReLUMonitor, GradientNormLogger
 
     return [DeadReLUMonitor(), GradientNormLogger()]
+
+
+def _stopping():
+    print("\nactkeras train: Ctrl-C: stopping at the end of this step (Ctrl-C again: at once)",
+          file=sys.stderr, flush=True)
 
 
 def _interrupted(model, kept, out, seconds):

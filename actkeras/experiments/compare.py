@@ -33,8 +33,8 @@ from pathlib import Path
 from actkeras.atomic import write_text
 
 # Keys whose values are measurements of time (a run's `timing`, a fit's `seconds`) or of
-# where a file was cached, not results.
-_NOT_COMPARED = {"timing", "seconds", "cache_file", "cache_hit", "stale"}
+# where a file was cached, not results (a resumed search's `earlier_seconds` too).
+_NOT_COMPARED = {"timing", "seconds", "earlier_seconds", "cache_file", "cache_hit", "stale"}
 
 
 def _strip(value):
@@ -226,6 +226,8 @@ def compare(first, second):
         if _is_cost(a):
             runs["timings"] += 1
             continue
+        for result in (a, b):  # which code made a run is not one of its numbers
+            (result.get("provenance") or {}).pop("code", None)
         found = differences(_strip(a), _strip(b))
         if found:
             runs["different"][name] = found[:5]

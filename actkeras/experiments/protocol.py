@@ -87,6 +87,89 @@ class ChanceRule:
 
 
 @dataclass(frozen=True)
+class GridExtension:
+    """How a learning-rate search whose best rate lies at an edge of its grid is widened.
+
+    A search whose best trial is at an edge of the rates tried so far, and better than
+    its neighbour inside, tries one more rate beyond that edge, one grid step further
+    (`step`: the grid's own ratio between neighbouring rates), and again, until its best
+    is interior or `cap` rates have been added on that side. A diverged trial scores 0,
+    so it ends the extension on its side (so does a trial that failed: it is no
+    evidence either way, and it is not retried). A search in which no trial left chance is not
+    extended: its ties are broken by the lower rate, not by a score, so they point
+    nowhere. A best tied with its inside neighbour points nowhere either.
+
+    Args:
+        cap: rates added on one side at most.
+        reason: why a search at an edge is extended.
+        cap_reason: why the cap is what it is.
+    """
+
+    cap: int
+    reason: str = ""
+    cap_reason: str = ""
+
+    @staticmethod
+    def step(grid):
+        """The grid's ratio between neighbouring rates (their geometric mean, for a grid
+        that is geometric only to its rounding, such as 0.05, 0.15, 0.5, 1.5, 5)."""
+        low, high = min(grid), max(grid)
+        return (high / low) ** (1 / (len(grid) - 1))
+
+    def decisive(self):
+        """What decides the searches (recorded in each): the cap and how rates are added."""
+        return {"cap": self.cap, "step": "the grid's own ratio", "significant_digits": 3}
+
+    def rate(self, grid, side, k):
+        """The `k`-th rate added beyond the `side` (`"top"`/`"bottom"`) edge of `grid`,
+        rounded to 3 significant digits."""
+        factor = self.step(grid) ** k
+        edge = max(grid) * factor if side == "top" else min(grid) / factor
+        return float(f"{edge:.3g}")
+
+    def next_rate(self, grid, trials, trained=None):
+        """Where a search stands under the rule, and the rate it tries next.
+
+        Args:
+            grid: the search's own grid.
+            trials: every trial so far, `[{"learning_rate", "score"}]` (`score` `None`
+                for a trial that did not finish; 0 for a diverged one).
+            trained: `fn(score) -> bool`, whether a score left chance (`None`: every
+                finished score counts).
+
+        Returns:
+            `{"next": rate or None, "side": "top"/"bottom"/None, "stopped": why it
+            stops, or None while it goes on, "at_cap": bool}`.
+        """
+        def state(stopped, side=None, next_=None, at_cap=False):
+            return {"next": next_, "side": side, "stopped": stopped, "at_cap": at_cap}
+
+        scored = [t for t in trials if t.get("score") is not None]
+        if len(grid) < 2 or not scored:
+            return state("no trial finished" if not scored else "a grid of one rate has no step")
+        best = max(scored, key=lambda t: (t["score"], -t["learning_rate"]))
+        if trained is not None and not trained(best["score"]):
+            return state("no rate left chance: the scores point nowhere, so the grid is not "
+                         "extended")
+        rates = sorted(t["learning_rate"] for t in trials)
+        rate = best["learning_rate"]
+        if rates[0] < rate < rates[-1]:
+            return state("the best rate is inside the rates tried")
+        side = "top" if rate == rates[-1] else "bottom"
+        inside = rates[-2] if side == "top" else rates[1]
+        neighbour = next((t["score"] for t in trials if t["learning_rate"] == inside), None)
+        if neighbour is not None and neighbour >= best["score"]:
+            return state(f"the best rate, at the {side} edge, ties its neighbour: the scores "
+                         "point nowhere", side)
+        beyond = (lambda r: r > max(grid)) if side == "top" else (lambda r: r < min(grid))
+        added = sum(1 for r in rates if beyond(r))
+        if added >= self.cap:
+            return state(f"at the cap: {added} rates added beyond the grid's {side} edge, and "
+                         f"the best is still at the {side} edge", side, at_cap=True)
+        return state(None, side, self.rate(grid, side, added + 1))
+
+
+@dataclass(frozen=True)
 class Protocol:
     """One claim's rules.
 

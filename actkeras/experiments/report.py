@@ -19,7 +19,7 @@ from actkeras.experiments import decide, judging, sensitivity
 from actkeras.experiments.claims import PAPERS, module
 from actkeras.experiments.protocol import hashes
 from actkeras.experiments.runner import clock
-from actkeras.experiments.rules import VERSION, protocol
+from actkeras.experiments.rules import GRID_EXTENSION, VERSION, protocol
 from actkeras.records import environment, plain
 
 SUMMARY_START = "<!-- actkeras reproduce summary: start -->"
@@ -257,7 +257,35 @@ def _environment_markdown(env, timing):
         + f"); run time summed over all runs: {clock(timing['run_seconds'])}"
         + (f"; the runs themselves spanned {clock(timing['span_seconds'])} of wall time, "
            f"first start to last finish" if timing.get("span_seconds") else "") + "\n"
+        + _code_markdown(timing.get("code"))
     )
+
+
+def code_versions(results, run_ids):
+    """`{"report": digest, "runs": {digest: count}}`: the code writing the report and the
+    code that made each run (`"not recorded"` for runs from before digests were kept)."""
+    from actkeras.experiments.runner import code_digest
+
+    counts = {}
+    for run_id in sorted(run_ids):
+        digest = ((results.get(run_id) or {}).get("provenance") or {}).get("code") or "not recorded"
+        counts[digest] = counts.get(digest, 0) + 1
+    return {"report": code_digest(), "runs": dict(sorted(counts.items(), key=lambda kv: -kv[1]))}
+
+
+def _code_markdown(code):
+    if not code:
+        return ""
+    runs = code.get("runs") or {}
+    same = runs.get(code["report"], 0)
+    listed = "; ".join(f"`{d}`: {n}" if d != "not recorded" else f"not recorded (made before "
+                       f"the digest was kept): {n}" for d, n in runs.items())
+    return (f"- Code: this report was written by the package source with digest "
+            f"`{code['report']}`; {same} of {sum(runs.values())} runs were made by the same "
+            f"source (by digest: {listed or 'no runs'}). A digest names every `.py` file of "
+            f"the package; runs made by other code are reused unless their version, protocol "
+            f"or data differ, so `scripts/repeat_sample.py` checks a sample of them against "
+            f"today's code\n")
 
 
 def run_span(results, run_ids):
@@ -430,14 +458,18 @@ def write_report(claims, results, out, *, preset, wall_seconds, executed, comman
         "executed": len(executed),
         "reused": len(used - executed),
         "stale": sum(1 for r in used if (results.get(r) or {}).get("stale")),
-        "run_seconds": sum(results[r].get("timing", {}).get("seconds", 0) for r in used if r in results),
+        "run_seconds": sum(results[r].get("timing", {}).get("seconds", 0)
+                           + ((results[r].get("search") or {}).get("earlier_seconds") or 0)
+                           for r in used if r in results),
         "span_seconds": run_span(results, used),
+        "code": code_versions(results, used),
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     compared = {"folder": other["folder"], "backend": other["backend"]} if other else None
     payload = plain({"preset": preset, "command": command, "compared_with": compared,
                      "protocol": {"version": VERSION, "hash": overall,
-                                  "claims": {str(k): v for k, v in current.items()}},
+                                  "claims": {str(k): v for k, v in current.items()},
+                                  "grid_extension": GRID_EXTENSION.decisive()},
                      "claims": entries, "environment": env, "timing": timing})
     summary = summary_table(entries)
     header = (
@@ -455,7 +487,10 @@ def write_report(claims, results, out, *, preset, wall_seconds, executed, comman
         "reproduced* when none does, *mixed* when they disagree and *undecided* otherwise. "
         "Each claim is judged as its source ran it and, where the protocol says, with each "
         "arm at its own best learning rate (a Keras Tuner search on the validation split, "
-        "then fresh seeds) or another initialisation. What the package adds to a claim is a "
+        "then fresh seeds; a search whose best rate is at an edge of its grid is extended "
+        f"by the grid's own step, one rate at a time, until its best is inside or "
+        f"{GRID_EXTENSION.cap} rates have been added on that side, and its table says which "
+        "rates were added) or another initialisation. What the package adds to a claim is a "
         "finding, outside the verdict. Every claim ends with a table of how its verdict "
         "moves when a rule moves (margins halved and doubled, the alternative aggregate, "
         "runs without a value scored at chance, another chance rule); a verdict that moves "

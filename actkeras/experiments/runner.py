@@ -9,10 +9,12 @@ complete, names the same content and finished (`ok` or `diverged`); anything els
 (a truncated file, another run's file, a failed run) is run again.
 
 Every result records its provenance: the actkeras version, the Keras backend, the
-protocol hash of every claim that lists the run, and a fingerprint of the data it
-trained on. A finished run
+protocol hash of every claim that lists the run, a fingerprint of the data it
+trained on, and a digest of the package's source code. A finished run
 whose provenance differs from the present one is *stale*: it is never reused silently
 (`Staleness` says which, and `reproduce` refuses, or reuses or reruns them when asked).
+The code digest is the exception: it is recorded and counted in the report (which runs
+were made by which code), not a reason to rerun, since most edits change no number.
 
 A run whose loss becomes NaN stops (`fit`'s divergence guard) and is recorded as
 `diverged`; a run that raises is recorded as `failed` with its error, and the
@@ -64,6 +66,11 @@ def read_result(path, spec):
         return None, "result of another run"
     if result.get("status") not in FINISHED:
         return None, f"previous attempt {result.get('status', 'incomplete')}"
+    if spec.kind == "tune" and result.get("status") == "ok":
+        from actkeras.experiments.search import widened_by
+
+        if not widened_by(result):  # resumed from its trials, and widened by today's rule
+            return None, "a search not yet widened by the protocol's grid-extension rule"
     return result, None
 
 
@@ -71,6 +78,25 @@ def _version():
     from actkeras import __version__
 
     return __version__
+
+
+_CODE_DIGEST = []
+
+
+def code_digest():
+    """A short digest (12 hex digits) of the running actkeras package's source: every `.py`
+    file under the package, by relative path and content. The version number stays the
+    same between commits; this tells two checkouts' code apart. Computed once a process."""
+    if not _CODE_DIGEST:
+        import actkeras
+
+        root = Path(actkeras.__file__).parent
+        digest = hashlib.sha256()
+        for path in sorted(root.rglob("*.py")):
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+        _CODE_DIGEST.append(digest.hexdigest()[:12])
+    return _CODE_DIGEST[0]
 
 
 def stale_reason(result, provenance):
@@ -329,12 +355,29 @@ def _probe(spec, data):
                   "config": {"family": family, "probe_size": n, **overrides}}
 
 
+def _earlier_seconds(spec, out):
+    """The time earlier invocations spent on a search that is now resumed: the last
+    attempt's own time and what it had recorded before it."""
+    try:
+        earlier = json.loads(result_path(out, spec).read_text())
+    except (OSError, ValueError):
+        return 0.0
+    if not isinstance(earlier, dict) or earlier.get("run_id") != spec.run_id:
+        return 0.0
+    return (float((earlier.get("timing") or {}).get("seconds") or 0)
+            + float((earlier.get("search") or {}).get("earlier_seconds") or 0))
+
+
 def _tune(spec, data, out):
     """A Keras Tuner grid search over `spec.grid` (learning rates) for the spec's arm; each
     trial is scored by its final validation accuracy."""
     from actkeras.experiments.search import search_learning_rate
 
-    found = search_learning_rate(spec, data, Path(out) / "tuning" / spec.run_id)
+    folder = Path(out) / "tuning" / spec.run_id
+    earlier = _earlier_seconds(spec, out) if folder.exists() else 0.0
+    found = search_learning_rate(spec, data, folder)
+    if earlier:  # a resumed search: its reused trials were trained by earlier invocations
+        found["earlier_seconds"] = earlier
     return None, {"status": "ok", "data": _data_record(data), "search": found,
                   "config": {"grid": list(spec.grid), **spec.overrides}}
 
@@ -545,6 +588,7 @@ def run_one(spec, out, *, data=None, verbose=0, export=False, provenance=None):
         error = f"{type(exc).__name__}: {exc}"
         result["traceback"] = "".join(lines[-6:])
     provenance = dict(provenance or {"actkeras": _version(), "protocol": {}})
+    provenance["code"] = code_digest()  # the code this process runs, whoever asked
     provenance["backend"] = keras.backend.backend()  # the one it ran on, whatever was asked
     if spec.source != "generated" and provenance.get("data") is None:
         provenance["data"] = data.fingerprint(spec)

@@ -6,14 +6,19 @@ comparing the scientific one, here the activation). `search_learning_rate` runs 
 keras-tuner grid search (`actkeras.tuning.make_tuner("grid", ...)`) over the rates of a
 `"tune"` `RunSpec`, one training per rate seeded with the spec's seed, each scored by
 its final validation accuracy; the search lives in its own folder, so a killed search
-resumes its trials. A user can widen it (`actkeras tune --learning-rates ...`) or spread
-it over machines with keras-tuner's distributed mode, as `actkeras tune` does.
+resumes its trials. A search whose best rate lies at an edge of its grid is widened by the
+protocol's grid-extension rule (`rules.GRID_EXTENSION`), one rate at a time, each added
+rate a search of its own inside the search's folder. A user can widen it further
+(`actkeras tune --learning-rates ...`) or spread it over machines with keras-tuner's
+distributed mode, as `actkeras tune` does.
 """
 
 import contextlib
 import io
 import math
 import warnings
+
+import numpy as np
 
 from actkeras.tuning import ActivationHyperModel, make_tuner, run_search
 
@@ -33,20 +38,15 @@ class FinalScore(ActivationHyperModel):
         return {OBJECTIVE: float(final)}
 
 
-def search_learning_rate(spec, data, directory):
-    """Runs (or resumes) the grid search of a `"tune"` spec; returns the trials and the best.
-
-    Returns:
-        `{"grid", "trials": [{"learning_rate", "score", "status"}] in grid order, "best",
-        "objective"}`; `best` is the rate with the highest score (the lower rate on a tie),
-        `None` when no trial finished.
-    """
+def _grid(spec, data, directory, rates):
+    """Runs (or resumes) a keras-tuner grid search over `rates` in `directory`; returns
+    `[{"learning_rate", "score", "status"}]` in the order of `rates`."""
     overrides = {k: v for k, v in spec.overrides.items() if k != "learning_rate"}
     hypermodel = FinalScore(spec.preset, activations=[spec.activation],
-                            learning_rates=list(spec.grid), seed=spec.seed, monitors=False,
+                            learning_rates=list(rates), seed=spec.seed, monitors=False,
                             activation_kwargs={spec.activation: spec.activation_kwargs}, **overrides)
     tuner = make_tuner("grid", hypermodel, str(directory.parent), project_name=directory.name,
-                       max_trials=len(spec.grid), seed=spec.seed, objective=OBJECTIVE,
+                       max_trials=len(rates), seed=spec.seed, objective=OBJECTIVE,
                        log_every=spec.log_every)
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.filterwarnings("ignore", message="Training diverged")
@@ -56,15 +56,82 @@ def search_learning_rate(spec, data, directory):
         checkpoint.unlink()
     by_rate = {float(row["learning_rate"]): row for row in rows if "learning_rate" in row}
     trials = []
-    for rate in spec.grid:
+    for rate in rates:
         row = by_rate.get(float(rate)) or {}
         score = row.get("score")
         finished = row.get("status") == "COMPLETED" and score is not None
         trials.append({"learning_rate": float(rate), "score": score if finished else None,
                        "status": (("diverged" if score == 0.0 else "ok") if finished
                                   else row.get("status", "missing"))})
+    return trials
+
+
+def _left_chance(data):
+    """`fn(score) -> bool`: whether a validation accuracy left chance, by the protocol's
+    chance rule on this validation split (as `claims.runs.searched` reads it)."""
+    from actkeras.experiments.decide import at_chance
+    from actkeras.experiments.rules import CHANCE_PROTOCOL
+
+    labels = np.asarray(data.y_valid).astype(int)
+    counts = np.bincount(labels, minlength=10)
+    n, majority = len(labels), (counts.max() / counts.sum() if counts.sum() else None)
+    return lambda score: at_chance({"accuracy": score, "n": n, "majority": majority},
+                                   CHANCE_PROTOCOL) is False
+
+
+def extension_folder(directory, rate):
+    """Where the search of one added rate lives: inside the search's own folder, so that
+    it resumes with it and is removed with it."""
+    return directory / "extension" / f"lr_{rate:g}"
+
+
+def search_learning_rate(spec, data, directory, rule=None):
+    """Runs (or resumes) the grid search of a `"tune"` spec, widened by the protocol's
+    `GRID_EXTENSION`; returns the trials and the best.
+
+    The grid's trials run first; while the best lies at an edge of the rates tried, one
+    more rate beyond it (`GridExtension.next_rate`) runs as a search of its own in
+    `extension_folder`. A killed search resumes: keras-tuner reloads every finished
+    trial, of the grid and of each added rate, and trains only what is missing.
+
+    Args:
+        spec: a `"tune"` `RunSpec`.
+        data: its data set.
+        directory: the search's folder.
+        rule: a `GridExtension`. Defaults to `rules.GRID_EXTENSION`.
+
+    Returns:
+        `{"grid", "trials": [{"learning_rate", "score", "status", "added"}] in rate order,
+        "best", "objective", "extension": {"rule", "added": [rates], "stopped", "at_cap",
+        "side"}}`; `best` is the rate with the highest score (the lower rate on a tie),
+        `None` when no trial finished; `added` of a trial is `"top"`/`"bottom"` for a rate
+        the rule added, `None` for the grid's own.
+    """
+    if rule is None:
+        from actkeras.experiments.rules import GRID_EXTENSION as rule
+    trials = [{**t, "added": None} for t in _grid(spec, data, directory, spec.grid)]
+    left_chance = _left_chance(data)
+    while True:
+        state = rule.next_rate(spec.grid, trials, left_chance)
+        if state["next"] is None:
+            break
+        [trial] = _grid(spec, data, extension_folder(directory, state["next"]), (state["next"],))
+        trials.append({**trial, "added": state["side"]})
+    trials.sort(key=lambda t: t["learning_rate"])
     scored = [t for t in trials if t["score"] is not None]
     best = max(scored, key=lambda t: (t["score"], -t["learning_rate"]))["learning_rate"] \
         if scored else None
     return {"grid": [float(r) for r in spec.grid], "trials": trials, "best": best,
-            "objective": "final validation accuracy of one run per rate"}
+            "objective": "final validation accuracy of one run per rate",
+            "extension": {"rule": rule.decisive(), "side": state["side"],
+                          "added": [t["learning_rate"] for t in trials if t["added"]],
+                          "stopped": state["stopped"], "at_cap": state["at_cap"]}}
+
+
+def widened_by(result, rule=None):
+    """Whether a finished search's result was made under `rule` (its trials then stand
+    as they are); one made before the rule, or under another, is resumed and widened."""
+    if rule is None:
+        from actkeras.experiments.rules import GRID_EXTENSION as rule
+    recorded = ((result or {}).get("search") or {}).get("extension") or {}
+    return recorded.get("rule") == rule.decisive()

@@ -112,20 +112,107 @@ def runs_labelled(claim, results, label):
 
 
 def search_numbers(claim, results):
-    """`{label: {"grid", "scores", "best", "at_edge"}}` of the claim's finished searches."""
+    """`{label: {"grid", "rates", "scores", "added", "best", "trains", "at_edge", "at_cap",
+    "stopped"}}` of the claim's finished searches: `rates` every rate tried (the grid's
+    and those the grid-extension rule added, `added`: `{rate: "top"/"bottom"}`), `scores`
+    in their order; `at_edge`: the best is at an edge of the rates tried (a bound, not a
+    best), `at_cap`: the rule stopped at its cap with the best still at the edge."""
+    from actkeras.experiments.claims.runs import searched
+
     out = {}
     for spec in claim.tuning:
         found = ((results.get(spec.run_id) or {}).get("search")) or {}
         if not found:
             continue
-        from actkeras.experiments.claims.runs import searched
-
         best = found.get("best")
-        grid_ = list(spec.grid)
-        out[spec.label] = {"grid": grid_, "scores": [t.get("score") for t in found.get("trials", [])],
+        trials = found.get("trials", [])
+        rates = [t["learning_rate"] for t in trials]
+        extension = found.get("extension") or {}
+        out[spec.label] = {"grid": list(spec.grid), "rates": rates,
+                           "scores": [t.get("score") for t in trials],
+                           "added": {t["learning_rate"]: t["added"] for t in trials
+                                     if t.get("added")},
                            "best": best, "trains": searched(results[spec.run_id])["trains"],
-                           "at_edge": best is not None and best in (grid_[0], grid_[-1])}
+                           "at_edge": bool(rates) and best in (min(rates), max(rates)),
+                           "at_cap": bool(extension.get("at_cap")),
+                           "stopped": extension.get("stopped")}
     return out
+
+
+def search_note(search):
+    """One sentence on where a search's best rate lies, and what the grid-extension rule
+    did (`""` for a best inside the grid, with nothing added)."""
+    if search.get("best") is None:
+        return ""
+    added = search.get("added") or {}
+    grid = search.get("grid") or []
+    text = []
+    if added:
+        rates = ", ".join(f"{r:g}" for r in sorted(added))
+        sides = " and ".join(sorted(set(added.values())))
+        text.append(f"the grid's best was at its {sides} edge, so the protocol's grid-extension "
+                    f"rule added {rates}")
+        scores = dict(zip(search.get("rates") or [], search.get("scores") or []))
+        ties = [r for r in sorted(added) if r != search["best"]
+                and scores.get(r) is not None and scores.get(r) == scores.get(search["best"])]
+        if ties:
+            text.append(f"{', '.join(f'{r:g}' for r in ties)} scored exactly as {search['best']:g} "
+                        "(a tie goes to the lower rate, and a tie points nowhere)")
+    if search.get("at_cap"):
+        side = "top" if search["best"] == max(search["rates"]) else "bottom"
+        text.append(f"still at the {side} edge at the rule's cap: this arm might do better "
+                    "beyond it, so its tuned numbers are a bound, not its best")
+    elif search.get("at_edge") and len(grid) > 1:
+        side = "top" if search["best"] == max(search["rates"]) else "bottom"
+        text.append(f"at the {side} edge of the rates tried, not extended: "
+                    f"{search.get('stopped') or 'searched before the grid-extension rule'}")
+    elif added:
+        text.append("the best is now inside the rates tried")
+    return "; ".join(text)
+
+
+def search_findings(numbers):
+    """One finding per finished learning-rate search of `numbers["searches"]`: its best
+    rate, where it lies and what the grid-extension rule did (`search_note`), or that no
+    rate took the arm above chance."""
+    found = []
+    for label, search in (numbers.get("searches") or {}).items():
+        if search.get("best") is None:
+            found.append(f"search {label}: no trial finished")
+            continue
+        text = f"search {label}: best learning rate {search['best']:g}"
+        if search.get("trains") is False:
+            found.append(text + ", but no rate tried took the arm above chance (by the chance "
+                         "rule on the validation split): its best is the highest of "
+                         "chance-level scores (which constant answer a network settled on), not a "
+                         "rate at which it trains, so its tuned runs show the arm at one more "
+                         "rate, not at its best")
+            continue
+        note = search_note(search)
+        found.append(text + (f" ({note})" if note else ""))
+    return found
+
+
+def search_table(numbers, first="search"):
+    """The report table of `numbers["searches"]` (`None` without any): a column per rate
+    tried by any search (those the grid-extension rule added marked so), the best, and
+    what the rule did."""
+    searches = numbers.get("searches") or {}
+    if not searches:
+        return None
+    grid = sorted({r for s in searches.values() for r in s["grid"]})
+    rates = sorted({r for s in searches.values() for r in s.get("rates") or s["grid"]})
+    header = [first] + [f"lr {r:g}" + ("" if r in grid else " (added)") for r in rates]
+    rows = []
+    for label, s in searches.items():
+        by_rate = dict(zip(s.get("rates") or s["grid"], s["scores"]))
+        rows.append([label] + [stats.fmt(by_rate[r], percent=True) if r in by_rate else "–"
+                               for r in rates]
+                    + [f"{s['best']:g}" if s.get("best") is not None else "–",
+                       search_note(s) or "inside the grid"])
+    return ("Learning-rate searches (final validation accuracy of one run per rate, seed 1000; "
+            "'added': a rate the protocol's grid-extension rule tried because the best was at "
+            "an edge; '–': not tried)", header + ["best", "grid extension"], rows)
 
 
 # --- the numbers decide.judge reads -----------------------------------------------------------

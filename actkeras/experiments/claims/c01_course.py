@@ -178,16 +178,7 @@ def findings(numbers):
                      f"98 % for {', '.join(saturated)}: the gap there is generalisation, not "
                      "trainability, which is why training accuracy is judged within the "
                      "course's budget")
-    for label, search in (numbers.get("searches") or {}).items():
-        if search.get("best") is None:
-            found.append(f"search {label}: no trial finished")
-            continue
-        text = f"search {label}: best learning rate {search['best']:g}"
-        if search.get("at_edge"):
-            side = "top" if search["best"] == max(search["grid"]) else "bottom"
-            text += (f", at the {side} edge of the grid: this arm might do better beyond it, so "
-                     "its tuned numbers are a bound, not its best")
-        found.append(text)
+    found += c.search_findings(numbers)
     return found
 
 
@@ -207,14 +198,9 @@ def tables(numbers):
                          c.summary_cell(c.values_of(numbers, setting, role, "train_end")),
                          c.summary_cell(c.values_of(numbers, setting, role, "test"))])
     out = [("Arms", columns, rows)]
-    searches_ = numbers.get("searches") or {}
+    searches_ = c.search_table(numbers)
     if searches_:
-        grid_ = next(iter(searches_.values()))["grid"]
-        out.append(("Learning-rate searches (final validation accuracy of one run per rate, "
-                    "seed 1000)", ["activation"] + [f"lr {g:g}" for g in grid_] + ["best"],
-                    [[label] + [stats.fmt(v, percent=True) for v in s["scores"]]
-                     + [f"{s['best']:g}" if s.get("best") is not None else "–"]
-                     for label, s in searches_.items()]))
+        out.append(searches_)
     return out
 
 

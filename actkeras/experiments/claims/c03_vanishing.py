@@ -163,7 +163,7 @@ def tables(numbers):
     out = [("Step-0 decay across the depth (decades, mean ± sd over seeds)", columns, rows)]
     out.append(("Each arm trained at its best learning rate (trainability)",
                 ["arm", "activation and initial weights", "best learning rate",
-                 "search: validation accuracy per rate (%)", "validation accuracy at it",
+                 "search: validation accuracy per rate (%; added: by the grid-extension rule)", "validation accuracy at it",
                  "runs"], numbers.get("trainability") or []))
     return out
 

@@ -102,8 +102,9 @@ def findings(numbers):
                      + ": what batch normalisation rescues is, in part, the initial weight scale")
     for label, search in (numbers.get("searches") or {}).items():
         if search.get("best") is not None:
+            note = c.search_note(search)
             found.append(f"search {label}: best learning rate {search['best']:g}"
-                         + (" (at the edge of the grid)" if search.get("at_edge") else ""))
+                         + (f" ({note})" if note else ""))
     return found
 
 

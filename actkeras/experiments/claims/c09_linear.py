@@ -77,10 +77,10 @@ def build(sizes, tuned):
         published={LOGREG: {"valid_accuracy": "78.8 %", "test_accuracy": "86.1 %"}},
         published_source="the course's logistic regression (REFERENCES.md §1: SGD, batch 128, "
                          "3,001 steps, lr 0.5, trained on 200,000 notMNIST_large images)",
-        notes=("The logistic regression is fitted once per penalty (convex, deterministic); "
-               "its validation accuracy is compared with each ReLU seed's.",
-               "Both sides choose one hyperparameter on the validation split (C; the learning "
-               "rate), so neither has the advantage of the other; test accuracy is beside it."),
+        notes=(("The logistic regression is fitted once per penalty (convex, deterministic); "
+                "its validation accuracy is compared with each ReLU seed's."),
+               ("Both sides choose one hyperparameter on the validation split (C; the learning "
+                "rate), so neither has the advantage of the other; test accuracy is beside it.")),
     )
 
 

@@ -19,6 +19,8 @@ over depths), the narrowest and deepest cell, and He's share against RAI's (aver
 over every cell).
 """
 
+import math
+
 from scipy import stats as _scipy
 
 from actkeras.experiments.claims import _common as c
@@ -159,8 +161,10 @@ def _rise(fn):
 
 
 def _mean(values):
+    """The mean, summed exactly (`math.fsum`): a report rewritten from the same runs must not
+    move in the last digit because the cells came back from the file in another order."""
     values = [v for v in values if v is not None]
-    return sum(values) / len(values) if values else None
+    return math.fsum(values) / len(values) if values else None
 
 
 def _mid(values):

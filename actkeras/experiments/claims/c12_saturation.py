@@ -10,7 +10,10 @@ initialisation and softsign best (MNIST: 2.21, 1.76, 1.64, 1.64 %).
 
 Runs: sigmoid, tanh, tanh with the normalised initialisation ("tanh N") and softsign, at
 4 and 5 hidden layers of 1,000 units, 1,000 updates of 10 images on Fashion-MNIST, with
-`ActivationStats` (with its histograms) every 50 updates on 300 validation images.
+`ActivationStats` (with its histograms) every 50 updates on 300 validation images: at
+SGD 0.1 for every network ("as run") and, for each network a part judges, at its own
+best learning rate ("tuned", from a Keras Tuner grid search, as the paper chose a rate
+per network).
 Measurement, per seed, from the monitor's records: the top layer's mean output at its
 lowest and at the end, the lower layers' lowest mean at the top layer's lowest point,
 the 98th percentile of each layer's outputs read off the monitor's histogram
@@ -24,7 +27,8 @@ import numpy as np
 from actkeras.experiments import stats
 from actkeras.experiments.claims import _common as c
 from actkeras.experiments.claims.presets import data_note, reason, seeds_note
-from actkeras.experiments.rules import AS_RUN, protocol
+from actkeras.experiments.claims.runs import best_rate, small_grid, tune_run
+from actkeras.experiments.rules import AS_RUN, TUNED, protocol
 from actkeras.experiments.spec import Claim, RunSpec
 
 ID = 12
@@ -53,25 +57,78 @@ def monitor_every(steps):
     return max(10, int(round(steps / 20 / 10)) * 10)
 
 
-def glorot_run(sizes, arm, depth, seed):
+def glorot_run(sizes, arm, depth, seed, *, learning_rate=None, tuned_from=None):
+    """A run of network `arm` at `depth` hidden layers; at SGD 0.1 unless `learning_rate`
+    (always explicit, so that a search that picks 0.1 gives the very runs as run)."""
     activation, initializer, gain = ARMS[arm]
     steps = sizes.glorot_steps
+    rate = P["learning_rate"] if learning_rate is None else learning_rate
     return RunSpec(
-        claim=ID, label=label(arm, depth), activation=activation, preset="mlp",
+        claim=ID, label=label(arm, depth) + (f" {TUNED}" if tuned_from else ""),
+        activation=activation, preset="mlp",
         overrides={"hidden_units": (sizes.glorot_width,) * depth, "initializer": initializer,
-                   "init_gain": gain, "optimizer": "sgd", "learning_rate": P["learning_rate"],
+                   "init_gain": gain, "optimizer": "sgd", "learning_rate": rate,
                    "batch_size": P["batch"], "steps": steps, "steps_per_execution": 10},
         dataset="fashion_mnist", source=sizes.source, subset=sizes.glorot_subset, seed=seed,
         log_every=steps, monitors=("histograms",), probe_size=P["probe"],
-        monitor_every=monitor_every(steps),
+        monitor_every=monitor_every(steps), tuned_from=tuned_from,
     )
+
+
+def judged_labels():
+    """The networks a part judges (`"sigmoid 4"`, ..., `"softsign 5"`), in the order of the
+    arms and depths: the ones with a search and a tuned setting."""
+    named = {arm for rule in PROTOCOL.parts for arm in rule.arms}
+    return [name for name in all_labels() if name in named]
+
+
+def grid(sizes):
+    full = P["grid"]
+    return full if sizes.tune_grids else small_grid(full, P["learning_rate"])
+
+
+def searches(sizes):
+    """`{label: tune RunSpec}`: one learning-rate search per judged network (activation and
+    depth), seed 1000, scored by the final validation accuracy after the judged runs' budget."""
+    out = {}
+    for name in judged_labels():
+        arm, depth = name.rsplit(" ", 1)
+        out[name] = tune_run(glorot_run(sizes, arm, int(depth), 0), grid(sizes),
+                             f"{name} (search)")
+    return out
+
+
+def tuned_runs(sizes, tuned):
+    """`(runs, waiting)`: each judged network's seeds at its searched rate, and the names of
+    those still waiting for their search."""
+    runs, waiting = [], []
+    if not sizes.tuned:
+        return runs, waiting
+    for name, search in searches(sizes).items():
+        rate = best_rate(tuned, search)
+        if rate is None:
+            waiting.append(f"{name} {TUNED}")
+            continue
+        arm, depth = name.rsplit(" ", 1)
+        runs += [glorot_run(sizes, arm, int(depth), s, learning_rate=rate,
+                            tuned_from=search.run_id) for s in sizes.seeds(PROTOCOL)]
+    return runs, waiting
 
 
 def build(sizes, tuned):
     steps = sizes.glorot_steps
+    rates = ", ".join(f"{r:g}" for r in grid(sizes))
     notes = [f"{seeds_note(sizes, PROTOCOL)}.",
-             f"{steps:,} updates of {P['batch']} images, SGD at {P['learning_rate']:g}: "
+             f"{steps:,} updates of {P['batch']} images, SGD at {P['learning_rate']:g} as run: "
              + reason("glorot_steps", sizes),
+             (f"Tuned: each network a part judges ({', '.join(judged_labels())} hidden layers) "
+              f"at its own best of {len(grid(sizes))} learning rates ({rates}), from a search "
+              "of its own (one trial per rate, seed 1000, scored by the final validation "
+              "accuracy after the same budget), then judged on the seeds above; the paper also "
+              "chose each network's rate on its validation error. The 4-layer tanh, tanh N and "
+              "softsign networks, which no part judges, are shown as run only."
+              if sizes.tuned else f"Tuned (each judged network at its own best learning "
+              f"rate): not run in the {sizes.name} preset."),
              f"Layers of {sizes.glorot_width:,} units"
              + ("" if sizes.glorot_width == P["width"] else
                 f" (the {sizes.name} preset; the paper's {P['width']:,})") + ".",
@@ -90,6 +147,7 @@ def build(sizes, tuned):
     depths = tuple(sizes.glorot_depths)
     runs = [glorot_run(sizes, arm, depth, s) for arm in ARMS for depth in depths
             for s in sizes.seeds(PROTOCOL)]
+    tuned_, waiting = tuned_runs(sizes, tuned)
     return Claim(
         id=ID, title="Sigmoid's top hidden layer saturates first",
         statement="In a 4-hidden-layer sigmoid network with the standard initialisation the "
@@ -108,7 +166,8 @@ def build(sizes, tuned):
               + (f", the first {sizes.glorot_subset[0]:,} training images"
                  if sizes.glorot_subset and sizes.glorot_subset[0] else "")
               + "; `ActivationStats` follows each hidden layer's outputs.",
-        runs=tuple(runs), notes=tuple(notes),
+        runs=tuple(runs) + tuple(tuned_), tuning=tuple(searches(sizes).values()),
+        waiting=tuple(waiting), notes=tuple(notes),
         published={arm: {"test error, MNIST, 5 hidden layers (%)": err}
                    for arm, err in TABLE1_MNIST.items()},
         published_source="Glorot and Bengio 2010, Table 1 (MNIST column; 5 hidden layers)",
@@ -212,14 +271,23 @@ def all_labels():
 
 
 def roles(claim, results):
-    return {AS_RUN: {name: c.runs_labelled(claim, results, name) for name in all_labels()}}
+    return {AS_RUN: {name: c.runs_labelled(claim, results, name) for name in all_labels()},
+            TUNED: {name: c.runs_labelled(claim, results, f"{name} {TUNED}")
+                    for name in judged_labels()}}
+
+
+def shown(name, setting):
+    """How an arm is named outside the verdict: `"sigmoid 5"` as run, `"sigmoid 5 tuned"`."""
+    return name if setting == AS_RUN else f"{name} {setting}"
 
 
 def numbers(claim, results):
     arms = roles(claim, results)
     out = c.settings_numbers(arms, METRICS)
-    out["profiles"] = {name: {seed: profile(r) for seed, r in runs.items() if c.status(r) == "ok"}
-                       for name, runs in arms[AS_RUN].items()}
+    out["profiles"] = {shown(name, setting): {seed: profile(r) for seed, r in runs.items()
+                                              if c.status(r) == "ok"}
+                       for setting, per in arms.items() for name, runs in per.items()}
+    out["searches"] = c.search_numbers(claim, results)
     out["table1"] = dict(TABLE1_MNIST)
     return out
 
@@ -247,13 +315,25 @@ def _fmt(v, digits=3):
     return "–" if v is None else f"{v:.{digits}f}"
 
 
+def layers_text(name):
+    """`"sigmoid 4 hidden layers"`, or `"sigmoid 4 hidden layers, tuned"` for a tuned arm."""
+    base = name.removesuffix(f" {TUNED}")
+    return f"{base} hidden layers" + (f", {TUNED}" if base != name else "")
+
+
+def shown_labels():
+    """Every arm as `findings` and `tables` name it: as run, then tuned."""
+    return [shown(name, AS_RUN) for name in all_labels()] + \
+        [shown(name, TUNED) for name in judged_labels()]
+
+
 def findings(numbers):
     found = []
-    for name in all_labels():
+    for name in shown_labels():
         per_seed = [p for p in ((numbers.get("profiles") or {}).get(name) or {}).values() if p]
         if not per_seed:
             continue
-        arm = name.rsplit(" ", 1)[0]
+        arm = name.split(" ", 1)[0]
         if arm == "sigmoid":
             ordered = 0
             escaped = 0
@@ -263,7 +343,7 @@ def findings(numbers):
                 lower = [layer["mean"][i] for layer in p["layers"][:-1]]
                 ordered += all(a < b for a, b in zip(lower, lower[1:]))
                 escaped += (top[-1] - top[i]) > 0.05
-            found.append(f"{name} hidden layers: the lower layers' means rise from the input "
+            found.append(f"{layers_text(name)}: the lower layers' means rise from the input "
                          f"side towards the top (the paper: 'decreasing as we go from the output "
                          f"layer to the input layer') in {ordered} of {len(per_seed)} seeds; the "
                          f"top layer's mean rose by more than 0.05 from its lowest by the end "
@@ -278,36 +358,54 @@ def findings(numbers):
                          + "; 98th percentile "
                          + " / ".join(_fmt(layer["p98"][-1], 2) for layer in layers)
                          + " (input side first, mean over seeds)")
+    found += c.search_findings(numbers)
     return found
 
 
+def _rate(numbers, setting, name):
+    if setting == AS_RUN:
+        return P["learning_rate"]
+    return ((numbers.get("searches") or {}).get(f"{name} (search)") or {}).get("best")
+
+
+def _test_error(numbers, setting, name):
+    arm = ((numbers.get("settings") or {}).get(setting) or {}).get(name) or {}
+    s = stats.summarize(list(((arm.get("values") or {}).get("test") or {}).values()))
+    return "–" if s is None else f"{100 * (1 - s.mean):.1f} ± {100 * s.std:.1f}"
+
+
 def tables(numbers):
-    settings = (numbers.get("settings") or {}).get(AS_RUN) or {}
     rows = []
-    for name in all_labels():
-        arm_numbers = settings.get(name) or {}
-        if not arm_numbers.get("status"):
-            continue
-        values = arm_numbers.get("values") or {}
-        mean = mean_profile(numbers, name)
-        per_layer = " / ".join(_fmt(layer["mean"][-1]) for layer in mean[1]) if mean else "–"
-        at_chance, _ = c.chance_count(numbers, AS_RUN, name, PROTOCOL)
-        rows.append([name, per_layer, c.summary_cell(values.get("top_min") or {}, False),
-                     c.summary_cell(values.get("test") or {}),
-                     c.counts_cell(c.statuses_of(numbers, AS_RUN, name), at_chance or None)])
-    out = [("Each arm at the end of its budget", ["arm (hidden layers)", "mean output per layer "
-            "at the end (input side first)", "top layer's lowest mean", "test accuracy",
-            "runs"], rows)]
+    for setting, names in ((AS_RUN, all_labels()), (TUNED, judged_labels())):
+        settings = (numbers.get("settings") or {}).get(setting) or {}
+        for name in names:
+            arm_numbers = settings.get(name) or {}
+            if not arm_numbers.get("status"):
+                continue
+            values = arm_numbers.get("values") or {}
+            mean = mean_profile(numbers, shown(name, setting))
+            per_layer = " / ".join(_fmt(layer["mean"][-1]) for layer in mean[1]) if mean else "–"
+            at_chance, _ = c.chance_count(numbers, setting, name, PROTOCOL)
+            rate = _rate(numbers, setting, name)
+            rows.append([setting, name, "–" if rate is None else f"{rate:g}", per_layer,
+                         c.summary_cell(values.get("top_min") or {}, False),
+                         c.summary_cell(values.get("test") or {}),
+                         c.counts_cell(c.statuses_of(numbers, setting, name), at_chance or None)])
+    out = [("Each arm at the end of its budget", ["setting", "arm (hidden layers)",
+            "learning rate", "mean output per layer at the end (input side first)",
+            "top layer's lowest mean", "test accuracy", "runs"], rows)]
     table1 = numbers.get("table1") or {}
-    rows = []
-    for arm, err in table1.items():
-        test = ((settings.get(label(arm, 5)) or {}).get("values") or {}).get("test") or {}
-        s = stats.summarize(list(test.values()))
-        ours = "–" if s is None else f"{100 * (1 - s.mean):.1f} ± {100 * s.std:.1f}"
-        rows.append([arm, f"{err:.2f}", ours])
-    out.append(("Test error (%), 5 hidden layers: Table 1 (MNIST, trained to convergence) beside "
-                "ours (Fashion-MNIST, the budget above)", ["arm", "Table 1, MNIST",
-                                                          "ours, Fashion-MNIST"], rows))
+    settings = [AS_RUN] + ([TUNED] if any(_test_error(numbers, TUNED, label(arm, 5)) != "–"
+                                          for arm in table1) else [])
+    rows = [[arm, f"{err:.2f}"] + [_test_error(numbers, setting, label(arm, 5))
+                                   for setting in settings] for arm, err in table1.items()]
+    out.append(("Test error (%), 5 hidden layers: Table 1 (MNIST, trained to convergence, each "
+                "network at its chosen rate) beside ours (Fashion-MNIST, the budget above)",
+                ["arm", "Table 1, MNIST", f"ours, as run (SGD {P['learning_rate']:g})",
+                 "ours, tuned (each at its best rate)"][:2 + len(settings)], rows))
+    searches_ = c.search_table(numbers, "network (hidden layers)")
+    if searches_:
+        out.append(searches_)
     return out
 
 
@@ -316,7 +414,11 @@ def draw(claim, numbers, verdicts):
 
     names = [n for n in ("sigmoid 4", "sigmoid 5", "tanh 4", "tanh 5", "tanh N 5", "softsign 5")
              if mean_profile(numbers, n)]
-    figure, axes = f.new_figure(4, width=22, nrows=2, height=3.8)
+    tuned = [n for n in (shown(name, TUNED) for name in ("sigmoid 4", "sigmoid 5", "tanh 5",
+                                                        "tanh N 5"))
+             if mean_profile(numbers, n)]
+    names += tuned
+    figure, axes = f.new_figure(4, width=22, nrows=3 if tuned else 2, height=3.8)
     for ax, name in zip(axes, names):
         steps, layers = mean_profile(numbers, name)
         for i, layer in enumerate(layers):
@@ -326,21 +428,23 @@ def draw(claim, numbers, verdicts):
             ax.plot(steps, m, color=color, marker="o", markersize=2, label=f"layer {i + 1}")
             ax.fill_between(steps, m, p, color=color, alpha=0.15, linewidth=0)
         low = -1 if name.startswith(("tanh", "softsign")) else 0
-        f.finish(ax, f"{name} hidden layers: mean, band to 98th pct", xlabel="update",
+        f.finish(ax, f"{layers_text(name)}: mean, band to 98th pct", xlabel="update",
                  ylabel="activation output", ylim=(low, 1))
-    test_ax = axes[len(names)] if len(names) < 7 else axes[6]
+    test_ax = axes[min(len(names), len(axes) - 2)]
     per_arm = {}
-    for arm in ARMS:
-        test = (((numbers.get("settings") or {}).get(AS_RUN) or {}).get(label(arm, 5)) or {})
-        values = (test.get("values") or {}).get("test") or {}
-        if values:
-            per_arm[arm] = values
+    for setting in (AS_RUN, TUNED):
+        for arm in ARMS:
+            test = (((numbers.get("settings") or {}).get(setting) or {}).get(label(arm, 5)) or {})
+            values = (test.get("values") or {}).get("test") or {}
+            if values:
+                per_arm[shown(arm, setting)] = values
     if per_arm:
         f.seed_points(test_ax, per_arm, "test accuracy (5 hidden layers)", reference=0.1)
-    test_ax.set_title("test accuracy after the budget (dashed: chance)")
+    test_ax.set_title("test accuracy after the budget, as run and tuned (dashed: chance)")
     f.parts_panel(axes[-1], verdicts)
     for ax in axes[len(names) + 1:-1]:
         ax.set_visible(False)
     figure.suptitle("Claim 12: each hidden layer's outputs during training (mean over seeds), "
-                    "as Glorot and Bengio's Figures 2 and 3")
+                    "as Glorot and Bengio's Figures 2 and 3"
+                    + ("; 'tuned': at the network's best learning rate" if tuned else ""))
     return figure

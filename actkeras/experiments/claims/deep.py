@@ -172,10 +172,14 @@ def trainability(claim, results, labels, search_numbers):
         search = search_numbers.get(f"{label} (search)") or {}
         best = "–"
         if search.get("best") is not None:
-            best = f"{search['best']:g}" + (" (edge)" if search.get("at_edge") else "")
+            note = c.search_note(search)
+            best = f"{search['best']:g}" + (f" ({note})" if note else "")
         if search and not search.get("trains", True):
             best = "none: at chance at every rate of its grid"
-        scores = ", ".join(f"{100 * v:.1f}" for v in search.get("scores") or [] if v is not None)
+        added = search.get("added") or {}
+        scores = ", ".join(f"{r:g}{' (added)' if r in added else ''}: {100 * v:.1f}"
+                           for r, v in zip(search.get("rates") or [], search.get("scores") or [])
+                           if v is not None)
         rows.append([label, WHAT.get(label, label), best, scores or "–",
                      c.summary_cell(valid), c.counts_cell({s: c.status(r) for s, r in runs_.items()})])
     return rows
