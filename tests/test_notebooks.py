@@ -208,7 +208,7 @@ def test_vanishing_gradients_notebook_shows_sigmoid_fading_and_batch_norm_restor
     probe = ("{'start': ratio_at_start, 'finals': {a: [r['valid'][-1] for r in runs[a].values()] for a in runs},"
              " 'decay': decay, 'saturated': max(layer['saturated_fraction'] for layer"
              " in runs['sigmoid'][SEEDS[0]]['stats'][0]['layers'].values())}")
-    _, text, found = run("05_vanishing_gradients_and_batch_norm.ipynb", tmp_path, monkeypatch, probe, figures=4)
+    _, _, found = run("05_vanishing_gradients_and_batch_norm.ipynb", tmp_path, monkeypatch, probe, figures=4)
     start, finals, decay = found["start"], found["finals"], found["decay"]
     assert all(len(values) == 3 for values in finals.values())  # three seeds per arm
     # Before any step: the first layer's gradient, relative to the output layer's, is many

@@ -2,8 +2,8 @@
 verdicts read back from a reproduction's results.json."""
 
 import json
-from pathlib import Path
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -11,7 +11,11 @@ from actkeras.callbacks.dead_relu import DeadUnitWarning
 from actkeras.experiments.claims import MODULES
 from actkeras.experiments.protocol import hashes
 from actkeras.experiments.rules import VERSION, protocol
-from actkeras.experiments.verdicts import read_verdicts, reproduction_folder, verdict_table
+from actkeras.experiments.verdicts import (
+    read_verdicts,
+    reproduction_folder,
+    verdict_table,
+)
 from actkeras.teaching import mean_sd, seed_curves, summarised_warnings
 
 
