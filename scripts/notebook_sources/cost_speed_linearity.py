@@ -100,7 +100,7 @@ ax.set(xlabel="x", ylabel="y", title="Two hidden layers of 64 units, fitted to s
 ax.legend()"""),
 md("""The linear network is one linear map to float precision (its `collapse_error` is about 10⁻⁶)
 and is no better than the least-squares line (it can be worse: Adam has not always reached the
-line). The ReLU network fits `sin(x)` with an error hundreds of times smaller: about a hundred
+line). The ReLU network fits `sin(x)` with an error typically hundreds of times smaller: about a hundred
 kinks, placed by training, make a curve.
 
 The reproduction also asks whether the course network's ReLU layer beats the *best* linear
