@@ -5,7 +5,16 @@ module per notebook), not in the .ipynb files."""
 import nbformat as nbf
 from nbformat.v4 import new_notebook, new_markdown_cell as md, new_code_cell as code
 
-from notebook_sources import KERNEL, course_network, depth_and_init, start_here, tuning_and_export
+from notebook_sources import (
+    KERNEL,
+    cost_speed_linearity,
+    course_network,
+    depth_and_init,
+    dying_relu,
+    start_here,
+    tuning_and_export,
+    vanishing_and_batchnorm,
+)
 
 nb4 = new_notebook(metadata=KERNEL, cells=[
 md("""# The monitors on your own model
@@ -199,7 +208,8 @@ md("""## What to do with it
 ])
 
 written = [(source.NOTEBOOK, source.FILE) for source in (start_here, course_network, depth_and_init,
-                                                           tuning_and_export)]
+                                                           tuning_and_export, vanishing_and_batchnorm,
+                                                           dying_relu, cost_speed_linearity)]
 for notebook, name in written + [(nb4, "04_monitors_on_your_model.ipynb")]:
     for index, cell in enumerate(notebook.cells):
         cell.id = f"cell-{index:02d}"  # stable ids: a regenerated notebook diffs only where it changed

@@ -3,6 +3,7 @@ verdicts read back from a reproduction's results.json."""
 
 import json
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -10,7 +11,11 @@ from actkeras.callbacks.dead_relu import DeadUnitWarning
 from actkeras.experiments.claims import MODULES
 from actkeras.experiments.protocol import hashes
 from actkeras.experiments.rules import VERSION, protocol
-from actkeras.experiments.verdicts import read_verdicts
+from actkeras.experiments.verdicts import (
+    read_verdicts,
+    reproduction_folder,
+    verdict_table,
+)
 from actkeras.teaching import mean_sd, seed_curves, summarised_warnings
 
 
@@ -104,3 +109,25 @@ def test_unreadable_results_say_so(tmp_path):
     (tmp_path / "results.json").write_text("{not json")
     found = read_verdicts(tmp_path)
     assert found["status"] == "unreadable" and "could not be read" in found["message"]
+
+
+def test_verdict_table_shows_the_file_and_says_where_it_has_nothing(tmp_path):
+    rules = _current_rules()
+    rules["claims"]["5"] = "0" * 12
+    claims = [{"id": 3, "title": "t3", "verdicts": {"as run": {"verdict": "reproduced"},
+                                                   "tuned": {"verdict": "mixed"}}},
+              {"id": 5, "title": "t5", "verdicts": {"as run": {"verdict": "undecided"}}}]
+    found = read_verdicts(_write(tmp_path / "r", {"claims": claims, "protocol": rules}))
+    rows = verdict_table(found, {5: "five", 3: "three", 4: "four"}).splitlines()
+    assert rows[2] == "| 5 | five | as run: **undecided** (judged under other rules) |"
+    assert rows[3] == "| 3 | three | as run: **reproduced**; tuned: **mixed** |"
+    assert rows[4] == "| 4 | four | no verdict in the file |"
+    with pytest.raises(ValueError, match="no claim 99"):
+        verdict_table(found, {99: "?"})
+
+
+def test_reproduction_folder_is_read_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.delenv("ACTKERAS_REPRODUCTION", raising=False)
+    assert reproduction_folder() == Path(__file__).resolve().parents[1] / "reproduction" / "full"
+    monkeypatch.setenv("ACTKERAS_REPRODUCTION", str(tmp_path))
+    assert reproduction_folder() == tmp_path

@@ -3,13 +3,14 @@ reader (notebook 00's table), with a plain statement when the file is absent or 
 judged under other rules than the package's current ones."""
 
 import json
+import os
 from pathlib import Path
 
 from actkeras.experiments.claims import MODULES
 from actkeras.experiments.protocol import hashes
 from actkeras.experiments.rules import VERSION, protocol
 
-__all__ = ["read_verdicts"]
+__all__ = ["read_verdicts", "reproduction_folder", "verdict_table"]
 
 
 def _words(entry):
@@ -76,3 +77,36 @@ def read_verdicts(folder):
                           f"{out['finished']}, under this checkout's rules (protocol version "
                           f"{VERSION}, hash {overall}).")
     return out
+
+
+def reproduction_folder():
+    """The reproduction a notebook reads: `$ACTKERAS_REPRODUCTION`, or this checkout's
+    `reproduction/full`."""
+    checkout = Path(__file__).resolve().parents[2]
+    return Path(os.environ.get("ACTKERAS_REPRODUCTION", checkout / "reproduction" / "full"))
+
+
+def verdict_table(found, claims):
+    """A markdown table of the verdicts `read_verdicts` found for `claims`.
+
+    Args:
+        found: what `read_verdicts` returned.
+        claims: `{claim id: what it says in a few words}`, in the order wanted.
+
+    Returns:
+        The table as markdown: one row per claim, every setting's verdict as the file
+        wrote it, "no verdict in the file" where it has none, and a note where the claim
+        was judged under other rules than this checkout's.
+    """
+    rows = ["| claim | in a few words | verdict (setting: verdict) |", "| --- | --- | --- |"]
+    for claim_id, words in claims.items():
+        if claim_id not in found["claims"]:
+            raise ValueError(f"The package knows no claim {claim_id!r}. Received: "
+                             f"claims={list(claims)!r}")
+        entry = found["claims"][claim_id]
+        verdict = "; ".join(f"{setting}: **{word}**" for setting, word in entry["verdicts"].items())
+        verdict = verdict or "no verdict in the file"
+        if entry["rules_changed"]:
+            verdict += " (judged under other rules)"
+        rows.append(f"| {claim_id} | {words} | {verdict} |")
+    return "\n".join(rows)

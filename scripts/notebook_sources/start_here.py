@@ -24,16 +24,17 @@ training and validation accuracy. Notebook **01**.
 **2. What are ReLU's advantages over the sigmoid in deep networks?**
 {cite(2)}: gradients that do not vanish with depth, sparse representations, cheaper arithmetic,
 faster convergence; and the counter-claims that batch normalisation lets sigmoid networks catch
-up, and that ReLU units can die. Notebook **02** (depth and initialisation); the rest is in the
-reproduction's report.
+up, and that ReLU units can die. Notebook **02** (depth and initialisation), **05** (vanishing
+gradients and batch normalisation) and **07** (sparsity, speed and cost).
 
 **3. Why would leaky ReLU be better than ReLU?**
 {cite(1)}: ReLU units can "die" (output 0 for every input, and never learn again); a leak keeps a
-gradient flowing. Notebook **02** measures dead units layer by layer from the first step.
+gradient flowing. Notebook **02** measures dead units layer by layer from the first step;
+notebook **06** kills them with a large learning rate and tries LeakyReLU and ELU.
 
 **4. How can ReLU, a linear function for positive inputs, be a non-linearity at all?**
 {cite(0)}: it is piecewise linear, and the kink is enough. Notebook **01**, Problem 3, removes the
-non-linearity and measures what is lost.
+non-linearity and measures what is lost; notebook **07** fits `sin(x)` with and without it.
 
 Notebook **03** shows how to search for the activation with Keras Tuner without crowning the
 luck of one seed, and how to export the result."""),
@@ -82,16 +83,16 @@ CLAIMS = {
     1: (1, "ReLU beats sigmoid and softmax hidden units in the course network", "01"),
     2: (3, "the 50-layer MLP stays at chance with the default initialiser; He fixes ReLU", "02"),
     3: (2, "gradients shrink layer by layer in deep sigmoid networks, not in ReLU ones",
-        "02 (gradient norm by depth)"),
-    4: (2, "a sigmoid rescaled to a slope of 1 does not cure that", "report only"),
-    5: (2, "with batch normalisation deep sigmoid networks nearly match ReLU", "report only"),
+        "05; 02 (gradient norm by depth)"),
+    4: (2, "a sigmoid rescaled to a slope of 1 does not cure that", "05"),
+    5: (2, "with batch normalisation deep sigmoid networks nearly match ReLU", "05"),
     6: (3, "with a large learning rate ReLU units die; LeakyReLU and ELU keep theirs",
-        "02 (dead units); the leaks: report only"),
-    7: (2, "ReLU representations are sparse, sigmoid ones dense", "01 (exact zeros)"),
-    8: (2, "ReLU is cheaper to compute than sigmoid; ELU is slower than ReLU", "report only"),
+        "06; 02 (dead units)"),
+    7: (2, "ReLU representations are sparse, sigmoid ones dense", "07; 01 (exact zeros)"),
+    8: (2, "ReLU is cheaper to compute than sigmoid; ELU is slower than ReLU", "07"),
     9: (4, "ReLU is not linear; with linear activations the network is one linear map",
-        "01 (baseline, Problem 3)"),
-    10: (2, "ReLU networks reach a given accuracy in fewer steps", "report only"),
+        "07; 01 (baseline, Problem 3)"),
+    10: (2, "ReLU networks reach a given accuracy in fewer steps", "07"),
     11: ("papers", "deep narrow ReLU networks are born dead", "02 (dead at step 0)"),
     12: ("papers", "a sigmoid network's top hidden layer saturates first", "report only"),
     13: ("papers", "for ReLU, Glorot's initialisation shrinks the signal layer by layer; He's does not",
