@@ -47,6 +47,7 @@ from actkeras.callbacks import DeadReLUMonitor
 from actkeras.data import load_fashion_mnist
 from actkeras.experiments import figures
 from actkeras.experiments.claims import c06_dying
+from actkeras.seeding import seed_everything
 from actkeras.teaching import mean_sd, seed_curves, summarised_warnings
 
 # The knobs.
@@ -86,6 +87,7 @@ code("""runs = {label: {} for label in ARMS}
 for label, (activation, rate, pulse) in ARMS.items():
     began, said = time.perf_counter(), []
     for seed in SEEDS:
+        seed_everything(seed)  # the batches' order too, not only the initial weights
         model = actkeras.build_model(
             activation, preset="mlp", hidden_units=(256, 256, 256), initializer="he_normal",
             optimizer="adam", learning_rate=rate, lr_pulse=pulse, batch_size=64, epochs=EPOCHS,

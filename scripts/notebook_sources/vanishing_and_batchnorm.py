@@ -50,6 +50,7 @@ import numpy as np
 from actkeras.callbacks import ActivationStats, GradientNormLogger
 from actkeras.data import load_fashion_mnist
 from actkeras.experiments import figures, probes
+from actkeras.seeding import seed_everything
 from actkeras.teaching import mean_sd, summarised_warnings
 
 # The knobs.
@@ -113,6 +114,7 @@ code("""runs = {label: {} for label in ARMS}
 for label, options in ARMS.items():
     began = time.perf_counter()
     for seed in SEEDS:
+        seed_everything(seed)  # the batches' order too, not only the initial weights
         model = actkeras.build_model(preset="mlp", hidden_units=(100,) * DEPTH, learning_rate=0.05,
                                      batch_size=32, epochs=EPOCHS, seed=seed, **options)
         for layer in model.layers:
