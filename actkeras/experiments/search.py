@@ -18,8 +18,6 @@ import io
 import math
 import warnings
 
-import numpy as np
-
 from actkeras.tuning import ActivationHyperModel, make_tuner, run_search
 
 OBJECTIVE = "val_accuracy"
@@ -69,14 +67,11 @@ def _grid(spec, data, directory, rates):
 def _left_chance(data):
     """`fn(score) -> bool`: whether a validation accuracy left chance, by the protocol's
     chance rule on this validation split (as `claims.runs.searched` reads it)."""
-    from actkeras.experiments.decide import at_chance
-    from actkeras.experiments.rules import CHANCE_PROTOCOL
+    from actkeras.experiments.claims.runs import left_chance
+    from actkeras.experiments.runner import _data_record
 
-    labels = np.asarray(data.y_valid).astype(int)
-    counts = np.bincount(labels, minlength=10)
-    n, majority = len(labels), (counts.max() / counts.sum() if counts.sum() else None)
-    return lambda score: at_chance({"accuracy": score, "n": n, "majority": majority},
-                                   CHANCE_PROTOCOL) is False
+    record = _data_record(data)
+    return lambda score: left_chance(score, record)
 
 
 def extension_folder(directory, rate):

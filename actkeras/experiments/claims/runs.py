@@ -166,14 +166,20 @@ def trains(tuned, spec):
     return found.get("trains", True) if isinstance(found, dict) else True
 
 
-def searched(result):
-    """`{"best", "trains"}` of a finished search: its best rate, and whether any rate took
-    the arm above chance (by the protocol's chance rule on the validation split)."""
+def left_chance(accuracy, data):
+    """Whether a validation accuracy left chance by the protocol's chance rule, on the
+    validation split a run's `data` record describes (`n_valid`, `valid_majority`)."""
     from actkeras.experiments.decide import at_chance
     from actkeras.experiments.rules import CHANCE_PROTOCOL
 
-    search, data = result["search"], result.get("data") or {}
+    info = {"accuracy": accuracy, "n": data.get("n_valid"), "majority": data.get("valid_majority")}
+    return at_chance(info, CHANCE_PROTOCOL) is False
+
+
+def searched(result):
+    """`{"best", "trains"}` of a finished search: its best rate, and whether any rate took
+    the arm above chance (by the protocol's chance rule on the validation split)."""
+    search = result["search"]
     scores = [t["score"] for t in search.get("trials", []) if t.get("score") is not None]
-    info = {"accuracy": max(scores) if scores else None, "n": data.get("n_valid"),
-            "majority": data.get("valid_majority")}
-    return {"best": search["best"], "trains": at_chance(info, CHANCE_PROTOCOL) is False}
+    return {"best": search["best"],
+            "trains": left_chance(max(scores) if scores else None, result.get("data") or {})}
