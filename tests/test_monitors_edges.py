@@ -619,3 +619,32 @@ def test_a_model_whose_only_rectifier_is_a_bare_op_is_told_so():
     messages = _caught_fit(model, [DeadReLUMonitor(probe_data=X)])
     assert any("Maybe 'only' calls relu inside call() as a bare op" in m for m in messages)
     assert any("DeadReLUMonitor will log nothing" in m for m in messages)
+
+
+# The step a measurement is labelled with.
+
+
+@pytest.mark.parametrize("sized", [True, False], ids=["arrays", "unsized_generator"])
+def test_a_measurement_in_a_short_last_group_is_labelled_with_the_steps_done(sized):
+    """36 batches in groups of 10: Keras calls the last group's batch hook with batch
+    index 39, but 36 steps ran (helper-12's finding); every monitor labels it 36, whether
+    Keras knows the epoch's length (arrays) or not (a generator without a length)."""
+    x = np.tile(X, (36 * 4 // len(X) + 1, 1))[:36 * 4]
+    y = np.tile(Y, 36 * 4 // len(Y) + 1)[:36 * 4]
+    monitors = [DeadReLUMonitor(probe_data=(X, Y), every=20), GradientNormLogger(probe_data=(X, Y), every=20),
+                ActivationStats(probe_data=X, every=20)]  # fmt: skip
+    model = _compile(_regular_model(), learning_rate=0.01, steps_per_execution=10)
+    if sized:
+        data = {"x": x, "y": y, "batch_size": 4}
+    else:
+        def batches():
+            for start in range(0, len(x), 4):
+                yield x[start:start + 4], y[start:start + 4]
+        data = {"x": batches()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(**data, epochs=1, verbose=0, callbacks=monitors)
+        assert int(ops.convert_to_numpy(model.optimizer.iterations.value)) == 36  # TF: NumPy 2's copy warning
+    for monitor in monitors:
+        steps = [(r["trigger"], r["step"]) for r in monitor.records]
+        assert steps == [("batch_end", 20), ("batch_end", 36), ("epoch_end", 36)], type(monitor).__name__
