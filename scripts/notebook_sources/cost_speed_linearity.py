@@ -60,7 +60,7 @@ SINE_STEPS = 1000 if QUICK else 2000  # Adam steps of 32 points for the sin(x) f
 COURSE_STEPS = 100 if QUICK else 3001  # SGD steps of 128 images for the course network
 COST = dict(elements=2**19, inner=20, rounds=30) if QUICK else dict(elements=2**20, inner=40, rounds=40)
 
-data = load_notmnist(source="embedded" if QUICK else "auto")
+data = load_notmnist(source="embedded" if QUICK else "auto", verbose=False)  # its sizes are printed below
 print(f"notMNIST: train {len(data.x_train):,}, validation {len(data.x_valid):,} images; "
       f"{len(SEEDS)} seeds; Keras backend {keras.backend.backend()}")"""),
 md("""## 1. Not linear (claim 9)

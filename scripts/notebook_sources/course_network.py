@@ -54,7 +54,7 @@ ACTIVATIONS = ["relu", "sigmoid", "tanh", "softmax"]
 GROUP = 10 if QUICK else 100  # steps run per backend call; scores are read at its multiples
 LOG_EVERY = 20 if QUICK else 500  # steps between two readings of the monitors
 
-data = load_notmnist(source="embedded" if QUICK else "auto")
+data = load_notmnist(source="embedded" if QUICK else "auto", verbose=False)  # its sizes are printed below
 # The course trained 3,001 steps of 128 on 200,000 images: 1.92 passes over its training set.
 BUDGET = epochs_to_steps([COURSE_EPOCHS], len(data.x_train), 128, group=GROUP)[0]
 print(f"train {len(data.x_train):,}, validation {len(data.x_valid):,}, test {len(data.x_test):,} "

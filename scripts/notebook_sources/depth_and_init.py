@@ -59,7 +59,7 @@ if not QUICK:  # the full cross, sigmoid and tanh
     RUNS["sigmoid, glorot, lr 0.001"] = dict(activation="sigmoid", initializer="glorot_uniform", learning_rate=1e-3)
     RUNS["tanh, glorot, lr 0.001"] = dict(activation="tanh", initializer="glorot_uniform", learning_rate=1e-3)
 
-data = load_fashion_mnist(source="embedded" if QUICK else "auto")
+data = load_fashion_mnist(source="embedded" if QUICK else "auto", verbose=False)  # its sizes are printed below
 STEPS_PER_EPOCH = -(-len(data.x_train) // 32)
 print(f"train {len(data.x_train):,}, validation {len(data.x_valid):,} images; "
       f"{EPOCHS} epochs of {STEPS_PER_EPOCH} steps")"""),

@@ -64,7 +64,7 @@ LARGE = PULSE[0]
 ARMS = {label: (activation, rate, PULSE if pulse else None)
         for label, (activation, rate, pulse) in c06_dying.ARMS.items()}
 
-data = load_fashion_mnist(source="embedded" if QUICK else "auto")
+data = load_fashion_mnist(source="embedded" if QUICK else "auto", verbose=False)  # its sizes are printed below
 STEPS = EPOCHS * -(-len(data.x_train) // 64)
 print(f"train {len(data.x_train):,} images, {STEPS} steps of 64; pulse of {LARGE} for steps "
       f"{PULSE[1]} to {PULSE[2]}; probe: the {min(len(data.x_valid), 1024)} first validation images")"""),

@@ -49,7 +49,7 @@ EXECUTIONS = 2 if QUICK else 3  # seeds per trial; the trial's score is their me
 ACTIVATIONS = ["relu", "leaky_relu", "elu", "sigmoid", "tanh", "softmax"]
 OUT = Path("outputs")  # tuner trials and exports (ignored by git under notebooks/)
 
-data = load_notmnist(source="embedded" if QUICK else "auto")
+data = load_notmnist(source="embedded" if QUICK else "auto", verbose=False)  # its sizes are printed below
 print(f"train {len(data.x_train):,}, validation {len(data.x_valid):,} images; writing to {OUT.resolve()}")"""),
 md("## The search"),
 code("""hypermodel = ActivationHyperModel("udacity", activations=ACTIVATIONS, seed=0, steps=STEPS)

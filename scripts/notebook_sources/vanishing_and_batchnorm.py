@@ -72,7 +72,7 @@ ARMS = {  # label: build_model arguments
 if not QUICK:
     ARMS["relu + BN"] = dict(activation="relu", initializer="he_normal", batch_norm=True)
 
-data = load_fashion_mnist(source="embedded" if QUICK else "auto")
+data = load_fashion_mnist(source="embedded" if QUICK else "auto", verbose=False)  # its sizes are printed below
 STEPS_PER_EPOCH = -(-len(data.x_train) // 32)
 print(f"train {len(data.x_train):,}, validation {len(data.x_valid):,} images; {EPOCHS} epochs of "
       f"{STEPS_PER_EPOCH} steps; {len(SEEDS)} seeds per arm")"""),
