@@ -244,6 +244,26 @@ def _survives(verdicts):
     return f"Against the setting '{first}': " + "; ".join(said) + "."
 
 
+def _span_markdown(timing):
+    if not timing.get("span_seconds"):
+        return ""
+    invocations = timing.get("invocations") or 1
+    if invocations == 1:
+        return (f"; the runs spanned {clock(timing['span_seconds'])} of wall time, first start "
+                "to last finish")
+    return (f"; the runs were made by {invocations} invocations and were running during "
+            f"{clock(timing['busy_seconds'])} of wall time (first start to last finish: "
+            f"{clock(timing['span_seconds'])}, the time between invocations included)")
+
+
+def _by_claim_markdown(by_claim):
+    if not by_claim:
+        return ""
+    return ("- Run time by claim, largest first: "
+            + ", ".join(f"claim {claim} {clock(seconds)}" for claim, seconds in by_claim.items())
+            + "\n")
+
+
 def _environment_markdown(env, timing):
     versions = ", ".join(f"{k} {v}" for k, v in env["versions"].items())
     accelerators = ", ".join(env["accelerators"]) or "none"
@@ -255,8 +275,8 @@ def _environment_markdown(env, timing):
         f"({timing['executed']} runs executed, {timing['reused']} reused from earlier "
         f"invocations" + (f", {timing['stale']} of them stale" if timing.get("stale") else "")
         + f"); run time summed over all runs: {clock(timing['run_seconds'])}"
-        + (f"; the runs themselves spanned {clock(timing['span_seconds'])} of wall time, "
-           f"first start to last finish" if timing.get("span_seconds") else "") + "\n"
+        + _span_markdown(timing) + "\n"
+        + _by_claim_markdown(timing.get("run_seconds_by_claim"))
         + _code_markdown(timing.get("code"))
     )
 
@@ -291,16 +311,59 @@ def _code_markdown(code):
 def run_span(results, run_ids):
     """Seconds from the first run's start to the last run's end (`None` without times):
     the reproduction's own wall time, also when the report is written again later."""
-    starts, ends = [], []
+    spans = invocation_spans(results, run_ids)
+    if not spans:
+        return None
+    return max(end for _, end in spans.values()) - min(start for start, _ in spans.values())
+
+
+def invocation_spans(results, run_ids):
+    """`{invocation: (first start, last end)}` in seconds since the epoch, over the runs
+    that record their start; runs without an invocation id count as one invocation."""
+    spans = {}
     for run_id in run_ids:
         timing = (results.get(run_id) or {}).get("timing") or {}
         try:
             start = datetime.fromisoformat(timing["started"]).timestamp()
         except (KeyError, TypeError, ValueError):
             continue
-        starts.append(start)
-        ends.append(start + float(timing.get("seconds") or 0))
-    return max(ends) - min(starts) if starts else None
+        end = start + float(timing.get("seconds") or 0)
+        first, last = spans.get(timing.get("invocation"), (start, end))
+        spans[timing.get("invocation")] = (min(first, start), max(last, end))
+    return spans
+
+
+def busy_seconds(results, run_ids):
+    """Wall seconds in which at least one of the runs was running: the union of their
+    intervals, so the hours between two invocations are not counted as the reproduction's."""
+    intervals = []
+    for run_id in run_ids:
+        timing = (results.get(run_id) or {}).get("timing") or {}
+        try:
+            start = datetime.fromisoformat(timing["started"]).timestamp()
+        except (KeyError, TypeError, ValueError):
+            continue
+        intervals.append((start, start + float(timing.get("seconds") or 0)))
+    total, reach = 0.0, None
+    for start, end in sorted(intervals):
+        if reach is None or start > reach:
+            total += end - start
+            reach = end
+        elif end > reach:
+            total += end - reach
+            reach = end
+    return total if intervals else None
+
+
+def run_seconds_by_claim(results, run_ids):
+    """`{claim id: run time summed}`, largest first (a search's earlier trials included)."""
+    seconds = {}
+    for run_id in run_ids:
+        result = results.get(run_id) or {}
+        claim = (result.get("spec") or {}).get("claim")
+        seconds[claim] = (seconds.get(claim, 0.0) + (result.get("timing") or {}).get("seconds", 0)
+                          + ((result.get("search") or {}).get("earlier_seconds") or 0))
+    return dict(sorted(seconds.items(), key=lambda item: -item[1]))
 
 
 # --- one claim -----------------------------------------------------------------------------
@@ -462,6 +525,9 @@ def write_report(claims, results, out, *, preset, wall_seconds, executed, comman
                            + ((results[r].get("search") or {}).get("earlier_seconds") or 0)
                            for r in used if r in results),
         "span_seconds": run_span(results, used),
+        "invocations": len(invocation_spans(results, used)),
+        "busy_seconds": busy_seconds(results, used),
+        "run_seconds_by_claim": run_seconds_by_claim(results, used),
         "code": code_versions(results, used),
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
