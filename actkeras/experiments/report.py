@@ -245,15 +245,13 @@ def _survives(verdicts):
 
 
 def _span_markdown(timing):
-    if not timing.get("span_seconds"):
+    span, busy = timing.get("span_seconds"), timing.get("busy_seconds")
+    if not span:
         return ""
-    invocations = timing.get("invocations") or 1
-    if invocations == 1:
-        return (f"; the runs spanned {clock(timing['span_seconds'])} of wall time, first start "
-                "to last finish")
-    return (f"; the runs were made by {invocations} invocations and were running during "
-            f"{clock(timing['busy_seconds'])} of wall time (first start to last finish: "
-            f"{clock(timing['span_seconds'])}, the time between invocations included)")
+    if busy is None or span - busy < 60:
+        return f"; the runs spanned {clock(span)} of wall time, first start to last finish"
+    return (f"; some run was running during {clock(busy)} of wall time (first start to last "
+            f"finish: {clock(span)}, the gaps between invocations included)")
 
 
 def _by_claim_markdown(by_claim):
@@ -309,33 +307,13 @@ def _code_markdown(code):
 
 
 def run_span(results, run_ids):
-    """Seconds from the first run's start to the last run's end (`None` without times):
-    the reproduction's own wall time, also when the report is written again later."""
-    spans = invocation_spans(results, run_ids)
-    if not spans:
-        return None
-    return max(end for _, end in spans.values()) - min(start for start, _ in spans.values())
+    """Seconds from the first run's start to the last run's end (`None` without times)."""
+    intervals = _intervals(results, run_ids)
+    return max(end for _, end in intervals) - min(start for start, _ in intervals) if intervals else None
 
 
-def invocation_spans(results, run_ids):
-    """`{invocation: (first start, last end)}` in seconds since the epoch, over the runs
-    that record their start; runs without an invocation id count as one invocation."""
-    spans = {}
-    for run_id in run_ids:
-        timing = (results.get(run_id) or {}).get("timing") or {}
-        try:
-            start = datetime.fromisoformat(timing["started"]).timestamp()
-        except (KeyError, TypeError, ValueError):
-            continue
-        end = start + float(timing.get("seconds") or 0)
-        first, last = spans.get(timing.get("invocation"), (start, end))
-        spans[timing.get("invocation")] = (min(first, start), max(last, end))
-    return spans
-
-
-def busy_seconds(results, run_ids):
-    """Wall seconds in which at least one of the runs was running: the union of their
-    intervals, so the hours between two invocations are not counted as the reproduction's."""
+def _intervals(results, run_ids):
+    """`[(start, end)]` in seconds since the epoch of the runs that record their start."""
     intervals = []
     for run_id in run_ids:
         timing = (results.get(run_id) or {}).get("timing") or {}
@@ -344,14 +322,21 @@ def busy_seconds(results, run_ids):
         except (KeyError, TypeError, ValueError):
             continue
         intervals.append((start, start + float(timing.get("seconds") or 0)))
+    return intervals
+
+
+def busy_seconds(results, run_ids):
+    """Wall seconds in which at least one of the runs was running: the union of their
+    intervals, so the hours between two invocations are not counted as the reproduction's
+    (`None` without times)."""
+    intervals = _intervals(results, run_ids)
     total, reach = 0.0, None
     for start, end in sorted(intervals):
         if reach is None or start > reach:
             total += end - start
-            reach = end
         elif end > reach:
             total += end - reach
-            reach = end
+        reach = end if reach is None else max(reach, end)
     return total if intervals else None
 
 
@@ -525,7 +510,6 @@ def write_report(claims, results, out, *, preset, wall_seconds, executed, comman
                            + ((results[r].get("search") or {}).get("earlier_seconds") or 0)
                            for r in used if r in results),
         "span_seconds": run_span(results, used),
-        "invocations": len(invocation_spans(results, used)),
         "busy_seconds": busy_seconds(results, used),
         "run_seconds_by_claim": run_seconds_by_claim(results, used),
         "code": code_versions(results, used),
