@@ -100,12 +100,7 @@ def findings(numbers):
                      f"weights at its best learning rate reaches {stats.fmt_summary(scale, percent=True)}"
                      + (f" (glorot_uniform: {stats.fmt_summary(plain, percent=True)})" if plain else "")
                      + ": what batch normalisation rescues is, in part, the initial weight scale")
-    for label, search in (numbers.get("searches") or {}).items():
-        if search.get("best") is not None:
-            note = c.search_note(search)
-            found.append(f"search {label}: best learning rate {search['best']:g}"
-                         + (f" ({note})" if note else ""))
-    return found
+    return found + c.search_findings(numbers)
 
 
 def tables(numbers):
