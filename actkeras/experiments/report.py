@@ -501,17 +501,16 @@ def write_report(claims, results, out, *, preset, wall_seconds, executed, comman
     used = {r["run_id"] for e in entries for r in e["runs"]}
     executed = set(executed) & used
     env = environment()
+    by_claim = run_seconds_by_claim(results, used)
     timing = {
         "wall_seconds": wall_seconds,
         "executed": len(executed),
         "reused": len(used - executed),
         "stale": sum(1 for r in used if (results.get(r) or {}).get("stale")),
-        "run_seconds": sum(results[r].get("timing", {}).get("seconds", 0)
-                           + ((results[r].get("search") or {}).get("earlier_seconds") or 0)
-                           for r in used if r in results),
+        "run_seconds": sum(by_claim.values()),
         "span_seconds": run_span(results, used),
         "busy_seconds": busy_seconds(results, used),
-        "run_seconds_by_claim": run_seconds_by_claim(results, used),
+        "run_seconds_by_claim": by_claim,
         "code": code_versions(results, used),
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
