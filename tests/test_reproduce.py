@@ -8,6 +8,7 @@ End-to-end runs use the `tiny` preset on the embedded samples (no files needed).
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -99,6 +100,8 @@ def test_reproduce_end_to_end_then_resume_only_what_is_missing(tmp_path):
     assert any(line.startswith("report: ") and "figures: " in line for line in lines)
     results = [p for p in (out / "runs").glob("*.json") if not p.name.endswith(".config.json")]
     assert len(results) == n
+    assert all(json.loads(p.read_text())["timing"]["cpu_seconds"] > 0 for p in results)
+    assert re.search(r"CPU time summed over the (\d+) of \1 runs that record it", report)
 
     # Nothing to do: every run is reused and the results are the same.
     lines.clear()
@@ -606,7 +609,7 @@ def test_the_wall_time_of_runs_made_by_two_invocations_leaves_out_the_gap_betwee
     # Each run's `invocation` marks that one execution (compare's copy check), so the gap is
     # found from the runs' own intervals.
     from actkeras.experiments.report import (
-        _environment_markdown, busy_seconds, run_seconds_by_claim, run_span,
+        _environment_markdown, busy_seconds, cpu_seconds, run_seconds_by_claim, run_span,
     )
 
     def run(claim, invocation, start, seconds):
@@ -631,5 +634,11 @@ def test_the_wall_time_of_runs_made_by_two_invocations_leaves_out_the_gap_betwee
     assert "some run was running during 4:00 of wall time" in text
     assert "first start to last finish: 4:01:00, the gaps between invocations included" in text
     assert "Run time by claim, largest first: claim 2 3:20, claim 1 1:30, claim 3 0:05" in text
+    assert "CPU time" not in text  # none of these runs records it
+    results["a"]["timing"]["cpu_seconds"] = 80.0
+    results["d"]["timing"]["cpu_seconds"] = 55.5
+    timing["cpu_seconds"] = cpu_seconds(results, ids)
+    assert timing["cpu_seconds"] == (135.5, 2)
+    assert "CPU time summed over the 2 of 5 runs that record it: 2:16" in _environment_markdown(env, timing)
     timing.update(span_seconds=150, busy_seconds=150)
     assert "the runs spanned 2:30 of wall time, first start to last finish" in _environment_markdown(env, timing)

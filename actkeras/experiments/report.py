@@ -254,6 +254,16 @@ def _span_markdown(timing):
             f"finish: {clock(span)}, the gaps between invocations included)")
 
 
+def _cpu_markdown(timing):
+    cpu, counted = timing.get("cpu_seconds") or (0, 0)
+    if not counted:
+        return ""
+    total = timing["executed"] + timing["reused"]
+    return (f"- CPU time summed over the {counted} of {total} runs that record it: {clock(cpu)} "
+            "(what the runs cost whatever the machine's load; on idle cores, --jobs N takes "
+            "about 1/N of it in wall time)\n")
+
+
 def _by_claim_markdown(by_claim):
     if not by_claim:
         return ""
@@ -274,6 +284,7 @@ def _environment_markdown(env, timing):
         f"invocations" + (f", {timing['stale']} of them stale" if timing.get("stale") else "")
         + f"); run time summed over all runs: {clock(timing['run_seconds'])}"
         + _span_markdown(timing) + "\n"
+        + _cpu_markdown(timing)
         + _by_claim_markdown(timing.get("run_seconds_by_claim"))
         + _code_markdown(timing.get("code"))
     )
@@ -349,6 +360,14 @@ def run_seconds_by_claim(results, run_ids):
         seconds[claim] = (seconds.get(claim, 0.0) + (result.get("timing") or {}).get("seconds", 0)
                           + ((result.get("search") or {}).get("earlier_seconds") or 0))
     return dict(sorted(seconds.items(), key=lambda item: -item[1]))
+
+
+def cpu_seconds(results, run_ids):
+    """`(CPU seconds summed, runs that record them)` (runs made before the runner recorded
+    CPU time have none; a resumed search's earlier trials are not in it)."""
+    recorded = [(results.get(r) or {}).get("timing", {}).get("cpu_seconds") for r in run_ids]
+    recorded = [value for value in recorded if value is not None]
+    return sum(recorded), len(recorded)
 
 
 # --- one claim -----------------------------------------------------------------------------
@@ -511,6 +530,7 @@ def write_report(claims, results, out, *, preset, wall_seconds, executed, comman
         "span_seconds": run_span(results, used),
         "busy_seconds": busy_seconds(results, used),
         "run_seconds_by_claim": by_claim,
+        "cpu_seconds": cpu_seconds(results, used),
         "code": code_versions(results, used),
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }

@@ -576,7 +576,7 @@ def run_one(spec, out, *, data=None, verbose=0, export=False, provenance=None):
     """Runs one spec and writes its files; returns the result that was written."""
     path = result_path(out, spec)
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    began = time.perf_counter()
+    began, cpu_began = time.perf_counter(), time.process_time()
     model = None
     data = data or DataCache()
     try:
@@ -600,7 +600,10 @@ def run_one(spec, out, *, data=None, verbose=0, export=False, provenance=None):
         "error": error,
         **result,
         "provenance": provenance,
+        # CPU seconds of this process (all its threads): what the run costs, whatever the
+        # machine's load did to its wall time.
         "timing": {"started": started, "seconds": time.perf_counter() - began,
+                   "cpu_seconds": time.process_time() - cpu_began,
                    "backend": keras.backend.backend(), "invocation": uuid.uuid4().hex},
     })
     with writing(out, note=RESUME_NOTE):
