@@ -53,7 +53,7 @@ from actkeras.plots import plot_dead_fraction, plot_gradient_norms, plot_histogr
 QUICK = os.environ.get("ACTKERAS_NOTEBOOK_QUICK") == "1"  # set by the test suite
 EPOCHS, TRAIN, VALID, PROBE = (2, 512, 192, 32) if QUICK else (5, 12_000, 1000, 256)
 keras.utils.set_random_seed(0)
-data = load_fashion_mnist(source="embedded" if QUICK else "auto")
+data = load_fashion_mnist(source="embedded" if QUICK else "auto", verbose=False)  # its sizes are printed below
 
 
 def as_rgb(images):
