@@ -42,7 +42,7 @@ from actkeras.callbacks import ActivationStats, DeadReLUMonitor, GradientNormLog
 from actkeras.data import load_fashion_mnist
 from actkeras.experiments import figures
 from actkeras.seeding import seed_everything
-from actkeras.teaching import summarised_warnings
+from actkeras.teaching import mean_sd, summarised_warnings
 
 # The knobs.
 QUICK = os.environ.get("ACTKERAS_NOTEBOOK_QUICK") == "1"  # set by the test suite
@@ -113,27 +113,39 @@ for label, options in RUNS.items():
     with summarised_warnings(f"  {label}"):
         history = actkeras.fit(model, data, callbacks=[dead, stats, gradients], verbose=0)
     runs[label] = {"history": history.history, "stats": stats.records, "dead": dead.records,
-                   "gradients": gradients.records, "scores": actkeras.evaluate(model, data)}
+                   "gradients": gradients.records, "scores": actkeras.evaluate(model, data),
+                   "diverged_at": history.diverged_at_step}
     print(f"{label:<26} validation accuracy {runs[label]['scores']['valid_accuracy']:.3f}  "
           f"({time.perf_counter() - began:.0f} s)", flush=True)"""),
 md("""One seed can be lucky or unlucky: a deep network's first few hundred steps depend on where its
 weights start. So each run is trained again with seeds 1 and 2, this time without monitors, and
-the figure shows every seed (thin lines) with the mean ± sd over seeds (thick line, band)."""),
+the figure shows every seed (thin lines) with the mean ± sd over seeds (thick line, band).
+
+A run whose loss becomes NaN stops there (`actkeras.fit`'s divergence guard): its line ends in an
+x, the line above the figure names it, and its last accuracy is left out of the mean (it is the
+accuracy before it blew up, not after ten epochs)."""),
 code("""curves = {label: {0: run["history"]["val_accuracy"]} for label, run in runs.items()}
+diverged = {label: {0: run["diverged_at"]} if run["diverged_at"] is not None else {}
+            for label, run in runs.items()}
 for label, options in RUNS.items():
     began = time.perf_counter()
     for seed in SEEDS[1:]:
         seed_everything(seed)
         model = actkeras.build_model(preset="fashion_mlp", epochs=EPOCHS, seed=seed, **options)
-        curves[label][seed] = actkeras.fit(model, data, verbose=0).history["val_accuracy"]
-    final = [curve[-1] for curve in curves[label].values()]
-    print(f"{label:<26} final validation accuracy over {len(final)} seeds: mean {np.mean(final):.3f}, "
-          f"sd {np.std(final, ddof=1):.3f} ({', '.join(f'{v:.3f}' for v in final)}; "
-          f"{time.perf_counter() - began:.0f} s)", flush=True)
+        with summarised_warnings(f"  {label}, seed {seed}"):  # a divergence: one line
+            history = actkeras.fit(model, data, verbose=0)
+        curves[label][seed] = history.history["val_accuracy"]
+        if history.diverged_at_step is not None:
+            diverged[label][seed] = history.diverged_at_step
+    final = [curve[-1] for seed, curve in curves[label].items() if seed not in diverged[label]]
+    blown = "; ".join(f"seed {seed} diverged at step {step:,}" for seed, step in diverged[label].items())
+    print(f"{label:<26} final validation accuracy: {mean_sd(final)}"
+          f" ({', '.join(f'{v:.3f}' for v in final)}{'; ' + blown if blown else ''};"
+          f" {time.perf_counter() - began:.0f} s)", flush=True)
 fig, ax = plt.subplots(figsize=(8, 4))
 for label, by_seed in curves.items():
     figures.seed_curves(ax, label, {seed: ([STEPS_PER_EPOCH * (e + 1) for e in range(len(values))], values)
-                                    for seed, values in by_seed.items()})
+                                    for seed, values in by_seed.items()}, diverged=set(diverged[label]))
 figures.chance_line(ax)
 figures.finish(ax, f"50 hidden layers: validation accuracy, mean ± sd over {len(SEEDS)} seeds")"""),
 md("""Among the ReLU runs only those with He's initialisation leave chance; Glorot fails at **both**
