@@ -8,7 +8,8 @@ from actkeras.experiments import compare
 
 
 def _folder(root, name, verdict="reproduced", outcome="holds", accuracy=0.9,
-            ratios=(0.4, 0.42, 0.38), invocation=None, backend="tensorflow", preset="full"):
+            ratios=(0.4, 0.42, 0.38), invocation=None, backend="tensorflow", preset="full",
+            code=None):
     folder = root / name
     (folder / "runs").mkdir(parents=True)
     parts = [{"key": "a", "text": "a", "outcome": outcome, "detail": "0.9 vs 0.5"}]
@@ -23,7 +24,9 @@ def _folder(root, name, verdict="reproduced", outcome="holds", accuracy=0.9,
          "timing": {"wall_seconds": 60, "run_seconds": 100, "executed": 2, "reused": 0}}))
     run = {"spec": {"kind": "train"}, "metrics": {"valid_accuracy": accuracy},
            "timing": {"seconds": accuracy * 7, "invocation": invocation or name},
-           "data": {"info": {"cache_file": name}}}
+           "data": {"info": {"cache_file": name}}, "provenance": {"actkeras": "0.1.0"}}
+    if code is not None:
+        run["provenance"]["code"] = code
     (folder / "runs" / "train-a.json").write_text(json.dumps(run))
     (folder / "runs" / "train-a.config.json").write_text("{}")
     cost_run = {"spec": {"kind": "cost"}, "measurements": {"op": {"seconds": [accuracy]}},
@@ -78,6 +81,17 @@ def test_the_digest_checks_a_repeat_from_the_repository(tmp_path, capsys):
     assert compare.main(["--digest", str(first), "--write", str(path)]) == 0
     assert compare.main(["--check-digest", str(path), str(second)]) == 0
     assert compare.main(["--check-digest", str(path), str(third)]) == 1
+
+
+def test_which_code_made_a_run_is_not_one_of_its_numbers(tmp_path):
+    # A repeat by a later version of the package (another source digest, or none recorded
+    # by the older runner) is identical where its numbers are: by the digest and by compare.
+    first = _folder(tmp_path, "one")
+    later = _folder(tmp_path, "later", code="abc123")
+    again = _folder(tmp_path, "again", code="def456", accuracy=0.8)
+    assert compare.check_digest(compare.digest(first), later)["different"] == []
+    assert compare.compare(first, later)["runs"]["identical"] == 1
+    assert compare.check_digest(compare.digest(later), again)["different"] == ["train-a.json"]
 
 
 def test_a_folder_without_results_is_a_clear_error(tmp_path, capsys):

@@ -81,9 +81,19 @@ def _is_cost(result):
     return (result.get("spec") or {}).get("kind") == "cost"
 
 
+def _numbers(result):
+    """A result as compared: without its timings, and without which code made it (a
+    digest of the package's source, not one of its numbers)."""
+    stripped = _strip(result)
+    if isinstance(stripped.get("provenance"), dict):
+        stripped["provenance"] = {k: v for k, v in stripped["provenance"].items() if k != "code"}
+    return stripped
+
+
 def run_digest(result):
-    """The sha256 of a result's every recorded number (timings and cost runs' times left out)."""
-    text = json.dumps(_strip(result), sort_keys=True, separators=(",", ":"))
+    """The sha256 of a result's every recorded number (timings, the code's digest and cost
+    runs' times left out)."""
+    text = json.dumps(_numbers(result), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -226,9 +236,7 @@ def compare(first, second):
         if _is_cost(a):
             runs["timings"] += 1
             continue
-        for result in (a, b):  # which code made a run is not one of its numbers
-            (result.get("provenance") or {}).pop("code", None)
-        found = differences(_strip(a), _strip(b))
+        found = differences(_numbers(a), _numbers(b))
         if found:
             runs["different"][name] = found[:5]
         else:
