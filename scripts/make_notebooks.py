@@ -205,6 +205,20 @@ md("""## What to do with it
   classes), and the output layer's activation with `include_outputs=True` (`ActivationStats`).
 - Read the warnings: they name every activation the monitors cannot measure (a bare op, a
   recurrent cell, a layer the model never called) and say how to make it visible."""),
+md("""## Problems
+
+**Problem 1 (kill some units).** Compile MobileNetV2 with `Adam(1e-1)` instead of `Adam(1e-3)` and
+train again. Check: does `dead.records[-1]["dead_fraction"]` rise above the run above, in which
+layers (`plot_dead_fraction`), and does the validation accuracy follow it down?
+
+**Problem 2 (make the bare op visible).** Replace `ops.relu(h)` in `Block.call` with a layer
+built in `__init__` (`self.extra = keras.layers.ReLU()`, then `h = self.extra(h)`). Check: with
+`extra_relu=True` the warning about a bare op is gone, and `mlp_stats.records[-1]["layers"]` has
+one more site per block.
+
+**Problem 3 (one layer only).** Give `DeadReLUMonitor` `layers=["block_1*"]` in the residual MLP.
+Check: `list(mlp_dead.records[-1]["layers"])` names only the sites under `block_1`, while
+`mlp_stats` still measures every site (the selection is that monitor's alone)."""),
 ])
 
 written = [(source.NOTEBOOK, source.FILE) for source in (start_here, course_network, depth_and_init,
