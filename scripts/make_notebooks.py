@@ -214,7 +214,7 @@ layers (`plot_dead_fraction`), and does the validation accuracy follow it down?
 **Problem 2 (make the bare op visible).** Replace `ops.relu(h)` in `Block.call` with a layer
 built in `__init__` (`self.extra = keras.layers.ReLU()`, then `h = self.extra(h)`). Check: with
 `extra_relu=True` the warning about a bare op is gone, and `mlp_stats.records[-1]["layers"]` has
-one more site per block.
+one more site, the new layer in the first block (`block/re_lu`).
 
 **Problem 3 (one layer only).** Give `DeadReLUMonitor` `layers=["block_1*"]` in the residual MLP.
 Check: `list(mlp_dead.records[-1]["layers"])` names only the sites under `block_1`, while
