@@ -196,8 +196,8 @@ def test_notebook_executes_with_figures_and_no_errors(path, tmp_path, monkeypatc
 
 @pytest.mark.slow
 @pytest.mark.skipif(os.environ.get("ACTKERAS_NOTEBOOKS_FULL") != "1",
-                    reason="the notebooks at full size take tens of minutes each on 2 CPU cores "
-                           "and have not been timed: set ACTKERAS_NOTEBOOKS_FULL=1 to run them")
+                    reason="the notebooks at full size take 2 to 38 minutes each on 2 CPU cores "
+                           "(80 in all, timed in the README): set ACTKERAS_NOTEBOOKS_FULL=1 to run them")
 @pytest.mark.parametrize("name", sorted(TAUGHT - {"00_start_here.ipynb"}))
 def test_notebook_runs_at_full_size(name, tmp_path, monkeypatch, data_dir):
     # The same checks as in quick mode: no error, its figures, nothing on stderr, no warning
