@@ -160,7 +160,7 @@ class Monitor(keras.callbacks.Callback):
         if self._pending:
             self._begin_late()
         if self._active and step // self.every > self._last_step // self.every:
-            self._record("batch_end", step, at_most_done=True)
+            self._record("batch_end", step)
 
     def on_epoch_end(self, epoch, logs=None):
         self._epoch = epoch
@@ -229,13 +229,12 @@ class Monitor(keras.callbacks.Callback):
             return self._base + ((self.params or {}).get("steps") or 0)
         return int(to_numpy(iterations))
 
-    def _record(self, trigger, step, at_most_done=False):
+    def _record(self, trigger, step):
         sync_state(self.model)
-        if at_most_done:
-            # Keras reports an epoch's short last group of `steps_per_execution` steps as
-            # a whole one (36 steps, groups of 10: "batch 39"): the label is the steps
-            # actually done, read once the state is in the model's variables.
-            step = min(step, self._step())
+        # Keras reports an epoch's short last group of `steps_per_execution` steps as a
+        # whole one (36 steps, groups of 10: "batch 39"): the label is never more than the
+        # steps done, read once the state is in the model's variables.
+        step = min(step, self._step())
         measured = self._measure(self._probe_in_use)
         if measured is None:  # the subclass found nothing to measure after all
             return {}

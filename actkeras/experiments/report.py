@@ -8,6 +8,7 @@ itself.
 """
 
 import json
+import math
 import re
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -320,7 +321,9 @@ def _code_markdown(code):
 def run_span(results, run_ids):
     """Seconds from the first run's start to the last run's end (`None` without times)."""
     intervals = _intervals(results, run_ids)
-    return max(end for _, end in intervals) - min(start for start, _ in intervals) if intervals else None
+    if not intervals:
+        return None
+    return max(end for _, end in intervals) - min(start for start, _ in intervals)
 
 
 def _intervals(results, run_ids):
@@ -341,13 +344,10 @@ def busy_seconds(results, run_ids):
     intervals, so the hours between two invocations are not counted as the reproduction's
     (`None` without times)."""
     intervals = _intervals(results, run_ids)
-    total, reach = 0.0, None
+    total, reach = 0.0, -math.inf
     for start, end in sorted(intervals):
-        if reach is None or start > reach:
-            total += end - start
-        elif end > reach:
-            total += end - reach
-        reach = end if reach is None else max(reach, end)
+        total += max(0.0, end - max(start, reach))  # the part not covered by earlier runs
+        reach = max(reach, end)
     return total if intervals else None
 
 
