@@ -10,6 +10,9 @@ variable list tells):
   `make_train_function`, `train_step`, `steps_per_execution`, and `fit` calling
   `model.train_function(iterator)`). On an untested Keras it is not used: `fit`
   falls back to Keras's own loop with one warning.
+  Before it traces the step it makes the optimizer's and metrics' variables with
+  `Trainer._symbolic_build` (`build_training_state`), so that the step is traced
+  once; without that internal the step is traced twice, as in Keras.
 - `stepping.jax_steps` does the same on JAX (Keras's stateless
   `train_step(state, data)`, and `fit` calling `model.train_function(state,
   iterator)` with the state from `_get_jax_state`, handed back by
@@ -91,6 +94,22 @@ def graph_steps_supported(model):
     return _trainer_supported(
         model, "graph_steps", (), "training by steps uses Keras's own loop instead of "
         "actkeras's in-graph step groups,", "the course network trains about a tenth slower")
+
+
+def build_training_state(model, batch):
+    """Makes the optimizer's and the compiled metrics' variables of `model` from one
+    batch `(x, y)`, as Keras does before its loop on JAX (`Trainer._symbolic_build`,
+    shapes only: no step, no random draw). On TensorFlow Keras leaves them to the
+    first trace of the step, and a trace that makes variables is traced again; made
+    before, the step is traced once. Where the internal is missing or cannot build
+    the model, nothing is done: the first trace makes them, as in Keras."""
+    build = getattr(model, "_symbolic_build", None)
+    if build is None:
+        return
+    try:
+        build(data_batch=batch)
+    except Exception:  # the step's own trace will build, or raise the real error
+        pass
 
 
 def jax_steps_supported(model):

@@ -154,7 +154,13 @@ def _group_function(model, xs, ys, batch_size):
     stands (`compile` and a new execution group drop it) and the data keep their
     shapes: a new `tf.function` for each `fit` would trace the step again.
 
-    It takes `(offsets, xs, ys)` and slices a batch at each offset."""
+    It takes `(offsets, xs, ys)` and slices a batch at each offset. The step is traced
+    once: the optimizer's and the compiled metrics' variables are made before the
+    trace (`_compat.build_training_state`; a first trace that makes variables is
+    traced again by TensorFlow), and the loop starts from the metrics' current
+    results, the structure Keras's `train_step` returns, instead of from a first step
+    outside the loop. A model whose `train_step` returns another structure gets that
+    first step outside the loop (the step traced twice)."""
     import tensorflow as tf
 
     model.make_train_function()
@@ -165,20 +171,30 @@ def _group_function(model, xs, ys, batch_size):
     cached = getattr(model, "_actkeras_group_steps", None)
     if cached is not None and cached[0] == key:
         return cached[1]
+    _compat.build_training_state(model, (xs[:batch_size], ys[:batch_size]))
 
     def one_step(offset, xs, ys):
         return model.train_step((xs[offset : offset + batch_size], ys[offset : offset + batch_size]))
 
-    @tf.function(input_signature=signature, autograph=False)
-    def run_group(offsets, xs, ys):
-        logs = one_step(offsets[0], xs, ys)  # the loop's values take a first step's structure
-        _, logs = tf.while_loop(
-            lambda i, _: i < tf.shape(offsets, out_type=tf.int64)[0],
-            lambda i, _: (i + 1, one_step(offsets[i], xs, ys)),
-            (tf.constant(1, tf.int64), logs),
-        )
-        return logs
+    def steps(first, start):
+        """A group function whose loop starts at offset `start` with logs `first()`."""
 
+        @tf.function(input_signature=signature, autograph=False)
+        def run_group(offsets, xs, ys):
+            _, logs = tf.while_loop(
+                lambda i, _: i < tf.shape(offsets, out_type=tf.int64)[0],
+                lambda i, _: (i + 1, one_step(offsets[i], xs, ys)),
+                (tf.constant(start, tf.int64), first(offsets, xs, ys)),
+            )
+            return logs
+
+        return run_group
+
+    run_group = steps(lambda *_: model.get_metrics_result(), 0)
+    try:
+        run_group.get_concrete_function()
+    except (TypeError, ValueError):  # the step's logs are not the metrics' structure
+        run_group = steps(lambda offsets, xs, ys: one_step(offsets[0], xs, ys), 1)
     model._actkeras_group_steps = (key, run_group)
     return run_group
 

@@ -2,6 +2,7 @@
 
 from types import SimpleNamespace
 
+import keras
 import numpy as np
 import pytest
 
@@ -125,7 +126,8 @@ def test_in_graph_steps_leave_keras_train_function_and_are_not_traced_again():
     keras_own = model.train_function
     fit(model, data, verbose=0, validation=False)
     (_, run_group) = model._actkeras_group_steps
-    traced = run_group.experimental_get_tracing_count()  # 2 where the first made variables
+    traced = run_group.experimental_get_tracing_count()
+    assert traced == 1  # the optimizer's and metrics' variables were made before the trace
     fit(model, data, steps=15, verbose=0, validation=False)
     assert model._actkeras_group_steps[1] is run_group
     assert run_group.experimental_get_tracing_count() == traced
@@ -138,6 +140,50 @@ def test_in_graph_steps_leave_keras_train_function_and_are_not_traced_again():
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", steps_per_execution=5)
     fit(model, data, verbose=0, validation=False)
     assert model._actkeras_group_steps[1] is not run_group
+
+
+@pytest.mark.skipif(keras_backend() != "tensorflow", reason="graph_steps is TensorFlow's")
+def test_in_graph_step_groups_trace_the_step_once():
+    model = actkeras.build_model("relu", preset="mlp", units=8, depth=2, batch_size=16,
+                                 steps=12, steps_per_execution=4)
+    traces, step = [], model.train_step
+    model.train_step = lambda data: traces.append(1) or step(data)
+    fit(model, _data(n=150), verbose=0, validation=False)
+    assert len(traces) == 1 and int(model.optimizer.iterations.numpy()) == 12
+
+
+class _ExtraLogs(keras.Model):
+    """A `train_step` whose logs are not the metrics' structure (one more entry)."""
+
+    def train_step(self, data):
+        logs = super().train_step(data)
+        return {**logs, "steps_seen": keras.ops.cast(self.optimizer.iterations, "float32")}
+
+
+@pytest.mark.skipif(keras_backend() != "tensorflow", reason="graph_steps is TensorFlow's")
+def test_in_graph_step_groups_take_a_train_step_with_logs_of_its_own():
+    """Its first step runs outside the loop, which then takes its structure; the
+    updates are Keras's own loop's, bitwise."""
+    from actkeras import stepping
+
+    data, results = _data(n=150), []
+    for grouped in (True, False):
+        built = actkeras.build_model("relu", preset="mlp", units=8, depth=1, seed=5,
+                                     batch_size=16, steps=12, steps_per_execution=4)
+        model = _ExtraLogs(built.inputs, built.outputs, name="extra_logs")
+        model.actkeras_config = built.actkeras_config
+        model.compile(optimizer=keras.optimizers.SGD(0.5), loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"], steps_per_execution=4)
+        with pytest.MonkeyPatch.context() as patch:
+            if not grouped:
+                patch.setattr(stepping, "_graph_steps_apply", lambda model: False)
+            history = fit(model, data, log_every=4, verbose=0, validation=False)
+        assert grouped == hasattr(model, "_actkeras_group_steps")
+        results.append((model.get_weights(), history.history))
+    (weights, history), (keras_weights, keras_history) = results
+    assert history == keras_history and history["steps_seen"][-1] == 12.0
+    for a, b in zip(weights, keras_weights):
+        np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.skipif(keras_backend() != "tensorflow", reason="graph_steps is TensorFlow's")
