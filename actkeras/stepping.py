@@ -177,7 +177,8 @@ def _group_function(model, xs, ys, batch_size):
         return model.train_step((xs[offset : offset + batch_size], ys[offset : offset + batch_size]))
 
     def steps(first, start):
-        """A group function whose loop starts at offset `start` with logs `first()`."""
+        """A group function whose loop starts at the `start`-th offset, its logs at
+        `first(offsets, xs, ys)`."""
 
         @tf.function(input_signature=signature, autograph=False)
         def run_group(offsets, xs, ys):
