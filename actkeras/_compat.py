@@ -1,6 +1,6 @@
 """The Keras and keras-tuner internals actkeras relies on, and the versions they were tested on.
 
-Three features reach past the public APIs, each behind a check made here (and the
+Four features reach past the public APIs, each behind a check made here (and the
 JAX gradient monitor keys its compiled function on `model._compile_loss`, the
 object Keras makes in each `compile`, so that a recompiled model is traced anew;
 where the attribute is missing the key holds `None` and only a new optimizer or
@@ -17,6 +17,10 @@ variable list tells):
   `train_step(state, data)`, and `fit` calling `model.train_function(state,
   iterator)` with the state from `_get_jax_state`, handed back by
   `jax_state_sync`); `jax_steps_supported` checks it, with the same fallback.
+- `training.fit` by epochs on TensorFlow hands Keras the input pipeline Keras would
+  build for the arrays (`ArrayDataAdapter.get_tf_dataset`, the same batches in the
+  same order) with tf.data's autotuning off (`tf_epoch_dataset`); on an untested
+  Keras it hands Keras the arrays, as before.
 - `tuning.distributed` subclasses keras-tuner's gRPC servicer and client
   (`keras_tuner.src`). It is imported only when distributed tuning starts; an
   untested keras-tuner gets one warning, and missing internals a clear error.
@@ -110,6 +114,35 @@ def build_training_state(model, batch):
         build(data_batch=batch)
     except Exception:  # the step's own trace will build, or raise the real error
         pass
+
+
+def tf_epoch_dataset(x, y, batch_size):
+    """Keras's own input pipeline for `fit(x, y, batch_size=batch_size, shuffle=True)` on
+    TensorFlow (`ArrayDataAdapter.get_tf_dataset`: the same batches in the same order,
+    from the same random shuffle), with tf.data's autotuning off and its number of
+    batches declared. `None` on an untested Keras or where the internal is missing:
+    `fit` then takes the arrays, as before.
+
+    Keras slices each batch in a `map` whose parallelism tf.data autotunes, and the
+    autotuner's waits leave a core idle when the pipeline shares it with the training
+    thread (a reproduction worker, one of two on two cores): an epoch of the 50-layer
+    MLP took 9 to 12 s instead of 5 to 6 s (`taskset` to one core, 2 CPU cores,
+    TensorFlow 2.21). With the autotuner off the map keeps its default parallelism."""
+    import keras
+
+    if not is_tested(keras.version(), KERAS_TESTED):
+        return None
+    try:
+        import tensorflow as tf
+        from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter
+    except ImportError:
+        return None
+    adapter = ArrayDataAdapter(x, y, batch_size=batch_size, shuffle=True)
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    dataset = adapter.get_tf_dataset().apply(
+        tf.data.experimental.assert_cardinality(adapter.num_batches))
+    return dataset.with_options(options)
 
 
 def jax_steps_supported(model):

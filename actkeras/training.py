@@ -13,7 +13,7 @@ import warnings
 import keras
 import numpy as np
 
-from actkeras import stepping
+from actkeras import _compat, stepping
 from actkeras.callbacks.divergence import DivergenceGuard, divergence_message
 from actkeras.callbacks.finished_epochs import FinishedEpochs
 from actkeras.callbacks.progress import SummaryProgbarLogger, summary_logs
@@ -86,8 +86,15 @@ def _fit(model, data, config, callbacks, verbose, log_every, valid, epochs, step
             return model.fit(stream, epochs=math.ceil(steps / period), steps_per_epoch=period,
                              shuffle=False,  # the course's order; a PyDataset is shuffled otherwise
                              **common)
-    return model.fit(x, y, batch_size=batch, epochs=epochs or config.epochs, shuffle=True,
-                     **common)
+    epochs = epochs or config.epochs
+    dataset = _compat.tf_epoch_dataset(x, y, batch) if _on_tensorflow() else None
+    if dataset is not None:  # the same batches, in the same order: see `_compat`
+        return model.fit(dataset, epochs=epochs, shuffle=False, **common)
+    return model.fit(x, y, batch_size=batch, epochs=epochs, shuffle=True, **common)
+
+
+def _on_tensorflow():
+    return keras.backend.backend() == "tensorflow"
 
 
 def _fit_execution_group(model, period):

@@ -223,6 +223,61 @@ def test_fit_by_epochs_and_evaluate():
     assert 0.0 <= metrics["train_accuracy"] <= 1.0
 
 
+def _fit_by_epochs(monkeypatch, own_pipeline, n=150, batch_size=16):
+    """Weights and History of a by-epoch fit (shuffled, a short last batch, groups of 3
+    steps) through actkeras's pipeline or, with `own_pipeline=False`, Keras's own."""
+    from actkeras import _compat
+
+    if not own_pipeline:
+        monkeypatch.setattr(_compat, "tf_epoch_dataset", lambda *args: None)
+    keras.utils.set_random_seed(3)
+    model = actkeras.build_model("relu", preset="mlp", units=8, depth=2, seed=5, epochs=3,
+                                 batch_size=batch_size, learning_rate=0.1, steps_per_execution=3)
+    history = fit(model, _data(n=n), verbose=0)
+    monkeypatch.undo()
+    return model.get_weights(), history.history
+
+
+@pytest.mark.skipif(keras_backend() != "tensorflow", reason="Keras's tf.data pipeline")
+def test_fit_by_epochs_through_the_pipeline_without_autotuning_trains_bitwise_like_keras():
+    """The same shuffled batches in the same order as `fit(x, y, shuffle=True)`: weights and
+    History equal bit for bit, and no warning (Keras knows the number of batches)."""
+    import warnings
+
+    monkeypatch = pytest.MonkeyPatch()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        own_weights, own_history = _fit_by_epochs(monkeypatch, True)
+    keras_weights, keras_history = _fit_by_epochs(monkeypatch, False)
+    assert own_history == keras_history and len(own_history["loss"]) == 3
+    for a, b in zip(own_weights, keras_weights):
+        np.testing.assert_array_equal(a, b)
+    # Another shuffle seed gives other weights: the comparison can tell an order apart.
+    keras.utils.set_random_seed(4)
+    other = actkeras.build_model("relu", preset="mlp", units=8, depth=2, seed=5, epochs=3,
+                                 batch_size=16, learning_rate=0.1, steps_per_execution=3)
+    fit(other, _data(n=150), verbose=0)
+    assert not all(np.array_equal(a, b) for a, b in zip(other.get_weights(), own_weights))
+
+
+@pytest.mark.skipif(keras_backend() != "tensorflow", reason="Keras's tf.data pipeline")
+def test_the_epoch_pipeline_has_tf_data_autotuning_off_and_its_length_known():
+    from actkeras import _compat
+
+    x, y = _data(n=150).x_train, _data(n=150).y_train
+    dataset = _compat.tf_epoch_dataset(x, y, 16)
+    assert dataset.options().autotune.enabled is False
+    assert int(dataset.cardinality()) == 10  # 9 batches of 16 and one of 6
+    assert [len(b[0]) for b in dataset] == [16] * 9 + [6]
+
+
+def test_the_epoch_pipeline_is_skipped_on_an_untested_keras(monkeypatch):
+    from actkeras import _compat
+
+    monkeypatch.setattr(keras, "version", lambda: "3.99.0")
+    assert _compat.tf_epoch_dataset(np.zeros((4, 2)), np.zeros(4), 2) is None
+
+
 def test_fit_without_a_config_is_a_clear_error():
     import keras
 
