@@ -75,6 +75,9 @@ def fit(model, data, config=None, *, callbacks=(), verbose="auto", log_every=500
 def _fit(model, data, config, callbacks, verbose, log_every, valid, epochs, steps):
     common = {"validation_data": valid, "validation_batch_size": EVAL_BATCH,
               "callbacks": list(callbacks), "verbose": verbose}
+    pipeline = _pipeline(*valid, EVAL_BATCH, shuffle=False) if valid else None
+    if pipeline is not None:
+        common.update(validation_data=pipeline, validation_batch_size=None)
     x, y, batch = data.x_train, data.y_train, config.batch_size
     if steps:
         period = min(log_every, steps)
@@ -87,14 +90,19 @@ def _fit(model, data, config, callbacks, verbose, log_every, valid, epochs, step
                              shuffle=False,  # the course's order; a PyDataset is shuffled otherwise
                              **common)
     epochs = epochs or config.epochs
-    dataset = _compat.tf_epoch_dataset(x, y, batch) if _on_tensorflow() else None
-    if dataset is not None:  # the same batches, in the same order: see `_compat`
-        return model.fit(dataset, epochs=epochs, shuffle=False, **common)
+    pipeline = _pipeline(x, y, batch, shuffle=True)
+    if pipeline is not None:
+        return model.fit(pipeline, epochs=epochs, shuffle=False, **common)
     return model.fit(x, y, batch_size=batch, epochs=epochs, shuffle=True, **common)
 
 
-def _on_tensorflow():
-    return keras.backend.backend() == "tensorflow"
+def _pipeline(x, y, batch_size, shuffle):
+    """On TensorFlow, the input pipeline Keras builds for the arrays, its tf.data
+    autotuning off (the same batches in the same order: `_compat.tf_epoch_dataset`);
+    `None` elsewhere, and Keras takes the arrays."""
+    if keras.backend.backend() != "tensorflow":
+        return None
+    return _compat.tf_epoch_dataset(x, y, batch_size, shuffle=shuffle)
 
 
 def _fit_execution_group(model, period):
@@ -162,7 +170,11 @@ def evaluate(model, data, batch_size=EVAL_BATCH):
     for split in ("train", "valid", "test"):
         x, y = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")
         if len(x):
-            loss, accuracy = model.evaluate(x, y, batch_size=batch_size, verbose=0)[:2]
+            pipeline = _pipeline(x, y, batch_size, shuffle=False)
+            if pipeline is None:
+                loss, accuracy = model.evaluate(x, y, batch_size=batch_size, verbose=0)[:2]
+            else:
+                loss, accuracy = model.evaluate(pipeline, verbose=0)[:2]
             results[f"{split}_loss"] = float(loss)
             results[f"{split}_accuracy"] = float(accuracy)
     return results

@@ -229,7 +229,7 @@ def _fit_by_epochs(monkeypatch, own_pipeline, n=150, batch_size=16):
     from actkeras import _compat
 
     if not own_pipeline:
-        monkeypatch.setattr(_compat, "tf_epoch_dataset", lambda *args: None)
+        monkeypatch.setattr(_compat, "tf_epoch_dataset", lambda *args, **kwargs: None)
     keras.utils.set_random_seed(3)
     model = actkeras.build_model("relu", preset="mlp", units=8, depth=2, seed=5, epochs=3,
                                  batch_size=batch_size, learning_rate=0.1, steps_per_execution=3)
@@ -269,6 +269,31 @@ def test_the_epoch_pipeline_has_tf_data_autotuning_off_and_its_length_known():
     assert dataset.options().autotune.enabled is False
     assert int(dataset.cardinality()) == 10  # 9 batches of 16 and one of 6
     assert [len(b[0]) for b in dataset] == [16] * 9 + [6]
+
+
+@pytest.mark.skipif(keras_backend() != "tensorflow", reason="Keras's tf.data pipeline")
+def test_validation_and_evaluate_through_the_pipeline_give_keras_own_numbers(monkeypatch):
+    """By steps (validation every 8 steps) and by epochs, then `evaluate` on every split:
+    the same floats as with the arrays handed to Keras (a short last batch of 40 - 32)."""
+    from actkeras import _compat
+
+    def run(own_pipeline):
+        if not own_pipeline:
+            monkeypatch.setattr(_compat, "tf_epoch_dataset", lambda *args, **kwargs: None)
+        keras.utils.set_random_seed(3)
+        numbers = []
+        for settings in ({"steps": 20}, {"epochs": 2}):
+            model = actkeras.build_model("relu", preset="mlp", units=8, depth=2, seed=5,
+                                         batch_size=16, learning_rate=0.1, **settings)
+            history = fit(model, _data(n=150), log_every=8, verbose=0)
+            numbers.append((history.history, evaluate(model, _data(n=150), batch_size=32)))
+        monkeypatch.undo()
+        return numbers
+
+    own, plain = run(True), run(False)
+    assert own == plain
+    assert len(own[0][0]["val_loss"]) == 3 and set(own[1][1]) == {
+        "train_loss", "train_accuracy", "valid_loss", "valid_accuracy"}
 
 
 def test_the_epoch_pipeline_is_skipped_on_an_untested_keras(monkeypatch):
