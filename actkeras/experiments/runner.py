@@ -269,8 +269,9 @@ def _train(spec, data, verbose):
         warnings.filterwarnings("ignore", message=r".* of the \d+ units of layer")
         warnings.filterwarnings("ignore", message="DeadReLUMonitor found no")
         warnings.filterwarnings("ignore", message="Training diverged")  # recorded as such
-        # The step a run diverged at is part of its result: checked after every batch
-        # (the step logger hooks every batch already, so this costs nothing more).
+        # The step a run diverged at is part of its result: checked after every batch (a
+        # group of steps). A batch hook turns Keras's asynchronous callbacks off: about 8 %
+        # of a claim-2 run under `--jobs 2` (36 s against 33 s for 4 epochs).
         history = fit(model, data, callbacks=callbacks, verbose=verbose, log_every=spec.log_every,
                       check_every=1)
     records = history_records(history)
