@@ -74,22 +74,6 @@ def test_searched_rates_become_runs_with_fresh_seeds_and_the_same_run_when_equal
     assert after.waiting == (f"softmax {TUNED}",)
 
 
-@pytest.mark.parametrize("trains", [True, False])
-def test_the_runs_built_before_the_searches_are_kept_whatever_rates_they_find(trains):
-    """`reproduce` runs them beside the searches: every run of every claim of the full
-    preset, built with no search finished, is still there, unchanged, once every search has
-    a rate (and whether or not the arm left chance there)."""
-    before = claims("full")
-    searches = {s.run_id for c in before for s in c.tuning}
-    assert searches
-    for rate in (0.1, 0.03):
-        after = claims("full", tuned={run_id: {"best": rate, "trains": trains}
-                                      for run_id in searches})
-        kept = {s.run_id for c in after for s in c.runs}
-        assert all(s.run_id in kept and not s.tuned_from for c in before for s in c.runs)
-        assert len(kept) > len({s.run_id for c in before for s in c.runs})
-
-
 # --- claim 1 ---------------------------------------------------------------------------------
 
 def course_result(valid, train_points, seed=0):

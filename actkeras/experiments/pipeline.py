@@ -4,11 +4,9 @@
    unknown metric, arm or aggregate is one line, before anything runs), and the output
    folder against what it holds.
 2. The learning-rate searches run first (in worker processes with `jobs` > 1, or on a
-   Dask cluster with `scheduler`, which is reached and checked before step 1's folder),
-   followed in the same phase by the runs that do not wait for a search (every setting
-   "as run"), so that no worker idles while the last searches finish.
+   Dask cluster with `scheduler`, which is reached and checked before step 1's folder).
 3. The claims are built again with the rates the searches chose, and every training,
-   probe and baseline run that is not finished runs (those at the searched rates).
+   probe and baseline run that is not finished runs.
 4. Claim 8's timings run last, each in a fresh process of its own, alone.
 5. The report is written from the results on disk.
 
@@ -155,15 +153,6 @@ def _phase(specs, out, *, jobs, force, verbose, data_dir, export, progress, prov
                      progress=progress, executed=executed, provenance=provenance, stale=stale)
 
 
-def _training_runs(chosen):
-    """The claims' runs but claim 8's timings, the longest last (claim 2's 50-layer
-    network): a reproduction stopped part of the way has the most claims' runs to show,
-    and the order changes no run's numbers."""
-    specs = [s for c in chosen for s in c.runs if s.kind != "cost"]
-    specs.sort(key=lambda spec: spec.preset == "fashion_mlp")
-    return specs
-
-
 def reproduce(preset="quick", out=None, *, claim_ids=None, seeds=None, force=False,
               verbose=2, data_dir=None, export=False, sizes=None, readme=None,
               progress=print, command=None, jobs=1, overwrite=False, stale="refuse",
@@ -246,13 +235,9 @@ def reproduce(preset="quick", out=None, *, claim_ids=None, seeds=None, force=Fal
         results = {}
         with writing(out, note=RESUME_NOTE):
             if searches:
-                # The runs built before any search finished are those that wait for none
-                # (`tests/test_claims.py` checks that a search's rate leaves them as they are).
-                ready = _training_runs(chosen)
-                progress(f"learning-rate searches: {len(searches)}, then {len(ready)} runs that "
-                         "wait for none")
-                results.update(_phase(searches + ready, out,
-                                      provenance=_provenance(everything, data, backend), **common))
+                progress(f"learning-rate searches: {len(searches)}")
+                results.update(_phase(searches, out, provenance=_provenance(everything, data, backend),
+                                      **common))
         from actkeras.experiments.claims.runs import searched
 
         tuned = {run_id: searched(r) for run_id, r in results.items()
@@ -260,7 +245,10 @@ def reproduce(preset="quick", out=None, *, claim_ids=None, seeds=None, force=Fal
         everything = claims(sizes=sizes_, tuned=tuned)
         chosen = select(everything, ids)
         provenance = _provenance(everything, data, backend)
-        specs = _training_runs(chosen)
+        specs = [s for c in chosen for s in c.runs if s.kind != "cost"]
+        # The longest runs last (claim 2's 50-layer network): a reproduction stopped part of the
+        # way has the most claims' runs to show, and the order changes no run's numbers.
+        specs.sort(key=lambda spec: spec.preset == "fashion_mlp")
         costs = [s for c in chosen for s in c.runs if s.kind == "cost"]
         with writing(out, note=RESUME_NOTE):
             results.update(_phase(specs, out, provenance=provenance, **common))
