@@ -17,8 +17,9 @@ variable list tells):
   `train_step(state, data)`, and `fit` calling `model.train_function(state,
   iterator)` with the state from `_get_jax_state`, handed back by
   `jax_state_sync`); `jax_steps_supported` checks it, with the same fallback.
-- `training.fit` (by epochs, and its validation) and `training.evaluate` on TensorFlow
-  hand Keras the input pipeline Keras would build for the arrays
+- `training.fit` (by epochs, and its validation), `training.evaluate` and claim 9's
+  sine fits (`experiments.regression`) on TensorFlow, through
+  `training.input_pipeline`, hand Keras the input pipeline Keras would build for the arrays
   (`ArrayDataAdapter.get_tf_dataset`, the same batches in the same order) with
   tf.data's autotuning off (`tf_epoch_dataset`); on an untested Keras they hand Keras
   the arrays, as before.

@@ -75,7 +75,7 @@ def fit(model, data, config=None, *, callbacks=(), verbose="auto", log_every=500
 def _fit(model, data, config, callbacks, verbose, log_every, valid, epochs, steps):
     common = {"validation_data": valid, "validation_batch_size": EVAL_BATCH,
               "callbacks": list(callbacks), "verbose": verbose}
-    pipeline = _pipeline(*valid, EVAL_BATCH, shuffle=False) if valid else None
+    pipeline = input_pipeline(*valid, EVAL_BATCH, shuffle=False) if valid else None
     if pipeline is not None:
         common.update(validation_data=pipeline, validation_batch_size=None)
     x, y, batch = data.x_train, data.y_train, config.batch_size
@@ -90,16 +90,17 @@ def _fit(model, data, config, callbacks, verbose, log_every, valid, epochs, step
                              shuffle=False,  # the course's order; a PyDataset is shuffled otherwise
                              **common)
     epochs = epochs or config.epochs
-    pipeline = _pipeline(x, y, batch, shuffle=True)
+    pipeline = input_pipeline(x, y, batch, shuffle=True)
     if pipeline is not None:
         return model.fit(pipeline, epochs=epochs, shuffle=False, **common)
     return model.fit(x, y, batch_size=batch, epochs=epochs, shuffle=True, **common)
 
 
-def _pipeline(x, y, batch_size, shuffle):
-    """On TensorFlow, the input pipeline Keras builds for the arrays, its tf.data
-    autotuning off (the same batches in the same order: `_compat.tf_epoch_dataset`);
-    `None` elsewhere, and Keras takes the arrays."""
+def input_pipeline(x, y, batch_size, shuffle):
+    """On TensorFlow, the input pipeline Keras builds for the arrays `x`, `y` in
+    `fit(..., shuffle=shuffle)` or `evaluate`, its tf.data autotuning off (the same
+    batches in the same order: `_compat.tf_epoch_dataset`); `None` elsewhere, or on an
+    untested Keras: then Keras takes the arrays."""
     if keras.backend.backend() != "tensorflow":
         return None
     return _compat.tf_epoch_dataset(x, y, batch_size, shuffle=shuffle)
@@ -170,7 +171,7 @@ def evaluate(model, data, batch_size=EVAL_BATCH):
     for split in ("train", "valid", "test"):
         x, y = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")
         if len(x):
-            pipeline = _pipeline(x, y, batch_size, shuffle=False)
+            pipeline = input_pipeline(x, y, batch_size, shuffle=False)
             if pipeline is None:
                 loss, accuracy = model.evaluate(x, y, batch_size=batch_size, verbose=0)[:2]
             else:
