@@ -223,17 +223,17 @@ def test_fit_by_epochs_and_evaluate():
     assert 0.0 <= metrics["train_accuracy"] <= 1.0
 
 
-def _fit_by_epochs(monkeypatch, own_pipeline, n=150, batch_size=16):
+def _fit_by_epochs(monkeypatch, own_pipeline, shuffle_seed=3):
     """Weights and History of a by-epoch fit (shuffled, a short last batch, groups of 3
     steps) through actkeras's pipeline or, with `own_pipeline=False`, Keras's own."""
     from actkeras import _compat
 
     if not own_pipeline:
         monkeypatch.setattr(_compat, "tf_epoch_dataset", lambda *args, **kwargs: None)
-    keras.utils.set_random_seed(3)
+    keras.utils.set_random_seed(shuffle_seed)
     model = actkeras.build_model("relu", preset="mlp", units=8, depth=2, seed=5, epochs=3,
-                                 batch_size=batch_size, learning_rate=0.1, steps_per_execution=3)
-    history = fit(model, _data(n=n), verbose=0)
+                                 batch_size=16, learning_rate=0.1, steps_per_execution=3)
+    history = fit(model, _data(n=150), verbose=0)
     monkeypatch.undo()
     return model.get_weights(), history.history
 
@@ -253,11 +253,8 @@ def test_fit_by_epochs_through_the_pipeline_without_autotuning_trains_bitwise_li
     for a, b in zip(own_weights, keras_weights):
         np.testing.assert_array_equal(a, b)
     # Another shuffle seed gives other weights: the comparison can tell an order apart.
-    keras.utils.set_random_seed(4)
-    other = actkeras.build_model("relu", preset="mlp", units=8, depth=2, seed=5, epochs=3,
-                                 batch_size=16, learning_rate=0.1, steps_per_execution=3)
-    fit(other, _data(n=150), verbose=0)
-    assert not all(np.array_equal(a, b) for a, b in zip(other.get_weights(), own_weights))
+    other_weights, _ = _fit_by_epochs(monkeypatch, True, shuffle_seed=4)
+    assert not all(np.array_equal(a, b) for a, b in zip(other_weights, own_weights))
 
 
 @pytest.mark.skipif(keras_backend() != "tensorflow", reason="Keras's tf.data pipeline")
