@@ -5,6 +5,7 @@ read by the claims' own measurements; and claim 9's identities, which are mathem
 so unit tests rather than parts."""
 
 import math
+import warnings
 
 import keras
 import numpy as np
@@ -47,6 +48,17 @@ def test_real_course_run_scores_every_budget_and_the_training_window(tmp_path):
     assert c7.zeros_at("start")(run) == 0.0 and c7.METRICS["near_zero"].fn(run) is not None
     assert c10.steps_to(run, 0.0) == 1
     assert run["provenance"]["actkeras"] and run["provenance"]["data"]
+
+
+def test_real_course_run_without_rectifiers_is_quiet_about_the_dead_unit_monitor(tmp_path):
+    # A softmax network has no unit DeadReLUMonitor watches: the run records that (an
+    # empty record), and the reproduction's output does not repeat it for every such run.
+    spec = spec_of(1, label="softmax", seed=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run = run_one(spec, tmp_path)
+    assert run["status"] == "ok" and "dead" in run["monitors"]
+    assert [str(w.message) for w in caught if "DeadReLUMonitor" in str(w.message)] == []
 
 
 def test_real_probe_measures_every_depth_and_seed_without_training(tmp_path):

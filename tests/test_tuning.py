@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import keras
@@ -60,6 +61,18 @@ def test_sampled_values_reach_build_model():
     assert (config.activation, config.learning_rate, config.initializer) == (
         "elu", 0.01, "glorot_normal")
     assert config.hidden_units == (6, 6) and config.seed == 0
+
+
+def test_a_trial_without_rectifiers_is_quiet_about_the_dead_unit_monitor():
+    # Every trial's summary says what the monitors found: no warning per trial that a
+    # sigmoid network has no unit for DeadReLUMonitor to watch.
+    hypermodel = _hypermodel(["sigmoid"])
+    hp = keras_tuner.HyperParameters()
+    model = hypermodel.build(hp)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        hypermodel.fit(hp, model, DATA)
+    assert [str(w.message) for w in caught if "DeadReLUMonitor" in str(w.message)] == []
 
 
 def test_hyperband_epochs_of_by_step_presets():

@@ -169,7 +169,7 @@ class ActivationHyperModel(keras_tuner.HyperModel):
         monitors = [DeadReLUMonitor(), GradientNormLogger()] if self.monitors else []
         with warnings.catch_warnings():
             # Every trial's summary holds the fractions; one warning per trial is noise.
-            warnings.filterwarnings("ignore", message="DeadReLUMonitor found no")
+            warnings.filterwarnings("ignore", message="DeadReLUMonitor will log nothing")
             warnings.filterwarnings("ignore", category=DeadUnitWarning)
             return fit(model, data, callbacks=[*monitors, *callbacks], verbose=verbose,
                        log_every=log_every, **length)
