@@ -18,7 +18,7 @@ variable list tells):
   iterator)` with the state from `_get_jax_state`, handed back by
   `jax_state_sync`); `jax_steps_supported` checks it, with the same fallback.
 - `training.fit` (by epochs, and its validation), `training.evaluate` and claim 9's
-  sine fits (`experiments.regression`) on TensorFlow, through
+  sine fits (`experiments.regression`, through `training.fit_arrays`) on TensorFlow, through
   `training.input_pipeline`, hand Keras the input pipeline Keras would build for the arrays
   (`ArrayDataAdapter.get_tf_dataset`, the same batches in the same order) with
   tf.data's autotuning off (`tf_epoch_dataset`); on an untested Keras they hand Keras

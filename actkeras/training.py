@@ -89,11 +89,16 @@ def _fit(model, data, config, callbacks, verbose, log_every, valid, epochs, step
             return model.fit(stream, epochs=math.ceil(steps / period), steps_per_epoch=period,
                              shuffle=False,  # the course's order; a PyDataset is shuffled otherwise
                              **common)
-    epochs = epochs or config.epochs
-    pipeline = input_pipeline(x, y, batch, shuffle=True)
+    return fit_arrays(model, x, y, batch, epochs or config.epochs, **common)
+
+
+def fit_arrays(model, x, y, batch_size, epochs, **kwargs):
+    """Keras's `model.fit(x, y, shuffle=True, ...)`, on TensorFlow through
+    `input_pipeline` (the same batches, its autotuning off)."""
+    pipeline = input_pipeline(x, y, batch_size, shuffle=True)
     if pipeline is not None:
-        return model.fit(pipeline, epochs=epochs, shuffle=False, **common)
-    return model.fit(x, y, batch_size=batch, epochs=epochs, shuffle=True, **common)
+        return model.fit(pipeline, epochs=epochs, shuffle=False, **kwargs)
+    return model.fit(x, y, batch_size=batch_size, epochs=epochs, shuffle=True, **kwargs)
 
 
 def input_pipeline(x, y, batch_size, shuffle):

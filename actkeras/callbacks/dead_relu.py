@@ -23,6 +23,10 @@ class DeadUnitWarning(UserWarning):
     """A layer's dead (or inactive) fraction is above `DeadReLUMonitor.threshold`."""
 
 
+class NothingToWatchWarning(UserWarning):
+    """`DeadReLUMonitor` found no unit it watches in the model: it will log nothing."""
+
+
 class DeadReLUMonitor(ActivationMonitor):
     """Reports, per layer and overall, the units that are off for every probe sample.
 
@@ -122,7 +126,7 @@ class DeadReLUMonitor(ActivationMonitor):
                 "and the like, and activations held by a layer such as "
                 "Dense(activation='relu')")
             warnings.warn(f"DeadReLUMonitor will log nothing for model {self.model.name!r}: "
-                          f"{reason}.", stacklevel=2)  # fmt: skip
+                          f"{reason}.", NothingToWatchWarning, stacklevel=2)  # fmt: skip
             return False
         return True
 

@@ -13,7 +13,7 @@ import keras
 import numpy as np
 
 from actkeras.registry import get_activation
-from actkeras.training import input_pipeline
+from actkeras.training import fit_arrays
 
 
 def sine_data(points=256):
@@ -89,14 +89,8 @@ def fit_sine(activation, activation_kwargs=None, *, units=64, depth=2, points=25
     xs, ys = np.tile(x, (copies, 1)), np.tile(y, (copies, 1))
     epochs = max(1, round(steps * batch_size / len(xs)))
     model = build_regressor(activation, activation_kwargs, units, depth, learning_rate, seed)
-    # On TensorFlow Keras's own pipeline for these arrays, its autotuning off (the same
-    # batches): `training.input_pipeline`.
-    pipeline = input_pipeline(xs, ys, batch_size, shuffle=True)
-    common = {"epochs": epochs, "verbose": verbose, "callbacks": list(callbacks)}
-    if pipeline is None:
-        history = model.fit(xs, ys, batch_size=batch_size, shuffle=True, **common)
-    else:
-        history = model.fit(pipeline, shuffle=False, **common)
+    history = fit_arrays(model, xs, ys, batch_size, epochs, verbose=verbose,
+                         callbacks=list(callbacks))
     prediction = np.asarray(model.predict(x, verbose=0), dtype="float64")
     mse = float(np.mean((prediction - y) ** 2))
     gaps = additivity_gaps(activation, activation_kwargs)

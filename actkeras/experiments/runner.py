@@ -37,6 +37,7 @@ import numpy as np
 
 from actkeras.atomic import write_json
 from actkeras.atomic import write_text as _write_text
+from actkeras.callbacks import NothingToWatchWarning
 from actkeras.errors import UserError, writing
 from actkeras.records import plain
 from actkeras.training import DivergenceGuard, history_csv
@@ -267,7 +268,7 @@ def _train(spec, data, verbose):
     with warnings.catch_warnings():
         # The dead fractions are in the result and the report; no warning per layer.
         warnings.filterwarnings("ignore", message=r".* of the \d+ units of layer")
-        warnings.filterwarnings("ignore", message="DeadReLUMonitor will log nothing")
+        warnings.filterwarnings("ignore", category=NothingToWatchWarning)
         warnings.filterwarnings("ignore", message="Training diverged")  # recorded as such
         # The step a run diverged at is part of its result: checked after every batch (a
         # group of steps). A batch hook turns Keras's asynchronous callbacks off: about 8 %

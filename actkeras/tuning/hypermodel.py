@@ -5,7 +5,12 @@ import warnings
 
 import keras_tuner
 
-from actkeras.callbacks import DeadReLUMonitor, DeadUnitWarning, GradientNormLogger
+from actkeras.callbacks import (
+    DeadReLUMonitor,
+    DeadUnitWarning,
+    GradientNormLogger,
+    NothingToWatchWarning,
+)
 from actkeras.callbacks.dead_relu import WATCHED
 from actkeras.models import METRICS, build_model, resolve_config
 from actkeras.registry import activation_names, get_entry
@@ -169,7 +174,7 @@ class ActivationHyperModel(keras_tuner.HyperModel):
         monitors = [DeadReLUMonitor(), GradientNormLogger()] if self.monitors else []
         with warnings.catch_warnings():
             # Every trial's summary holds the fractions; one warning per trial is noise.
-            warnings.filterwarnings("ignore", message="DeadReLUMonitor will log nothing")
+            warnings.filterwarnings("ignore", category=NothingToWatchWarning)
             warnings.filterwarnings("ignore", category=DeadUnitWarning)
             return fit(model, data, callbacks=[*monitors, *callbacks], verbose=verbose,
                        log_every=log_every, **length)
