@@ -61,7 +61,7 @@ def main(argv=None):
     original = json.loads(open(args.run_files[0]).read())
     spec = RunSpec.from_dict(original["spec"])
     bare = dataclasses.replace(spec, eval_steps=(), eval_epochs=(), eval_train=0,
-                               eval_train_epochs=None)
+                               eval_train_epochs=None, eval_train_every=True, minibatch=False)
     data.get(spec)
     scoring = {"seconds": 0.0}
     record = measures.BudgetEvaluator._record

@@ -156,3 +156,48 @@ def test_scoring_is_one_compiled_call_per_split_and_budget_whatever_the_budgets(
     # output-shape inference), not at each of the 15 scorings as eager calls would.
     assert _CountsInference.calls <= 3
     assert evaluator.counter.calls == len(budgets) + 5  # valid at each, train up to step 4
+
+
+class _MinibatchReference(keras.callbacks.Callback):
+    """Before each step: the accuracy of the weights about to be updated on the course
+    minibatch that step trains on (`StepBatches`' offsets), by `accuracy`, counted."""
+
+    def __init__(self, data, batch_size):
+        super().__init__()
+        self.data, self.batch_size, self.hits = data, batch_size, []
+
+    def on_train_batch_begin(self, batch, logs=None):
+        step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+        b, x, y = self.batch_size, self.data.x_train, self.data.y_train
+        offset = (step * b) % (len(x) - b)
+        self.hits.append(round(accuracy(self.model, x[offset:offset + b], y[offset:offset + b])
+                               * b))
+
+
+@pytest.mark.parametrize("log_every", [50, 7])  # the window inside one epoch; across three
+def test_minibatch_accuracy_is_each_step_s_own_batch_before_its_update(log_every):
+    data = _data(n=150, seed=5)
+    model = actkeras.build_model("sigmoid", preset="mlp", units=16, depth=2, seed=3, steps=30,
+                                 batch_size=16, steps_per_execution=1, learning_rate=0.5)
+    evaluator = BudgetEvaluator(data.x_valid, data.y_valid, (0, 1, 5, 12, 20, 30),
+                                data.x_train, data.y_train, train_until=20, train_every=False,
+                                minibatch_size=16)
+    reference = _MinibatchReference(data, 16)
+    fit(model, data, callbacks=[reference, evaluator], verbose=0, validation=False,
+        log_every=log_every)
+    records = {r["step"]: r for r in evaluator.records}
+    assert sorted(records) == [0, 1, 5, 12, 20, 30]
+    for step in (1, 5, 12, 20):  # the mean over every step's own batch from the first
+        assert records[step]["minibatch_images"] == 16 * step
+        assert records[step]["minibatch_accuracy"] == sum(reference.hits[:step]) / (16 * step)
+    assert "minibatch_accuracy" not in records[0] and "minibatch_accuracy" not in records[30]
+    assert len({records[s]["minibatch_accuracy"] for s in (1, 5, 12, 20)}) > 1
+    # the whole training split only at the window's end
+    assert [s for s, r in records.items() if "train_accuracy" in r] == [20]
+
+
+def test_the_training_window_is_needed_to_read_minibatches_or_only_its_end():
+    data = _data()
+    for kwargs in ({"minibatch_size": 16}, {"train_every": False}):
+        with pytest.raises(ValueError, match="train_until"):
+            BudgetEvaluator(data.x_valid, data.y_valid, (0, 1), **kwargs)

@@ -43,8 +43,12 @@ def test_real_course_run_scores_every_budget_and_the_training_window(tmp_path):
     assert steps[-1] == TINY.udacity_steps
     window = c1.window(run)
     assert window == round(1.92 * run["data"]["n_train"] / 128)
-    assert all("train_accuracy" not in r for r in run["budgets"] if r["step"] > window)
-    assert 0 < c1.train_budget_mean(run) < 1
+    # the whole training split at the window's end only; the minibatches at every budget
+    # up to it, over every step from the first
+    assert [r["step"] for r in run["budgets"] if "train_accuracy" in r] == [window]
+    assert [r["minibatch_images"] for r in run["budgets"] if "minibatch_accuracy" in r] == [
+        128 * s for s in steps if 0 < s <= window]
+    assert 0 < c1.train_budget_mean(run) < 1 and 0 < c1.train_at_budget(run) < 1
     assert c7.zeros_at("start")(run) == 0.0 and c7.METRICS["near_zero"].fn(run) is not None
     assert c10.steps_to(run, 0.0) == 1
     assert run["provenance"]["actkeras"] and run["provenance"]["data"]

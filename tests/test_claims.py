@@ -76,19 +76,26 @@ def test_searched_rates_become_runs_with_fresh_seeds_and_the_same_run_when_equal
 
 # --- claim 1 ---------------------------------------------------------------------------------
 
-def course_result(valid, train_points, seed=0):
-    budgets = [{"step": s, "valid_accuracy": valid, "train_accuracy": t} for s, t in train_points]
+def course_result(valid, train_points, seed=0, split=None):
+    """A course run whose minibatch accuracy, accumulated from step 0, is `t` at each
+    `(step, t)` of `train_points` (the last one the window's end, where the whole training
+    split scored `split`, by default the last `t`)."""
+    budgets = [{"step": 0, "valid_accuracy": valid}]
+    budgets += [{"step": s, "valid_accuracy": valid, "minibatch_accuracy": t,
+                 "minibatch_images": 128 * s} for s, t in train_points if s > 0]
+    budgets[-1]["train_accuracy"] = train_points[-1][1] if split is None else split
     budgets += [{"step": 500, "valid_accuracy": valid}, {"step": 1000, "valid_accuracy": valid}]
     return fakes.result("ok", seed, {"valid_accuracy": valid, "train_accuracy": 1.0},
                         budgets=budgets, data={"n_valid": 1718})
 
 
-def test_claim1_training_accuracy_is_the_mean_over_the_budget_window():
-    r = course_result(0.9, [(0, 0.1), (10, 0.5), (20, 0.7), (40, 0.9)])
-    # trapezoid: (10*0.3 + 10*0.6 + 20*0.8) / 40
-    assert c1.train_budget_mean(r) == pytest.approx((3 + 6 + 16) / 40)
-    assert c1.train_at_budget(r) == pytest.approx(0.9)
+def test_claim1_training_accuracy_is_the_minibatch_mean_over_the_budget_window():
+    r = course_result(0.9, [(0, 0.1), (10, 0.5), (20, 0.7), (40, 0.6)], split=0.9)
     assert c1.window(r) == 40
+    assert c1.train_budget_mean(r) == pytest.approx(0.6)  # every step's batch, 0 to 40
+    assert c1.train_at_budget(r) == pytest.approx(0.9)  # the whole split at step 40
+    del r["budgets"][3]["minibatch_accuracy"]  # the window's record lacks it: no value
+    assert c1.train_budget_mean(r) is None
 
 
 def test_claim1_parts_through_the_judge():

@@ -45,6 +45,21 @@ def test_run_id_is_the_content_not_the_label():
         RunSpec(kind="guess")
 
 
+def test_fields_added_later_keep_the_ids_of_runs_made_before_them():
+    # Every committed run's spec, read back, has the id it was stored under: the fields
+    # added since (at the value those runs had) are not hashed.
+    stored = sorted((ROOT / "reproduction" / "full" / "runs").glob("*.config.json"))
+    assert len(stored) > 100
+    for path in stored:
+        spec = RunSpec.from_dict(json.loads(path.read_text())["spec"])
+        assert path.name == spec.run_id + ".config.json"
+    spec = RunSpec(preset="udacity", overrides={"steps": 30}, eval_train_epochs=1.0)
+    for later in ({"minibatch": True}, {"eval_train_every": False}):
+        assert replace(spec, **later).run_id != spec.run_id
+        with pytest.raises(ValueError, match="eval_train_epochs"):
+            replace(spec, eval_train_epochs=None, **later)
+
+
 def test_presets_and_claim_ids_are_checked_in_one_place():
     quick = claims("quick")
     assert [c.id for c in quick] == list(range(1, 14))

@@ -119,7 +119,7 @@ def epochs_to_steps(epochs, n_train, batch_size, group=10):
 
 
 class BudgetEvaluator(keras.callbacks.Callback):
-    """Records validation (and training-slice) accuracy at step 0 and at each budget.
+    """Records validation (and training) accuracy at step 0 and at each budget.
 
     Keras calls `on_train_batch_end` once per group of `steps_per_execution` steps,
     so budgets must be multiples of the group to be hit exactly; a budget that falls
@@ -130,23 +130,53 @@ class BudgetEvaluator(keras.callbacks.Callback):
     the epoch began): on JAX every read of the model moves its whole state back into
     the variables, which on the 50-layer network cost more than the steps did.
 
-    Records: `[{"step", "valid_accuracy", "train_accuracy"}]` in `records`; the
-    training images are scored only at budgets up to `train_until` (all: `None`).
+    Records: `[{"step", "valid_accuracy", "train_accuracy", "minibatch_accuracy",
+    "minibatch_images"}]` in `records`. The training images are scored at budgets up
+    to `train_until` (all: `None`), or only at `train_until` (`train_every=False`).
+    With `minibatch_size`, every budget up to `train_until` also records the accuracy
+    of the training minibatches themselves, as the training step scored them (each
+    batch before its own update: the model's compiled `"accuracy"`, which Keras logs
+    as its mean since the epoch began), accumulated over every step from step 0, and
+    the number of images that mean is over. It costs nothing beyond the step and
+    needs whole batches of `minibatch_size` (the by-step presets' streams).
     """
 
-    def __init__(self, x_valid, y_valid, steps, x_train=None, y_train=None, train_until=None):
+    def __init__(self, x_valid, y_valid, steps, x_train=None, y_train=None, train_until=None,
+                 *, train_every=True, minibatch_size=None):
         super().__init__()
+        if (not train_every or minibatch_size) and train_until is None:
+            raise ValueError("`train_every=False` and `minibatch_size` read the training "
+                             "window `train_until`, which is not set.")
         self.x_valid, self.y_valid = x_valid, y_valid
         self.x_train, self.y_train = x_train, y_train
         self.steps = sorted(set(int(s) for s in steps))
         self.train_until = train_until
+        self.train_every = train_every
+        self.minibatch_size = minibatch_size
         self.records = []
 
-    def _record(self, step):
+    def _record(self, step, logs=None):
         record = {"step": step, "valid_accuracy": self._accuracy(self._valid)}
-        if self._train is not None and (self.train_until is None or step <= self.train_until):
+        in_window = self.train_until is None or step <= self.train_until
+        if self._train is not None and in_window and (self.train_every
+                                                      or step == self.train_until):
             record["train_accuracy"] = self._accuracy(self._train)
+        if self.minibatch_size and in_window and step > 0:
+            hits, images = self._minibatch_so_far(step, logs)
+            if images:
+                record["minibatch_accuracy"] = hits / images
+                record["minibatch_images"] = images
         self.records.append(record)
+
+    def _minibatch_so_far(self, step, logs):
+        """`(hits, images)` of the training minibatches from step 0 to `step`: the ended
+        epochs' and this one's (its running mean times its images, an integer count)."""
+        images = (step - self._epoch_start) * self.minibatch_size
+        mean = (logs or {}).get("accuracy")
+        if mean is None or not images:
+            return self._mb_hits, self._mb_images
+        hits = int(round(float(keras.ops.convert_to_numpy(mean)) * images))
+        return self._mb_hits + hits, self._mb_images + images
 
     def _accuracy(self, split):
         n = len(split[1])
@@ -164,11 +194,27 @@ class BudgetEvaluator(keras.callbacks.Callback):
                        if self.x_train is not None and len(self.x_train) else None)
         self._pending = [s for s in self.steps if s > 0]
         self._base = None  # the step count when the epoch began (unknown: read each group)
+        self._mb_hits = self._mb_images = 0  # minibatches of the epochs that ended
+        self._epoch_start = 0
         if 0 in self.steps:
             self._record(0)
 
+    def _window_open(self):
+        return bool(self.minibatch_size) and self._epoch_start < self.train_until
+
     def on_epoch_begin(self, epoch, logs=None):
-        self._base = self._iterations() if self._pending else None
+        if self._pending or self._window_open():
+            self._base = self._iterations()
+            self._epoch_start = self._base
+        else:
+            self._base = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._window_open():
+            step = self._iterations()
+            if step <= self.train_until:  # a window's epoch ended: its minibatches count
+                self._mb_hits, self._mb_images = self._minibatch_so_far(step, logs)
+                self._epoch_start = step
 
     def on_train_batch_end(self, batch, logs=None):
         if not self._pending:
@@ -181,7 +227,7 @@ class BudgetEvaluator(keras.callbacks.Callback):
             if loss is not None and not math.isfinite(float(keras.ops.convert_to_numpy(loss))):
                 self._pending = []  # diverged: the weights are NaN from here on
                 return
-            self._record(step)
+            self._record(step, logs)
             self._pending = [s for s in self._pending if s > step]
 
 

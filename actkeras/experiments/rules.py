@@ -111,11 +111,19 @@ _declare(Protocol(
                  "(t = 2.36) is not dominated by its quantile; 3 for the activations the seed "
                  "did not ask about (findings)",
     chance=CHANCE,
-    params={"train_window_epochs": 1.92, "grid": COURSE_GRID},
+    params={"train_window_epochs": 1.92, "train_reading": "minibatch", "grid": COURSE_GRID},
     reasons={"train_window_epochs": "the course's own budget: 3,001 steps of 128 on 200,000 "
                                     "images; on our smaller training split every network "
                                     "fits it perfectly later, so training accuracy is read "
                                     "within that budget, as the mean over all its steps",
+             "train_reading": "the source's code reads training accuracy on each training "
+                              "minibatch, in the step that trains on it "
+                              "(`train_prediction = tf.nn.softmax(logits)` of the batch, the "
+                              "assignment's 'Minibatch accuracy'): the question's 'train "
+                              "accuracy' is that number, read here at every step of the "
+                              "window (Keras's compiled accuracy, each batch before its "
+                              "update); the whole training split at the window's end is the "
+                              "alternative",
              "grid": GRID_REASON},
 ))
 

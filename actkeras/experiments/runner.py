@@ -242,9 +242,13 @@ def _budgets(spec, data, config):
     total = config.steps or config.epochs * math.ceil(len(data.x_train) / config.batch_size)
     steps = [s for s in steps if s <= total] + [total]
     n = len(data.x_train) if spec.eval_train < 0 else min(spec.eval_train, len(data.x_train))
+    if spec.minibatch and not config.steps:
+        raise ValueError(f"`minibatch` reads whole batches, which a by-step preset's stream "
+                         f"gives; {config.preset!r} trains by epochs.")
     return BudgetEvaluator(data.x_valid, data.y_valid, steps,
                            data.x_train[:n] if n else None, data.y_train[:n] if n else None,
-                           train_until=train_until)
+                           train_until=train_until, train_every=spec.eval_train_every,
+                           minibatch_size=config.batch_size if spec.minibatch else None)
 
 
 def _data_record(data):

@@ -23,6 +23,9 @@ MONITORS = ("dead", "gradients", "stats", "histograms")
 # is the same run as one asked for at that rate directly.
 _DISPLAY_FIELDS = ("claim", "label", "tuned_from")
 _TUPLES = ("monitors", "eval_steps", "eval_epochs", "measures", "grid")
+# Fields added after runs were made, with the value every earlier run had: left out of
+# `run_id` at that value, so that the earlier runs keep their ids.
+_LATER_FIELDS = {"eval_train_every": True, "minibatch": False}
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,13 @@ class RunSpec:
             the whole training split). Defaults to `0`.
         eval_train_epochs: score the training images only at budgets up to this
             many epochs (`None`: at every budget). Defaults to `None`.
+        eval_train_every: score the training images at every budget up to
+            `eval_train_epochs` (`False`: only at the budget of `eval_train_epochs`).
+            Defaults to `True`.
+        minibatch: also record, at every budget up to `eval_train_epochs`, the
+            accuracy of the training minibatches themselves as the training step
+            scores them (Keras's compiled `accuracy`, each batch before its update),
+            accumulated from step 0 (`BudgetEvaluator`). Defaults to `False`.
         measures: named measurements taken after training (`MEASURES` in
             `actkeras.experiments.measures`). Defaults to `()`.
         monitor_every: the monitors also measure every this many steps (`None`:
@@ -98,6 +108,8 @@ class RunSpec:
     eval_epochs: tuple = ()
     eval_train: int = 0
     eval_train_epochs: float | None = None
+    eval_train_every: bool = True
+    minibatch: bool = False
     measures: tuple = ()
     monitor_every: int | None = None
     grid: tuple = ()
@@ -122,6 +134,11 @@ class RunSpec:
         if bad_steps:
             raise ValueError(f"`eval_steps` must be non-negative integers. "
                              f"Received: eval_steps={self.eval_steps!r}")
+        if (self.minibatch or not self.eval_train_every) and self.eval_train_epochs is None:
+            raise ValueError(f"`minibatch` and `eval_train_every=False` read the training "
+                             f"window `eval_train_epochs`, which is not set. Received: "
+                             f"minibatch={self.minibatch!r}, "
+                             f"eval_train_every={self.eval_train_every!r}")
 
     def __hash__(self):
         return hash(json.dumps(self.to_dict(), sort_keys=True))
@@ -192,7 +209,8 @@ class RunSpec:
 
     def content(self):
         """The fields that define what is computed: what `run_id` hashes."""
-        return {k: v for k, v in self.to_dict().items() if k not in _DISPLAY_FIELDS}
+        return {k: v for k, v in self.to_dict().items() if k not in _DISPLAY_FIELDS
+                and not (k in _LATER_FIELDS and v == _LATER_FIELDS[k])}
 
     @property
     def run_id(self):

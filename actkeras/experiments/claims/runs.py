@@ -48,8 +48,9 @@ def udacity_run(sizes, claim, label, activation, seed, *, learning_rate=None, tu
                 **overrides):
     """A course-network run: 784-1024-10, truncated normal stddev 1, SGD 0.5, batch 128,
     scored at every budget of `ladder` (one step per execution, so steps 1-9 are hit
-    too) on the whole validation split, and on the whole training split up to the
-    course's 1.92 epochs."""
+    too) on the whole validation split; the training minibatches' own accuracy (as the
+    course's `train_prediction` reads it) accumulated over every step up to the course's
+    1.92 epochs, and the whole training split scored once, at the end of them."""
     steps = overrides.pop("steps", sizes.udacity_steps)
     # Always explicit, so that a search that picks the course's own rate gives the very
     # runs "as run" (the same content, trained once).
@@ -61,7 +62,8 @@ def udacity_run(sizes, claim, label, activation, seed, *, learning_rate=None, tu
         dataset="notmnist", source=sizes.source, subset=sizes.notmnist_subset, seed=seed,
         log_every=sizes.udacity_log_every, monitors=("dead", "histograms"),
         probe_size=sizes.probe_size, eval_steps=ladder(steps),
-        eval_train=-1, eval_train_epochs=round(COURSE_EPOCHS, 2),
+        eval_train=-1, eval_train_epochs=round(COURSE_EPOCHS, 2), eval_train_every=False,
+        minibatch=True,
         measures=("sparsity",), tuned_from=tuned_from,
     )
 
