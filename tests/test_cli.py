@@ -39,6 +39,15 @@ TINY_TRAIN = ["train", "--preset", "mlp", "--source", "embedded", "--set", "unit
               "--set", "depth=1", "--batch-size", "64"]
 
 
+def test_train_without_rectifiers_says_nothing_of_the_dead_unit_monitor(tmp_path, recwarn):
+    # A sigmoid net has no unit DeadReLUMonitor watches: its column is left out, quietly.
+    out = tmp_path / "run"
+    assert main([*TINY_TRAIN, "--activation", "sigmoid", "--epochs", "1", "--quiet",
+                 "--out", str(out)]) == 0
+    assert not [w for w in recwarn if "DeadReLUMonitor" in str(w.message)]
+    assert (out / "metrics.json").is_file()
+
+
 def test_train_shows_the_monitors_by_default(tmp_path, capsys):
     out = tmp_path / "run"
     assert main([*TINY_TRAIN, "--epochs", "1", "--out", str(out)]) == 0

@@ -77,6 +77,7 @@ def check(args):
 
 
 def run(args):
+    from actkeras.callbacks import NothingToWatchWarning
     from actkeras.models import build_model
     from actkeras.registry import parse_activation_spec
     from actkeras.seeding import seed_everything
@@ -122,7 +123,7 @@ def run(args):
         with warnings.catch_warnings(), kept.catching_interrupt(_stopping):
             warnings.filterwarnings("ignore", message="Training diverged")  # raised below
             # A net without rectifiers has no dead units to count: the column is left out.
-            warnings.filterwarnings("ignore", message="DeadReLUMonitor found no")
+            warnings.filterwarnings("ignore", category=NothingToWatchWarning)
             history = fit(model, data, callbacks=[*_monitors(args), kept],
                           verbose=0 if args.quiet else "auto")
     except KeyboardInterrupt:  # the second Ctrl-C, or one from a callback
