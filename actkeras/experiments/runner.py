@@ -37,7 +37,7 @@ import numpy as np
 
 from actkeras.atomic import write_json
 from actkeras.atomic import write_text as _write_text
-from actkeras.callbacks import NothingToWatchWarning
+from actkeras.callbacks import DeadUnitWarning, NothingToWatchWarning
 from actkeras.errors import UserError, writing
 from actkeras.records import plain
 from actkeras.training import DivergenceGuard, history_csv
@@ -271,7 +271,7 @@ def _train(spec, data, verbose):
     callbacks = [StepLogger(), *([budgets] if budgets else []), *monitors.values()]
     with warnings.catch_warnings():
         # The dead fractions are in the result and the report; no warning per layer.
-        warnings.filterwarnings("ignore", message=r".* of the \d+ units of layer")
+        warnings.filterwarnings("ignore", category=DeadUnitWarning)
         warnings.filterwarnings("ignore", category=NothingToWatchWarning)
         warnings.filterwarnings("ignore", message="Training diverged")  # recorded as such
         # The step a run diverged at is part of its result: checked after every batch (a
