@@ -170,12 +170,19 @@ def _offer_probe_data(callbacks, data):
             callback.set_probe_data(x, y)
 
 
-def evaluate(model, data, batch_size=EVAL_BATCH):
-    """Loss and accuracy on every non-empty split of `data`, as plain floats."""
+def evaluate(model, data, batch_size=EVAL_BATCH, history=None):
+    """Loss and accuracy on every non-empty split of `data`, as plain floats.
+
+    With the `History` of the `fit` that left the model as it is, the validation split's
+    numbers are its last epoch's: `fit` validated after its last step through the same
+    pipeline and batch size, so evaluating again would give them again, bitwise."""
     results = {}
+    validated = _last_validation(history) if batch_size == EVAL_BATCH else None
     for split in ("train", "valid", "test"):
         x, y = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")
-        if len(x):
+        if split == "valid" and validated is not None:
+            results.update(validated)
+        elif len(x):
             pipeline = input_pipeline(x, y, batch_size, shuffle=False)
             if pipeline is None:
                 loss, accuracy = model.evaluate(x, y, batch_size=batch_size, verbose=0)[:2]
@@ -184,6 +191,17 @@ def evaluate(model, data, batch_size=EVAL_BATCH):
             results[f"{split}_loss"] = float(loss)
             results[f"{split}_accuracy"] = float(accuracy)
     return results
+
+
+def _last_validation(history):
+    """`{"valid_loss", "valid_accuracy"}` of the last epoch of `history`, if every epoch
+    was validated; else `None`."""
+    logs = getattr(history, "history", None) or {}
+    loss, accuracy = logs.get("val_loss"), logs.get("val_accuracy")
+    epochs = len(getattr(history, "epoch", None) or ())
+    if not epochs or not loss or not accuracy or len(loss) != epochs or len(accuracy) != epochs:
+        return None
+    return {"valid_loss": float(loss[-1]), "valid_accuracy": float(accuracy[-1])}
 
 
 def _with_summary_progbar(callbacks, verbose):

@@ -223,6 +223,26 @@ def test_fit_by_epochs_and_evaluate():
     assert 0.0 <= metrics["train_accuracy"] <= 1.0
 
 
+@pytest.mark.parametrize("length", [{"epochs": 2}, {"steps": 25}])
+def test_evaluate_reads_the_validation_split_off_the_fit_that_validated_it_bitwise(length):
+    data = _data(n=2500, seed=4)
+    # a validation split of three batches of EVAL_BATCH (1,024), the last one short
+    data.x_valid, data.y_valid = data.x_train, data.y_train
+    model = actkeras.build_model("sigmoid", preset="mlp", units=8, depth=2, seed=1,
+                                 batch_size=64, learning_rate=0.5, **length)
+    history = fit(model, data, verbose=0, log_every=10)
+    calls = []
+    original = model.evaluate
+    model.evaluate = lambda *a, **k: calls.append(1) or original(*a, **k)
+    read = evaluate(model, data, history=history)
+    assert len(calls) == 1  # the training split only (the test split is empty)
+    assert read == evaluate(model, data)  # every split, exactly
+    assert read["valid_loss"] == history.history["val_loss"][-1]
+    unvalidated = fit(model, data, verbose=0, log_every=10, validation=False)
+    assert evaluate(model, data, history=unvalidated) == evaluate(model, data)
+    assert unvalidated.history.get("val_loss") is None
+
+
 def _fit_by_epochs(monkeypatch, own_pipeline, shuffle_seed=3):
     """Weights and History of a by-epoch fit (shuffled, a short last batch, groups of 3
     steps) through actkeras's pipeline or, with `own_pipeline=False`, Keras's own."""

@@ -280,7 +280,7 @@ def _train(spec, data, verbose):
         history = fit(model, data, callbacks=callbacks, verbose=verbose, log_every=spec.log_every,
                       check_every=1)
     records = history_records(history)
-    metrics = plain(evaluate(model, data))
+    metrics = plain(evaluate(model, data, history=history))
     diverged = (any(row.get("loss") is None for row in records) or metrics.get("train_loss") is None
                 or getattr(history, "diverged_at_step", None) is not None)
     measured = {}
