@@ -54,15 +54,18 @@ def test_real_course_run_scores_every_budget_and_the_training_window(tmp_path):
     assert run["provenance"]["actkeras"] and run["provenance"]["data"]
 
 
-def test_real_course_run_without_rectifiers_is_quiet_about_the_dead_unit_monitor(tmp_path):
-    # A softmax network has no unit DeadReLUMonitor watches: the run records that (an
-    # empty record), and the reproduction's output does not repeat it for every such run.
-    spec = spec_of(1, label="softmax", seed=0)
+@pytest.mark.parametrize("claim_id, label", [(1, "softmax"), (9, "linear")])
+def test_real_course_run_with_nothing_to_watch_is_quiet_about_its_monitors(tmp_path, claim_id,
+                                                                           label):
+    # A softmax network has no unit DeadReLUMonitor watches, a linear one no activation
+    # for ActivationStats either: the run records that (empty records), and the
+    # reproduction's output does not repeat it for every such run.
+    spec = spec_of(claim_id, label=label, seed=0)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         run = run_one(spec, tmp_path)
     assert run["status"] == "ok" and "dead" in run["monitors"]
-    assert [str(w.message) for w in caught if "DeadReLUMonitor" in str(w.message)] == []
+    assert [str(w.message) for w in caught if "will log nothing" in str(w.message)] == []
 
 
 def test_real_probe_measures_every_depth_and_seed_without_training(tmp_path):

@@ -20,6 +20,7 @@ from actkeras.callbacks import (
     DeadReLUMonitor,
     DeadUnitWarning,
     GradientNormLogger,
+    NothingToWatchWarning,
     find_activation_layers,
 )
 
@@ -619,6 +620,24 @@ def test_a_model_whose_only_rectifier_is_a_bare_op_is_told_so():
     messages = _caught_fit(model, [DeadReLUMonitor(probe_data=X)])
     assert any("Maybe 'only' calls relu inside call() as a bare op" in m for m in messages)
     assert any("DeadReLUMonitor will log nothing" in m for m in messages)
+
+
+def test_every_monitor_that_finds_nothing_says_so_once_as_a_nothing_to_watch_warning():
+    # One category for the three, so that a caller silences them by what they are
+    # (the reproduction's runner does), not by a copy of their wording.
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(4), keras.layers.Dense(3)])
+    model.trainable = False  # no weight for the gradient norms, no activation, no rectifier
+    model = _compile(model)
+    monitors = [ActivationStats(probe_data=X), DeadReLUMonitor(probe_data=X),
+                GradientNormLogger(probe_data=(X, Y))]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(X, Y, epochs=1, batch_size=16, verbose=0, callbacks=monitors)
+    nothing = [str(w.message) for w in caught if issubclass(w.category, NothingToWatchWarning)]
+    assert len(nothing) == 3, [str(w.message) for w in caught]
+    for name in ("ActivationStats", "DeadReLUMonitor", "GradientNormLogger"):
+        assert sum(m.startswith(name) for m in nothing) == 1
+    assert all(m.records == [] for m in monitors)
 
 
 # The step a measurement is labelled with.

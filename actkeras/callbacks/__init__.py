@@ -18,7 +18,8 @@ tensors at those sites for code that wants more than the monitors' summaries.
 
 from actkeras.callbacks._sites import FAMILIES, ActivationSite, find_activation_layers
 from actkeras.callbacks.activation_stats import ActivationStats
-from actkeras.callbacks.dead_relu import DeadReLUMonitor, DeadUnitWarning, NothingToWatchWarning
+from actkeras.callbacks._monitor import NothingToWatchWarning
+from actkeras.callbacks.dead_relu import DeadReLUMonitor, DeadUnitWarning
 from actkeras.callbacks.divergence import DivergenceGuard
 from actkeras.callbacks.gradient_norm import GradientNormLogger
 from actkeras.callbacks.tap import Tap

@@ -50,6 +50,12 @@ def plain(value):
     return value if math.isfinite(value) else None
 
 
+class NothingToWatchWarning(UserWarning):
+    """A monitor found nothing it measures in the model (no unit `DeadReLUMonitor`
+    watches, no activation for `ActivationStats`, no trainable weight for
+    `GradientNormLogger`): it will log nothing."""
+
+
 class Monitor(keras.callbacks.Callback):
     """Base class of the activation monitors (not used directly).
 

@@ -8,6 +8,7 @@ from keras import ops
 from actkeras import checks
 from actkeras.callbacks._backend import to_numpy
 from actkeras.callbacks._activation_monitor import ActivationMonitor
+from actkeras.callbacks._monitor import NothingToWatchWarning
 from actkeras.callbacks._recorder import per_unit
 from actkeras.callbacks._sites import FAMILIES
 
@@ -111,7 +112,7 @@ class ActivationStats(ActivationMonitor):
         if not self._calls:
             reason = self._nothing_found("activation") or "it found no hidden activation"
             warnings.warn(f"ActivationStats will log nothing for model {self.model.name!r}: "
-                          f"{reason}.", stacklevel=2)  # fmt: skip
+                          f"{reason}.", NothingToWatchWarning, stacklevel=2)  # fmt: skip
             return False
         return True
 

@@ -7,6 +7,7 @@ import keras
 from actkeras import checks
 from actkeras.callbacks._backend import to_numpy
 from actkeras.callbacks._activation_monitor import ActivationMonitor
+from actkeras.callbacks._monitor import NothingToWatchWarning
 from actkeras.callbacks._recorder import per_unit
 
 WATCHED = ("rectifier", "leaky", "exponential", "smooth")
@@ -21,10 +22,6 @@ _OFF = {
 
 class DeadUnitWarning(UserWarning):
     """A layer's dead (or inactive) fraction is above `DeadReLUMonitor.threshold`."""
-
-
-class NothingToWatchWarning(UserWarning):
-    """`DeadReLUMonitor` found no unit it watches in the model: it will log nothing."""
 
 
 class DeadReLUMonitor(ActivationMonitor):

@@ -7,7 +7,7 @@ import numpy as np
 
 from actkeras.callbacks import _gradients
 from actkeras.callbacks._mode import gist, sample_shapes
-from actkeras.callbacks._monitor import Monitor, plain
+from actkeras.callbacks._monitor import Monitor, NothingToWatchWarning, plain
 from actkeras.callbacks._probe import describe
 from actkeras.callbacks._probe_checks import check_labels, loss_is_sparse
 from actkeras.callbacks._tree import select, stable_names
@@ -85,6 +85,7 @@ class GradientNormLogger(Monitor):
             warnings.warn(
                 f"GradientNormLogger: model {model.name!r} has no trainable weights, "
                 "so it will log nothing.",
+                NothingToWatchWarning,
                 stacklevel=2,
             )
             return False
