@@ -66,7 +66,9 @@ def test_a_copied_runs_folder_is_not_a_repeat(tmp_path):
     second = _folder(tmp_path, "two", invocation="one")  # the same invocation ids
     result = compare.compare(first, second)
     assert result["runs"]["copied"] == ["cost-a.json", "train-a.json"]
-    assert not result["same_verdicts"] and "**2 copied**" in compare.to_markdown(result)
+    text = compare.to_markdown(result)
+    assert not result["same_verdicts"] and "**2 copied**" in text
+    assert "**identical** (but runs were copied: not a repeat)" in text
     assert compare.main([str(first), str(second)]) == 1
 
 

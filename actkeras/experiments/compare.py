@@ -289,7 +289,8 @@ def to_markdown(result):
              f"{counts[0].get('reused')} and {counts[1].get('executed')} / "
              f"{counts[1].get('reused')}.",
              f"- Verdicts and part outcomes, every setting: "
-             f"**{'identical' if result['same_verdicts'] else 'DIFFERENT'}**.",
+             f"**{'identical' if all(c['same'] for c in result['claims']) else 'DIFFERENT'}**"
+             + (" (but runs were copied: not a repeat)" if runs.get("copied") else "") + ".",
              f"- Runs: {runs['identical']} with identical results (every number, exactly; "
              f"timings and cache file names left out), {len(runs['different'])} different"
              + (" (expected across backends: other kernels, other float rounding; not "
