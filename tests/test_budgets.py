@@ -151,7 +151,8 @@ def test_scoring_is_one_compiled_call_per_split_and_budget_whatever_the_budgets(
     model.fit(data.x_train, data.y_train, batch_size=16, epochs=1, verbose=0,
               callbacks=[evaluator])
     assert [r["step"] for r in evaluator.records] == list(budgets)
-    assert evaluator.counter.traces == 2  # one trace for each split's shape
+    # TensorFlow: one trace whatever the number of images; JAX: one for each split's shape
+    assert evaluator.counter.traces == (1 if keras.backend.backend() == "tensorflow" else 2)
     # The layer ran in Python at those traces (and on JAX once more, in Keras's own
     # output-shape inference), not at each of the 15 scorings as eager calls would.
     assert _CountsInference.calls <= 3

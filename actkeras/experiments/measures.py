@@ -32,14 +32,17 @@ class HitCounter:
 
     The arrays are held by the backend once (`tf.constant`, `jax.device_put`); a call
     runs the model in inference mode on the same chunks of `CHUNK` images as
-    `accuracy` and counts `argmax == y` in the same function (`tf.function` over
-    `model(x, training=False)`, reading the variables as they are; `jax.jit` over
-    Keras's public `stateless_call`, the variables' values passed in), so that the
-    counts are `accuracy`'s: the same ops on the same chunks, the ties to the first
-    index as NumPy's `argmax` (`tests/test_budgets.py`). Other backends: `accuracy`.
+    `accuracy` and counts `argmax == y` in the same function, so that the counts are
+    `accuracy`'s: the same ops on the same chunks, the ties to the first index as
+    NumPy's `argmax` (`tests/test_budgets.py`). On TensorFlow it is one `tf.function`
+    over `model(x, training=False)`, reading the variables as they are, that walks the
+    chunks in a `tf.while_loop` whatever the number of images: traced once for every
+    split of the same image shape. On JAX it is `jax.jit` over Keras's public
+    `stateless_call`, the variables' values passed in, traced once per array shape.
+    Other backends: `accuracy`.
 
-    `calls` counts the calls; `traces` the times the model was traced (once per
-    array shape), which the tests read.
+    `calls` counts the calls; `traces` the times the model was traced, which the tests
+    read.
 
     Example:
     >>> count = HitCounter(model)
@@ -51,37 +54,69 @@ class HitCounter:
         self.model = model
         self.backend = keras.backend.backend()
         self.calls = self.traces = 0
-        self._fn = self._compile()
+        self._fn = self._compile() if self.backend == "jax" else None
+        self._tf_fns = {}  # (image shape, dtypes): the traced function
 
-    def _hits(self, forward, x, y):
-        """The traced count: `forward(chunk) -> outputs`, chunk by chunk as `accuracy`."""
-        self.traces += 1
-        hits = keras.ops.zeros((), "int32")
-        for start in range(0, x.shape[0], CHUNK):
-            out = forward(x[start:start + CHUNK])
-            right = keras.ops.equal(keras.ops.cast(keras.ops.argmax(out, axis=-1), "int32"),
-                                    keras.ops.cast(y[start:start + CHUNK], "int32"))
-            hits = hits + keras.ops.sum(keras.ops.cast(right, "int32"))
-        return hits
+    def _right(self, out, y):
+        right = keras.ops.equal(keras.ops.cast(keras.ops.argmax(out, axis=-1), "int32"),
+                                keras.ops.cast(y, "int32"))
+        return keras.ops.sum(keras.ops.cast(right, "int32"))
 
     def _compile(self):
+        import jax
+
         model = self.model
-        if self.backend == "tensorflow":
-            import tensorflow as tf
 
-            return tf.function(
-                lambda x, y: self._hits(lambda c: model(c, training=False), x, y),
-                autograph=False, jit_compile=False)
-        if self.backend == "jax":
-            import jax
+        def hits(trainable, non_trainable, x, y):
+            """The whole chunks in a `fori_loop` (one forward pass to compile, not one
+            a chunk), then the short last one."""
+            self.traces += 1
 
-            def hits(trainable, non_trainable, x, y):
-                return self._hits(
-                    lambda c: model.stateless_call(trainable, non_trainable, c,
-                                                   training=False)[0], x, y)
+            def forward(chunk):
+                return model.stateless_call(trainable, non_trainable, chunk, training=False)[0]
 
-            return jax.jit(hits)
-        return None
+            def whole(i, count):
+                start = i * CHUNK
+                return count + self._right(
+                    forward(jax.lax.dynamic_slice_in_dim(x, start, CHUNK)),
+                    jax.lax.dynamic_slice_in_dim(y, start, CHUNK))
+
+            n, rest = x.shape[0], x.shape[0] % CHUNK
+            count = keras.ops.zeros((), "int32")
+            if n // CHUNK:  # (the loop's body is traced even for no iteration)
+                count = jax.lax.fori_loop(0, n // CHUNK, whole, count)
+            if rest:
+                count = count + self._right(forward(x[n - rest:]), y[n - rest:])
+            return count
+
+        return jax.jit(hits)
+
+    def _tf_function(self, x, y):
+        """The TensorFlow count for arrays like `x`, `y` (any number of images)."""
+        import tensorflow as tf
+
+        key = (tuple(x.shape[1:]), x.dtype, tuple(y.shape[1:]), y.dtype)
+        if key not in self._tf_fns:
+            model = self.model
+
+            def count(x, y):
+                self.traces += 1
+                n = tf.shape(x)[0]
+
+                def chunk(start, hits):
+                    end = tf.minimum(start + CHUNK, n)
+                    return end, hits + self._right(model(x[start:end], training=False),
+                                                   y[start:end])
+
+                _, hits = tf.while_loop(lambda start, _: start < n, chunk,
+                                        (tf.constant(0), tf.constant(0, tf.int32)))
+                return hits
+
+            signature = (tf.TensorSpec([None, *key[0]], key[1]),
+                         tf.TensorSpec([None, *key[2]], key[3]))
+            self._tf_fns[key] = tf.function(count, input_signature=signature,
+                                            autograph=False, jit_compile=False)
+        return self._tf_fns[key]
 
     def hold(self, x, y):
         """`(x, y)` as the backend holds them for every later call."""
@@ -98,14 +133,14 @@ class HitCounter:
     def __call__(self, split):
         x, y = split
         self.calls += 1
-        if self._fn is None:
-            return round(accuracy(self.model, x, y) * len(x)) if len(x) else 0
-        if self.backend == "jax":
+        if self.backend == "tensorflow":
+            out = self._tf_function(x, y)(x, y)
+        elif self.backend == "jax":
             model = self.model
             out = self._fn([v.value for v in model.trainable_variables],
                            [v.value for v in model.non_trainable_variables], x, y)
         else:
-            out = self._fn(x, y)
+            return round(accuracy(self.model, x, y) * len(x)) if len(x) else 0
         return int(keras.ops.convert_to_numpy(out))
 
 
