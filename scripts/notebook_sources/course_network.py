@@ -95,7 +95,9 @@ called `dense_0`, its activation `activation_0`). `train` below runs it once and
 kinds of numbers:
 
 - `scores`: accuracy on the **whole** validation split and the **whole** training split at fixed
-  steps (`BudgetEvaluator`, as the reproduction reads them), including the course's budget;
+  steps (`BudgetEvaluator`), including the course's budget. The course itself printed the
+  accuracy of each step's own minibatch; the reproduction's claim 1 judges that one (averaged
+  over every step of the budget) and the whole training split at the budget as its alternative;
 - `stats`: `ActivationStats` of the hidden layer before the first step and every `LOG_EVERY`
   steps: mean, spread, exact zeros, saturated share, a histogram;
 - `gradients`: `GradientNormLogger`, the norm of the loss gradient of each layer's weights on a
@@ -134,9 +136,9 @@ for activation in ACTIVATIONS:
           f"{mean_sd(read(runs[activation], 'valid_accuracy'))}", flush=True)"""),
 md("""## What the accuracies say
 
-Read the table row by row: training accuracy at the course's budget (what the student saw), at the
-end of training, and validation accuracy at the end; the last column is the gap between training
-and validation."""),
+Read the table row by row: training accuracy on the whole training split at the course's budget
+(where the student stopped), at the end of training, and validation accuracy at the end; the last
+column is the gap between training and validation."""),
 code("""print(f"{'hidden units':<13}{'train @ budget':>24}{'train @ end':>24}{'validation @ end':>24}{'gap':>8}")
 for activation, seed_runs in runs.items():
     train_budget = read(seed_runs, "train_accuracy", BUDGET)
