@@ -72,6 +72,22 @@ def test_a_copied_runs_folder_is_not_a_repeat(tmp_path):
     assert compare.main([str(first), str(second)]) == 1
 
 
+def test_fields_added_to_the_spec_since_a_run_compare_equal_at_their_old_value(tmp_path):
+    # A run recorded before `eval_train_every` and `minibatch` existed, and its repeat,
+    # whose spec has them at the value it had: the same numbers, the same digest.
+    first, second = _folder(tmp_path, "one"), _folder(tmp_path, "two")
+    path = second / "runs" / "train-a.json"
+    run = json.loads(path.read_text())
+    run["spec"].update(eval_train_every=True, minibatch=False)
+    path.write_text(json.dumps(run))
+    result = compare.compare(first, second)
+    assert result["runs"]["identical"] == 1 and not result["runs"]["different"]
+    assert compare.check_digest(compare.digest(first), second)["different"] == []
+    run["spec"]["minibatch"] = True  # another value is another run
+    path.write_text(json.dumps(run))
+    assert compare.compare(first, second)["runs"]["different"]
+
+
 def test_the_digest_checks_a_repeat_from_the_repository(tmp_path, capsys):
     first, second = _folder(tmp_path, "one"), _folder(tmp_path, "two")
     saved = compare.digest(first)

@@ -31,6 +31,7 @@ import sys
 from pathlib import Path
 
 from actkeras.atomic import write_text
+from actkeras.experiments.spec import without_later_defaults
 
 # Keys whose values are measurements of time (a run's `timing`, a fit's `seconds`) or of
 # where a file was cached, not results (a resumed search's `earlier_seconds` too).
@@ -85,6 +86,8 @@ def _numbers(result):
     """A result as compared: without its timings, and without which code made it (a
     digest of the package's source, not one of its numbers)."""
     stripped = _strip(result)
+    if isinstance(stripped.get("spec"), dict):  # fields added since, at their old value
+        stripped["spec"] = without_later_defaults(stripped["spec"])
     if isinstance(stripped.get("provenance"), dict):
         stripped["provenance"] = {k: v for k, v in stripped["provenance"].items() if k != "code"}
     return stripped

@@ -28,6 +28,14 @@ _TUPLES = ("monitors", "eval_steps", "eval_epochs", "measures", "grid")
 _LATER_FIELDS = {"eval_train_every": True, "minibatch": False}
 
 
+def without_later_defaults(fields):
+    """A spec's fields (`RunSpec.to_dict`) without those added after runs were made, where
+    they have the value those runs had: what a run's identity and its recorded numbers
+    are compared by (`content`, `experiments.compare`)."""
+    return {k: v for k, v in fields.items()
+            if not (k in _LATER_FIELDS and v == _LATER_FIELDS[k])}
+
+
 @dataclass(frozen=True)
 class RunSpec:
     """One run of a reproduction.
@@ -209,8 +217,8 @@ class RunSpec:
 
     def content(self):
         """The fields that define what is computed: what `run_id` hashes."""
-        return {k: v for k, v in self.to_dict().items() if k not in _DISPLAY_FIELDS
-                and not (k in _LATER_FIELDS and v == _LATER_FIELDS[k])}
+        return {k: v for k, v in without_later_defaults(self.to_dict()).items()
+                if k not in _DISPLAY_FIELDS}
 
     @property
     def run_id(self):
