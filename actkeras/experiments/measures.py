@@ -54,7 +54,7 @@ class HitCounter:
         self.model = model
         self.backend = keras.backend.backend()
         self.calls = self.traces = 0
-        self._fn = self._compile() if self.backend == "jax" else None
+        self._jax_fn = self._jax_function() if self.backend == "jax" else None
         self._tf_fns = {}  # (image shape, dtypes): the traced function
 
     def _right(self, out, y):
@@ -62,7 +62,8 @@ class HitCounter:
                                 keras.ops.cast(y, "int32"))
         return keras.ops.sum(keras.ops.cast(right, "int32"))
 
-    def _compile(self):
+    def _jax_function(self):
+        """The JAX count, compiled once per array shape."""
         import jax
 
         model = self.model
@@ -137,7 +138,7 @@ class HitCounter:
             out = self._tf_function(x, y)(x, y)
         elif self.backend == "jax":
             model = self.model
-            out = self._fn([v.value for v in model.trainable_variables],
+            out = self._jax_fn([v.value for v in model.trainable_variables],
                            [v.value for v in model.non_trainable_variables], x, y)
         else:
             return round(accuracy(self.model, x, y) * len(x)) if len(x) else 0
