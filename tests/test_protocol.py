@@ -137,6 +137,28 @@ def test_a_speed_rule_is_not_judged_when_an_arm_never_trained():
     assert not verdict.parts and any("never left chance" in f for f in verdict.findings)
 
 
+def test_a_margin_moves_by_its_tolerance_around_the_level_the_claim_names():
+    """Claim 11 (c)'s "tends to 1" read as at least 0.9: doubled, the tolerance of 0.1 is
+    0.2 (at least 0.8), not a level of 1.8 that no share can reach; a difference's margin
+    (reference 0) doubles as before; a level that defines the words ("most": more than
+    half) does not move."""
+    nearly_all = Margin(0.9, "nearly all", reference=1.0)
+    assert (nearly_all.moved(2), nearly_all.moved(0.5)) == (pytest.approx(0.8), pytest.approx(0.95))
+    assert ONE.moved(2) == 0.02 and Margin(0.5, "most", reference=0.5).moved(2) == 0.5
+    rule = Rule("a", "nearly all", "one_sample", "valid", ("a",), nearly_all)
+    p = toy(settings={"as run": ""}, parts=(rule,))
+    n = numbers(arm([0.85, 0.86, 0.84, 0.85], "A"), arm(BASE, "B"))
+    outcomes = {v.name: decide.judge(n, p, v)["as run"].parts[0]
+                for v in (decide.DECLARED, *sensitivity.VARIANTS[:2])}
+    assert outcomes["as declared"].outcome == FAILS and outcomes["margins halved"].outcome == FAILS
+    assert outcomes["margins doubled"].outcome == HOLDS
+    assert outcomes["margins doubled"].margin == pytest.approx(0.8)
+    assert protocol(11).rule("c").margin.moved(2) == pytest.approx(0.8)
+    assert p.with_margins(2).parts[0].margin.value == pytest.approx(0.8)
+    assert p.with_margins(2).hash() != p.hash() == toy(  # the reference alone: not decisive
+        settings={"as run": ""}, parts=(dataclasses.replace(rule, margin=Margin(0.9, "")),)).hash()
+
+
 def test_sensitivity_rows_and_fragile_verdicts():
     a = [v + 0.015 for v in BASE]  # 1.5 points: holds at 1 and 0.5, undecided or not at 2
     p = toy(settings={"as run": ""})

@@ -31,7 +31,8 @@ class Variant:
 
     Args:
         name: how the row reads.
-        margin_factor: every margin multiplied by it.
+        margin_factor: every margin's tolerance multiplied by it: its distance from
+            the level the claim names (`Margin.reference`, 0 for a difference).
         alternatives: every rule with an alternative aggregate reads it instead.
         unusable: `"drop"` (diverged, failed and metric-less runs are left out and
             counted) or `"chance"` (they are scored at the metric's chance value,
@@ -175,7 +176,7 @@ def judge_rule(rule, setting_numbers, metrics, protocol, variant=DECLARED):
                 findings.append(f"({rule.key}) not judged: {name} never left chance in any of "
                                 f"{len(flags)} seeds, so it has no speed to compare")
                 return None, findings
-    margin = rule.margin.value * variant.margin_factor
+    margin = rule.margin.moved(variant.margin_factor)
     values, notes = [], []
     for arm, name in zip(arms, names):
         v, lost = arm_values(arm, rule.metric, meta, variant)

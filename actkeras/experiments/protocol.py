@@ -29,10 +29,22 @@ class Margin:
         value: in the metric's own units (a fraction for accuracy points and shares,
             decades, or a log10 ratio).
         reason: from the source's words or from practical significance.
+        reference: the level the claim's words name, from which `value` is a tolerance:
+            0 for a difference or a change (the default), 1 for "all" or "tends to 1"
+            read as 0.9, 0.5 for "near 0.5" read as above 0.4; equal to `value` when the
+            words define the level with no tolerance ("most": more than half). The
+            sensitivity table halves and doubles the distance from it, never the level
+            itself (a 0.9 doubled to 1.8 is no rule). Verdicts as declared read `value`
+            only, so the hash does not cover it.
     """
 
     value: float
     reason: str
+    reference: float = 0.0
+
+    def moved(self, factor):
+        """The margin with its tolerance (its distance from `reference`) times `factor`."""
+        return self.reference + (self.value - self.reference) * factor
 
 
 @dataclass(frozen=True)
@@ -212,9 +224,10 @@ class Protocol:
         raise KeyError(f"Claim {self.claim} has no part {key!r}")
 
     def with_margins(self, factor):
-        """The same protocol with every margin multiplied by `factor`."""
+        """The same protocol with every margin's tolerance multiplied by `factor`
+        (`Margin.moved`)."""
         parts = tuple(replace(r, margin=None if r.margin is None else
-                              replace(r.margin, value=r.margin.value * factor))
+                              replace(r.margin, value=r.margin.moved(factor)))
                       for r in self.parts)
         return replace(self, parts=parts)
 

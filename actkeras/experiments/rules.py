@@ -4,8 +4,8 @@ settings, fixed before the runs (version 3).
 Only what a source states is a part; what the package adds (more activations, another
 initialisation, step time) is a finding with its interval, outside the verdict. Every
 margin has its reason from the source's words or from practical significance, never
-from our own earlier runs; `sensitivity.py` shows each verdict with the margins halved
-and doubled. What changed since the last committed reproduction, and why, is in
+from our own earlier runs; `sensitivity.py` shows each verdict with the margins'
+tolerances halved and doubled (a margin's `reference` is the level the claim names). What changed since the last committed reproduction, and why, is in
 `PROTOCOL_CHANGES.md` beside this file.
 
 Settings: "as run" is the source's own setting (the course's SGD 0.5, the notebook's
@@ -238,7 +238,7 @@ _declare(Protocol(
         Rule("c", "and they stay dead once the learning rate is back to normal", "one_sample",
              "stayed", ("relu pulse",),
              Margin(0.80, "'stay dead': at least four in five of the units dead when the pulse "
-                          "ends are still dead at the end")),
+                          "ends are still dead at the end", reference=1.0)),
         Rule("d", "LeakyReLU(0.3) loses clearly fewer units than ReLU under the large rate",
              "paired", "died", ("relu lr 0.03", "leaky_relu lr 0.03"),
              Margin(0.10, "a tenth of the network's units"), alternative=("died_last", 0.10)),
@@ -283,7 +283,8 @@ _declare(Protocol(
              alternative=("below_005", 0.10)),
         Rule("c", "sigmoid's representations are dense (most outputs away from its off level)",
              "one_sample", "near_zero", ("sigmoid",),
-             Margin(0.5, "'dense': most (more than half) of the outputs are on"),
+             Margin(0.5, "'dense': most (more than half) of the outputs are on",
+                    reference=0.5),
              direction="below", alternative=("below_005", 0.5)),
     ),
     seeds={"judged": 8, "glorot": 5},
@@ -381,7 +382,8 @@ _declare(Protocol(
              "width_fall", ("he",), ONE_IN_TEN, alternative=("width_fall_mid", 0.10)),
         Rule("c", "the probability tends to 1 with depth: at the narrowest width and the "
                   "greatest depth nearly every network is born dead", "one_sample", "narrow_deep",
-             ("he",), Margin(0.9, "'tends to 1' read as at least nine networks in ten")),
+             ("he",), Margin(0.9, "'tends to 1' read as at least nine networks in ten",
+                             reference=1.0)),
         Rule("d", "the randomized asymmetric initialisation lowers the probability", "paired",
              "mean_share", ("he", "rai"), ONE_IN_TEN, alternative=("headline", 0.10)),
     ),
@@ -427,7 +429,8 @@ _declare(Protocol(
         Rule("b", "while its lower layers stay near 0.5", "one_sample", "lower_min",
              ("sigmoid 4",),
              Margin(0.4, "'a mean activation value that is above 0.5', read with a tenth of the "
-                         "sigmoid's range as tolerance: far from the top layer's 0"),
+                         "sigmoid's range as tolerance: far from the top layer's 0",
+                    reference=0.5),
              alternative=("lower_end", 0.4)),
         Rule("c", "with 5 hidden layers the top layer is pushed to 0 too and is still there at "
                   "the end", "one_sample", "top_end", ("sigmoid 5",), PUSHED_TO_ZERO,

@@ -1,7 +1,8 @@
 """How each verdict moves when a rule moves: the sensitivity table.
 
 Every claim is judged again (`decide.judge`, on the same numbers) with one rule moved at
-a time: every margin halved, every margin doubled, the alternative aggregate of each
+a time: every margin's tolerance halved, then doubled (its distance from the level the
+claim names, `Margin.reference`: 0 for a difference), the alternative aggregate of each
 part (where the protocol names one), runs without a value (diverged, failed, or left
 out by the metric) scored at chance instead of dropped, and, where a part decides "at
 chance", the earlier protocol's 20 % line instead of the binomial test. A verdict that
