@@ -159,6 +159,31 @@ def test_a_margin_moves_by_its_tolerance_around_the_level_the_claim_names():
         settings={"as run": ""}, parts=(dataclasses.replace(rule, margin=Margin(0.9, "")),)).hash()
 
 
+def test_a_row_of_moved_arms_judges_the_parts_with_other_arms_when_they_were_run():
+    """Claim 13's stalled depth: a protocol's `moved_arms` row judges the same rules with
+    arm c in b's place; a preset that did not run c shows no row; the hash ignores it."""
+    moved = (("c in b's place", {"b": "c"}, "b was a choice"),)
+    p = toy(settings={"as run": ""}, moved_arms=moved)
+    assert p.hash() == toy(settings={"as run": ""}).hash()
+    a = [v + 0.05 for v in BASE]
+    n = numbers(arm(a, "A"), arm(BASE, "B"))
+    n["settings"]["as run"]["c"] = arm(a, "C")  # as good as A: the part no longer holds
+    by = {r["variant"]: r for r in sensitivity.table(n, p)}
+    assert by["as declared"]["parts"] == {"a": HOLDS}
+    assert by["c in b's place"]["parts"] == {"a": FAILS} and by["c in b's place"]["moved"]
+    assert sensitivity.fragile(list(by.values())) == ["c in b's place"]
+    del n["settings"]["as run"]["c"]
+    assert "c in b's place" not in {r["variant"] for r in sensitivity.table(n, p)}
+    with pytest.raises(ProtocolError, match="Received: arm='d'"):
+        validate(toy(moved_arms=(("d", {"b": "d"}, "why"),)), METRICS, ROLES)
+    with pytest.raises(ProtocolError, match="needs its reason"):
+        validate(toy(moved_arms=(("c", {"b": "a"}, ""),)), METRICS, ROLES)
+    thirteen = protocol(13)
+    assert [name for name, _, _ in thirteen.moved_arms] == [
+        "the stalled depth at 20 layers", "the stalled depth at 40 layers"]
+    assert thirteen.with_arms(thirteen.moved_arms[1][1]).rule("e").arms == ("he 40", "xavier 40")
+
+
 def test_sensitivity_rows_and_fragile_verdicts():
     a = [v + 0.015 for v in BASE]  # 1.5 points: holds at 1 and 0.5, undecided or not at 2
     p = toy(settings={"as run": ""})

@@ -38,6 +38,7 @@ class Variant:
             counted) or `"chance"` (they are scored at the metric's chance value,
             where it has one: an accuracy of 10 %).
         chance_rule: `"binomial"` (the protocol's test) or `"line"` (its accuracy line).
+        arms: `((arm, its replacement), ...)`: a row of the protocol's `moved_arms`.
     """
 
     name: str = "as declared"
@@ -45,6 +46,7 @@ class Variant:
     alternatives: bool = False
     unusable: str = "drop"
     chance_rule: str = "binomial"
+    arms: tuple = ()
 
 
 DECLARED = Variant()
@@ -229,6 +231,8 @@ def judge_setting(numbers, protocol, setting, variant=DECLARED, findings=(), wou
     """The `Verdict` of one setting under `variant`."""
     if variant.alternatives:
         protocol = protocol.with_alternatives()
+    if variant.arms:
+        protocol = protocol.with_arms(dict(variant.arms))
     setting_numbers = (numbers.get("settings") or {}).get(setting) or {}
     metrics = numbers.get("metrics") or {}
     parts, notes = [], []

@@ -197,6 +197,11 @@ class Protocol:
         params: other fixed numbers the metrics use (budgets, targets, grids), each
             with its reason in `reasons`.
         scope: what the verdict covers, in words ("at the standard initialisations").
+        moved_arms: rows of the sensitivity table that judge the parts again with other
+            arms in place of some: `((row name, {arm: its replacement}, reason), ...)`,
+            for a choice the source did not fix (claim 13's stalled depth, taken from a
+            convolutional network). Only the sensitivity table reads them, so the hash
+            does not cover them.
     """
 
     claim: int
@@ -208,6 +213,7 @@ class Protocol:
     params: dict = field(default_factory=dict)
     reasons: dict = field(default_factory=dict)
     scope: str = ""
+    moved_arms: tuple = ()
 
     @property
     def primary(self):
@@ -231,6 +237,13 @@ class Protocol:
                       for r in self.parts)
         return replace(self, parts=parts)
 
+    def with_arms(self, replacements):
+        """The same protocol with each rule's arms replaced by `replacements[arm]` where
+        it names one (`moved_arms`)."""
+        parts = tuple(replace(r, arms=tuple(replacements.get(a, a) for a in r.arms))
+                      for r in self.parts)
+        return replace(self, parts=parts)
+
     def with_alternatives(self):
         """The same protocol with every rule that has an alternative aggregate reading it."""
         parts = tuple(replace(r, metric=r.alternative[0],
@@ -247,6 +260,7 @@ class Protocol:
             if rule["margin"]:
                 rule["margin"] = rule["margin"]["value"]
         payload.pop("seeds_reason")
+        payload.pop("moved_arms")  # the sensitivity table's, as the margins' references
         payload.pop("reasons")
         payload.pop("scope")
         payload["chance"] = {"alpha": self.chance.alpha, "line": self.chance.line}
@@ -306,11 +320,15 @@ def validate(protocol, metrics, roles):
             if setting not in protocol.settings:
                 raise ProtocolError(f"{part} names the setting {setting!r}, which the protocol "
                                     f"does not have. Received: setting={setting!r}")
-            for arm in rule.arms:
+            moved = [m.get(a, a) for _, m, _ in protocol.moved_arms for a in rule.arms]
+            for arm in (*rule.arms, *moved):
                 if arm not in roles.get(setting, ()):
                     raise ProtocolError(
                         f"Unknown arm in {part} ({setting}). Known arms: "
                         f"{', '.join(roles.get(setting, ()))}. Received: arm={arm!r}")
+    for name, _, reason in protocol.moved_arms:
+        if not reason:
+            raise ProtocolError(f"The sensitivity row {name!r} of {where} needs its reason.")
 
 
 def hashes(protocols):

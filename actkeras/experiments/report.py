@@ -126,7 +126,7 @@ def _verdict_markdown(setting, verdict, metrics):
     return lines
 
 
-def _sensitivity_markdown(rows):
+def _sensitivity_markdown(rows, protocol):
     if not rows:
         return []
     keys = sorted({k for r in rows for k in r["parts"]})
@@ -136,8 +136,12 @@ def _sensitivity_markdown(rows):
                  else r["parts"].get(k, "–") for k in keys]
         verdict = f"**{r['verdict']}**" if r["moved"] else r["verdict"]
         table_rows.append([r["variant"], r["setting"], verdict] + cells)
-    return ["*How the verdict moves when a rule moves (bold: changed)*", "",
-            _table(["rule", "setting", "verdict"] + [f"({k})" for k in keys], table_rows), ""]
+    shown = {r["variant"] for r in rows}
+    reasons = [f"- {name}: {', '.join(f'{a} -> {b}' for a, b in moved.items())}; {reason}."
+               for name, moved, reason in protocol.moved_arms if name in shown]
+    return (["*How the verdict moves when a rule moves (bold: changed)*", "",
+             _table(["rule", "setting", "verdict"] + [f"({k})" for k in keys], table_rows), ""]
+            + (reasons + [""] if reasons else []))
 
 
 def _claim_markdown(claim, entry, level=2, preset="full"):
@@ -189,7 +193,7 @@ def _claim_markdown(claim, entry, level=2, preset="full"):
     if findings:
         lines += ["Findings (measured, outside the verdict):", ""]
         lines += [f"- {f}" for f in findings] + [""]
-    lines += _sensitivity_markdown(entry.get("sensitivity") or [])
+    lines += _sensitivity_markdown(entry.get("sensitivity") or [], p)
     if entry.get("backend_note"):
         lines += [f"*{entry['backend_note']}*", ""]
     for name in entry.get("waiting", []):
@@ -563,11 +567,12 @@ def write_report(claims, results, out, *, preset, wall_seconds, executed, comman
         "finding, outside the verdict. Every claim ends with a table of how its verdict "
         "moves when a rule moves (margins halved and doubled: a margin's tolerance, its "
         "distance from the level the claim names, such as 0 for a difference or 1 for "
-        "'nearly all'; the alternative aggregate, "
-        "runs without a value scored at chance, another chance rule); a verdict that moves "
-        "is marked fragile. Runs that diverged (NaN loss) are counted apart, never averaged "
-        "in. Values are mean ± sd over seeds; figures show every seed as a thin line and "
-        "the mean ± sd as a band.\n\n"
+        "'nearly all'; the alternative aggregate, runs without a value scored at chance, "
+        "another chance rule, and other arms in a part's place where the protocol names "
+        "them, such as claim 13's stalled depth); a verdict that moves is marked fragile. "
+        "Runs that diverged (NaN loss) are counted apart, never averaged in. Values are "
+        "mean ± sd over seeds; figures show every seed as a thin line and the mean ± sd as "
+        "a band.\n\n"
         + _environment_markdown(env, timing)
         + (f"- Compared with the {other['backend']} backend's reproduction `{other['folder']}`: "
            f"its verdicts are a row of every sensitivity table, and a part whose outcome "

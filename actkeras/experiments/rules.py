@@ -520,6 +520,13 @@ _declare(Protocol(
                       "what the time budget allows for 50 runs; the paper's 30-layer model "
                       "with Xavier 'does not converge even given more epochs'"},
     scope="plain ReLU MLPs, about one epoch; the paper's models are ImageNet CNNs",
+    moved_arms=tuple(
+        (f"the stalled depth at {depth} layers", {"xavier 30": f"xavier {depth}",
+                                                  "he 30": f"he {depth}"},
+         "the paper's 30 layers are a CNN's (27 conv and 3 fc): the depth at which a plain "
+         "MLP stalls need not be the same, so parts (d) and (e) are judged again at the "
+         "trained grid's two depths beside it")
+        for depth in (20, 40)),
 ))
 
 

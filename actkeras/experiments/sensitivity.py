@@ -5,8 +5,10 @@ a time: every margin's tolerance halved, then doubled (its distance from the lev
 claim names, `Margin.reference`: 0 for a difference), the alternative aggregate of each
 part (where the protocol names one), runs without a value (diverged, failed, or left
 out by the metric) scored at chance instead of dropped, and, where a part decides "at
-chance", the earlier protocol's 20 % line instead of the binomial test. A verdict that
-changes in any row is **fragile**; the summary marks it.
+chance", the earlier protocol's 20 % line instead of the binomial test; and, where a
+protocol names them (`Protocol.moved_arms`), the parts judged with other arms in place of
+some (claim 13's stalled depth). A verdict that changes in any row is **fragile**; the
+summary marks it.
 
 Given the same preset's reproduction on the other Keras backend (`reproduce(compare_with=
 ...)`), its verdicts join the table as one more row per setting, and a claim is also
@@ -23,6 +25,14 @@ VARIANTS = (
     Variant("runs without a value scored at chance", unusable="chance"),
     Variant("chance by the 20 % line", chance_rule="line"),
 )
+
+
+def variants(protocol):
+    """The variants that can move something in this claim: `VARIANTS`, then a row for each
+    of the protocol's `moved_arms`."""
+    moved = tuple(Variant(name, arms=tuple(sorted(replacements.items())))
+                  for name, replacements, _ in protocol.moved_arms)
+    return tuple(v for v in VARIANTS if applies(v, protocol)) + moved
 
 
 def applies(variant, protocol):
@@ -45,9 +55,9 @@ def table(numbers, protocol, extra=()):
     declared = judge(numbers, protocol, DECLARED)
     for setting, verdict in declared.items():
         rows.append(_row(DECLARED.name, setting, verdict, verdict))
-    for variant in VARIANTS:
-        if not applies(variant, protocol):
-            continue
+    for variant in variants(protocol):
+        if variant.arms and not _measured(numbers, dict(variant.arms).values()):
+            continue  # a preset that does not run those arms (quick, tiny)
         for setting, verdict in judge(numbers, protocol, variant).items():
             rows.append(_row(variant.name, setting, verdict, declared[setting]))
     for name, verdicts in extra:
@@ -55,6 +65,13 @@ def table(numbers, protocol, extra=()):
             if setting in declared:
                 rows.append({**_row(name, setting, verdict, declared[setting]), "backend": True})
     return rows
+
+
+def _measured(numbers, arms):
+    """Whether every one of `arms` has a run in some setting of `numbers`."""
+    settings = (numbers.get("settings") or {}).values()
+    return all(any((arms_of.get(arm) or {}).get("status") for arms_of in settings)
+               for arm in arms)
 
 
 def backend_row(backend, verdicts):
