@@ -5,8 +5,9 @@ Only what a source states is a part; what the package adds (more activations, an
 initialisation, step time) is a finding with its interval, outside the verdict. Every
 margin has its reason from the source's words or from practical significance, never
 from our own earlier runs; `sensitivity.py` shows each verdict with the margins'
-tolerances halved and doubled (a margin's `reference` is the level the claim names). What changed since the last committed reproduction, and why, is in
-`PROTOCOL_CHANGES.md` beside this file.
+tolerances halved and doubled (a margin's `reference` is the level the claim names). What
+changed since the last committed reproduction, and why, is in `PROTOCOL_CHANGES.md`
+beside this file.
 
 Settings: "as run" is the source's own setting (the course's SGD 0.5, the notebook's
 learning rates, or, where the source names none, the one earlier versions used);
