@@ -130,6 +130,37 @@ def test_at_chance_by_the_binomial_test_and_by_the_line():
     assert decide.judge(trained, p)["as run"].parts[0].outcome == FAILS
 
 
+def test_runs_without_a_value_scored_at_chance_count_as_at_chance_and_the_row_shows_only_where_it_can_move():
+    p = toy(settings={"as run": ""},
+            parts=(Rule("a", "stays near 10 %", "at_chance", "valid", ("a",)),))
+    stuck = arm([0.1, None, None], "A")  # one seed at chance, two diverged
+    n = {"metrics": {}, "settings": {"as run": {"a": stuck}}}
+    declared = decide.judge(n, p)["as run"].parts[0]
+    assert declared.outcome == INCONCLUSIVE and "2 diverged left out" in declared.detail
+    chance = decide.judge(n, p, sensitivity.VARIANTS[3])["as run"].parts[0]
+    assert sensitivity.VARIANTS[3].unusable == "chance"
+    assert chance.outcome == HOLDS and "at chance in 3 of 3 seeds" in chance.detail
+    # A metric with no chance value (a decay, steps to a target): the row could not move.
+    q = toy(settings={"as run": ""})
+    speeds = numbers(arm([v + 0.05 for v in BASE], "A"), arm(BASE, "B"))
+    rows = {r["variant"] for r in sensitivity.table(speeds, q)}
+    assert "runs without a value scored at chance" in rows
+    speeds["metrics"]["valid"].pop("chance")
+    rows = {r["variant"] for r in sensitivity.table(speeds, q)}
+    assert "runs without a value scored at chance" not in rows and "margins halved" in rows
+
+
+def test_a_within_parts_hint_never_names_a_negative_tolerance():
+    from actkeras.experiments.report import robustness
+
+    part = {"estimate": {"low": 0.01, "high": 0.05}, "margin": 0.02, "direction": "within",
+            "unit": "pts", "test": "paired"}
+    assert robustness(part) == "holds with any tolerance; fails with none"
+    part["estimate"] = {"low": -0.04, "high": -0.01}
+    text = robustness(part)
+    assert text.startswith("holds with any tolerance above 4") and "at or below 1" in text
+
+
 def test_a_speed_rule_is_not_judged_when_an_arm_never_trained():
     rule = Rule("a", "A faster", "paired", "valid", ("a", "b"), ONE, skip_untrained=True)
     p = toy(settings={"as run": ""}, parts=(rule,))

@@ -209,7 +209,11 @@ def _judge_at_chance(rule, arm, name, protocol, variant):
            f"test, alpha {protocol.chance.alpha:g})" if variant.chance_rule == "binomial"
            else f"final validation accuracy below {protocol.chance.line:.0%}")
     detail = f"{name}: at chance in {hits} of {n} finished seeds ({how})"
-    if lost:
+    if lost and variant.unusable == "chance":  # a run with no accuracy, scored at chance
+        hits, n = hits + sum(lost.values()), n + sum(lost.values())
+        detail = (f"{name}: at chance in {hits} of {n} seeds ({how}), "
+                  + ", ".join(f"{v} {k}" for k, v in lost.items()) + " scored at chance")
+    elif lost:
         detail += "; " + ", ".join(f"{v} {k}" for k, v in lost.items()) + " left out"
     if n < 2:
         outcome = INCONCLUSIVE

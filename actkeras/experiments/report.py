@@ -113,8 +113,13 @@ def robustness(part):
         return f"holds with any {word} below {show(low)}; does not hold at or above {show(high)}"
     if direction == "below":
         return f"holds with any {word} above {show(high)}; does not hold at or below {show(low)}"
-    return (f"holds with any tolerance above {show(-low, False)}; does not hold with one at or "
-            f"below {show(-high, False)}")
+    # A tolerance is never below 0: an interval above 0 holds with any, one reaching above 0
+    # fails with none.
+    holds = ("holds with any tolerance" if low > 0
+             else f"holds with any tolerance above {show(-low, False)}")
+    fails = ("fails with none" if high > 0
+             else f"does not hold with one at or below {show(-high, False)}")
+    return f"{holds}; {fails}"
 
 
 def _verdict_markdown(setting, verdict, metrics):

@@ -3,12 +3,13 @@
 Every claim is judged again (`decide.judge`, on the same numbers) with one rule moved at
 a time: every margin's tolerance halved, then doubled (its distance from the level the
 claim names, `Margin.reference`: 0 for a difference), the alternative aggregate of each
-part (where the protocol names one), runs without a value (diverged, failed, or left
-out by the metric) scored at chance instead of dropped, and, where a part decides "at
-chance", the earlier protocol's 20 % line instead of the binomial test; and, where a
-protocol names them (`Protocol.moved_arms`), the parts judged with other arms in place of
-some (claim 13's stalled depth). A verdict that changes in any row is **fragile**; the
-summary marks it.
+part (where the protocol names one), runs without a value (diverged, failed, or left out
+by the metric) scored at chance instead of dropped (where a metric read has a chance
+value or a part decides "at chance": elsewhere the row could not move), and, where a
+part decides "at chance", the earlier protocol's 20 % line instead of the binomial test;
+and, where a protocol names them (`Protocol.moved_arms`), the parts judged with other
+arms in place of some (claim 13's stalled depth). A verdict that changes in any row is
+**fragile**; the summary marks it.
 
 Given the same preset's reproduction on the other Keras backend (`reproduce(compare_with=
 ...)`), its verdicts join the table as one more row per setting, and a claim is also
@@ -58,6 +59,8 @@ def table(numbers, protocol, extra=()):
     for variant in variants(protocol):
         if variant.arms and not _measured(numbers, dict(variant.arms).values()):
             continue  # a preset that does not run those arms (quick, tiny)
+        if variant.unusable == "chance" and not _has_chance(numbers, protocol):
+            continue  # no metric read has a chance value: the row could not move
         for setting, verdict in judge(numbers, protocol, variant).items():
             rows.append(_row(variant.name, setting, verdict, declared[setting]))
     for name, verdicts in extra:
@@ -65,6 +68,14 @@ def table(numbers, protocol, extra=()):
             if setting in declared:
                 rows.append({**_row(name, setting, verdict, declared[setting]), "backend": True})
     return rows
+
+
+def _has_chance(numbers, protocol):
+    """Whether scoring runs without a value at chance can change a part: an "at chance" part,
+    or a metric read with a chance value (an accuracy's 10 %)."""
+    metrics = numbers.get("metrics") or {}
+    return any(r.test == "at_chance" or (metrics.get(r.metric) or {}).get("chance") is not None
+               for r in protocol.parts)
 
 
 def _measured(numbers, arms):
