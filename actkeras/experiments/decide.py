@@ -178,7 +178,7 @@ def judge_rule(rule, setting_numbers, metrics, protocol, variant=DECLARED):
                 findings.append(f"({rule.key}) not judged: {name} never left chance in any of "
                                 f"{len(flags)} seeds, so it has no speed to compare")
                 return None, findings
-    margin = rule.margin.moved(variant.margin_factor)
+    margin = rule.margin.value
     values, notes = [], []
     for arm, name in zip(arms, names):
         v, lost = arm_values(arm, rule.metric, meta, variant)
@@ -233,6 +233,8 @@ def _judge_at_chance(rule, arm, name, protocol, variant):
 
 def judge_setting(numbers, protocol, setting, variant=DECLARED, findings=(), would_change=""):
     """The `Verdict` of one setting under `variant`."""
+    if variant.margin_factor != 1:
+        protocol = protocol.with_margins(variant.margin_factor)
     if variant.alternatives:
         protocol = protocol.with_alternatives()
     if variant.arms:

@@ -29,19 +29,27 @@ VARIANTS = (
 
 
 def variants(protocol):
-    """The variants that can move something in this claim: `VARIANTS`, then a row for each
-    of the protocol's `moved_arms`."""
+    """The variants a claim's table may show: `VARIANTS`, then a row for each of the
+    protocol's `moved_arms` (`applies` says which can move anything)."""
     moved = tuple(Variant(name, arms=tuple(sorted(replacements.items())))
                   for name, replacements, _ in protocol.moved_arms)
-    return tuple(v for v in VARIANTS if applies(v, protocol)) + moved
+    return VARIANTS + moved
 
 
-def applies(variant, protocol):
-    """Whether a variant can move anything in this claim."""
+def applies(variant, protocol, numbers):
+    """Whether a variant can move anything in this claim, on these numbers."""
     if variant.alternatives:
         return any(r.alternative for r in protocol.parts)
     if variant.chance_rule != "binomial":
         return any(r.test == "at_chance" or r.skip_untrained for r in protocol.parts)
+    if variant.unusable == "chance":  # only a chance value (or an "at chance" part) moves it
+        metrics = numbers.get("metrics") or {}
+        return any(r.test == "at_chance" or (metrics.get(r.metric) or {}).get("chance")
+                   is not None for r in protocol.parts)
+    if variant.arms:  # a preset that does not run those arms (quick, tiny) has no row
+        settings = (numbers.get("settings") or {}).values()
+        return all(any((arms.get(arm) or {}).get("status") for arms in settings)
+                   for _, arm in variant.arms)
     return True
 
 
@@ -57,10 +65,8 @@ def table(numbers, protocol, extra=()):
     for setting, verdict in declared.items():
         rows.append(_row(DECLARED.name, setting, verdict, verdict))
     for variant in variants(protocol):
-        if variant.arms and not _measured(numbers, dict(variant.arms).values()):
-            continue  # a preset that does not run those arms (quick, tiny)
-        if variant.unusable == "chance" and not _has_chance(numbers, protocol):
-            continue  # no metric read has a chance value: the row could not move
+        if not applies(variant, protocol, numbers):
+            continue
         for setting, verdict in judge(numbers, protocol, variant).items():
             rows.append(_row(variant.name, setting, verdict, declared[setting]))
     for name, verdicts in extra:
@@ -68,21 +74,6 @@ def table(numbers, protocol, extra=()):
             if setting in declared:
                 rows.append({**_row(name, setting, verdict, declared[setting]), "backend": True})
     return rows
-
-
-def _has_chance(numbers, protocol):
-    """Whether scoring runs without a value at chance can change a part: an "at chance" part,
-    or a metric read with a chance value (an accuracy's 10 %)."""
-    metrics = numbers.get("metrics") or {}
-    return any(r.test == "at_chance" or (metrics.get(r.metric) or {}).get("chance") is not None
-               for r in protocol.parts)
-
-
-def _measured(numbers, arms):
-    """Whether every one of `arms` has a run in some setting of `numbers`."""
-    settings = (numbers.get("settings") or {}).values()
-    return all(any((arms_of.get(arm) or {}).get("status") for arms_of in settings)
-               for arm in arms)
 
 
 def backend_row(backend, verdicts):
