@@ -12,6 +12,7 @@ from actkeras.experiments.claims import MODULES
 from actkeras.experiments.protocol import hashes
 from actkeras.experiments.rules import VERSION, protocol
 from actkeras.experiments.verdicts import (
+    claim_lines,
     read_verdicts,
     reproduction_folder,
     verdict_table,
@@ -82,7 +83,8 @@ def test_current_results_are_read_as_written(tmp_path):
                                       "timing": {"finished": "2026-01-01"}})
     found = read_verdicts(folder)
     assert found["status"] == "current" and found["preset"] == "full"
-    assert found["claims"][3] == {"title": "t3", "verdicts": {"as run": "mixed"}, "rules_changed": False}
+    assert found["claims"][3] == {"title": "t3", "verdicts": {"as run": "mixed"}, "rules_changed": False,
+                                  "fragile": None, "moved": None, "parts": {"as run": []}}
 
 
 def test_results_under_other_rules_are_shown_and_flagged(tmp_path):
@@ -96,6 +98,7 @@ def test_results_under_other_rules_are_shown_and_flagged(tmp_path):
     assert "Claims it does not judge: 13." in found["message"]
     assert found["claims"][2]["rules_changed"] and not found["claims"][1]["rules_changed"]
     assert found["claims"][13]["verdicts"] == {}
+    assert found["claims"][13]["fragile"] is None and found["claims"][13]["parts"] == {}
 
 
 def test_version_2_results_keep_their_single_verdict(tmp_path):
@@ -119,11 +122,58 @@ def test_verdict_table_shows_the_file_and_says_where_it_has_nothing(tmp_path):
               {"id": 5, "title": "t5", "verdicts": {"as run": {"verdict": "undecided"}}}]
     found = read_verdicts(_write(tmp_path / "r", {"claims": claims, "protocol": rules}))
     rows = verdict_table(found, {5: "five", 3: "three", 4: "four"}).splitlines()
-    assert rows[2] == "| 5 | five | as run: **undecided** (judged under other rules) |"
-    assert rows[3] == "| 3 | three | as run: **reproduced**; tuned: **mixed** |"
-    assert rows[4] == "| 4 | four | no verdict in the file |"
+    assert rows[0].endswith("| under the moved rules |")
+    assert rows[2] == "| 5 | five | as run: **undecided** (judged under other rules) | – |"
+    assert rows[3] == "| 3 | three | as run: **reproduced**; tuned: **mixed** | – |"
+    assert rows[4] == "| 4 | four | no verdict in the file | – |"
     with pytest.raises(ValueError, match="no claim 99"):
         verdict_table(found, {99: "?"})
+
+
+def _judged(claim_id, fragile, sensitivity):
+    part = {"key": "a", "text": "ReLU beats sigmoid", "outcome": "undecided", "holds": None,
+            "detail": "relu - sigmoid: +1.0 [+0.6, +1.5] pts (n=8); margin 1 pt (above)"}
+    return {"id": claim_id, "title": f"t{claim_id}", "fragile": fragile, "sensitivity": sensitivity,
+            "verdicts": {"as run": {"verdict": "undecided", "parts": [part]},
+                         "tuned": {"verdict": "not reproduced", "parts": [dict(part, outcome="does not hold")]}}}
+
+
+def test_the_fragile_mark_and_the_parts_are_read_and_shown(tmp_path):
+    moved = [{"variant": "as declared", "setting": "as run", "verdict": "undecided", "moved": False},
+             {"variant": "margins halved", "setting": "as run", "verdict": "reproduced", "moved": True},
+             {"variant": "margins doubled", "setting": "as run", "verdict": "mixed", "moved": True}]
+    steady = [{"variant": "as declared", "setting": "as run", "verdict": "undecided", "moved": False}]
+    claims = [_judged(9, ["margins halved", "margins doubled"], moved), _judged(8, [], steady)]
+    found = read_verdicts(_write(tmp_path / "r", {"claims": claims, "protocol": _current_rules()}))
+    nine = found["claims"][9]
+    assert nine["fragile"] == ["margins halved", "margins doubled"]
+    assert nine["moved"] == [{"rule": "margins halved", "setting": "as run", "verdict": "reproduced"},
+                             {"rule": "margins doubled", "setting": "as run", "verdict": "mixed"}]
+    assert nine["parts"]["tuned"] == [{"key": "a", "text": "ReLU beats sigmoid", "outcome": "does not hold",
+                                       "detail": "relu - sigmoid: +1.0 [+0.6, +1.5] pts (n=8); margin 1 pt (above)"}]
+    assert found["claims"][8]["fragile"] == [] and found["claims"][8]["moved"] == []
+    rows = verdict_table(found, {9: "nine", 8: "eight", 7: "seven"}).splitlines()
+    assert rows[2] == ("| 9 | nine | as run: **undecided**; tuned: **not reproduced** | **fragile**: "
+                       "margins halved (as run: reproduced); margins doubled (as run: mixed) |")
+    assert rows[3].endswith("| robust |") and rows[4].endswith("| no verdict in the file | – |")
+    lines = claim_lines(found, 9)
+    assert lines[0] == "claim 9, as run: undecided"
+    assert lines[1] == ("  (a) ReLU beats sigmoid: undecided; relu - sigmoid: +1.0 [+0.6, +1.5] pts (n=8); "
+                        "margin 1 pt (above)")
+    assert lines[2] == "claim 9, tuned: not reproduced"
+    assert lines[-1] == ("  under the moved rules: fragile: margins halved (as run: reproduced); "
+                         "margins doubled (as run: mixed)")
+    assert claim_lines(found, 7) == ["claim 7: no verdict in the file"]
+    with pytest.raises(ValueError, match="no claim 99"):
+        claim_lines(found, 99)
+
+
+def test_the_committed_reproduction_marks_its_fragile_claims():
+    found = read_verdicts(Path(__file__).resolve().parents[1] / "reproduction" / "full")
+    results = json.loads((Path(__file__).resolve().parents[1] / "reproduction" / "full"
+                          / "results.json").read_text())
+    for entry in results["claims"]:
+        assert found["claims"][int(entry["id"])]["fragile"] == entry["fragile"]
 
 
 def test_reproduction_folder_is_read_from_the_environment(tmp_path, monkeypatch):
