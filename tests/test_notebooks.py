@@ -93,6 +93,9 @@ def test_start_here_reads_the_verdicts_from_the_results_file(tmp_path, monkeypat
     claims = [{"id": i, "title": f"claim {i}",
                "verdicts": {"as run": {"verdict": words.get(i, "reproduced")}}} for i in MODULES]
     claims[0]["verdicts"]["tuned"] = {"verdict": "mixed"}
+    claims[4].update(fragile=["margins halved"], sensitivity=[
+        {"variant": "margins halved", "setting": "as run", "verdict": "undecided", "moved": True}])
+    claims[7].update(fragile=[], sensitivity=[])
     folder = tmp_path / "reproduction"
     folder.mkdir()
     (folder / "results.json").write_text(json.dumps({
@@ -108,13 +111,17 @@ def test_start_here_reads_the_verdicts_from_the_results_file(tmp_path, monkeypat
     assert "as run: **mixed**" in rows[2]
     assert "as run: **not reproduced**" in rows[6]
     assert "as run: **undecided**" in rows[9]
+    # The mark under the moved rules, as the file wrote it: fragile with what the rule moves
+    # the verdict to, robust, or a dash where the file does not say.
+    assert rows[5].endswith("| **fragile**: margins halved (as run: undecided) |")
+    assert rows[8].endswith("| robust |") and rows[1].endswith("| – |")
 
 
 def test_course_network_shows_relu_ahead_and_sigmoid_saturated(tmp_path, monkeypatch):
     probe = ("{a: {'valid': [r['scores'][-1]['valid_accuracy'] for r in runs[a]],"
              " 'saturated': [r['stats'][0]['layers']['activation_0']['saturated_fraction'] for r in runs[a]],"
              " 'gradient': [r['gradients'][-1]['layers']['dense_0'] for r in runs[a]]} for a in runs}")
-    _, _, found = run("01_notmnist_one_hidden_layer.ipynb", tmp_path, monkeypatch, probe, figures=3)
+    _, text, found = run("01_notmnist_one_hidden_layer.ipynb", tmp_path, monkeypatch, probe, figures=3)
     mean = {a: {k: sum(v) / len(v) for k, v in values.items() if None not in v}
             for a, values in found.items()}
     assert len(found["relu"]["valid"]) >= 3  # several seeds
@@ -122,6 +129,21 @@ def test_course_network_shows_relu_ahead_and_sigmoid_saturated(tmp_path, monkeyp
     assert mean["relu"]["valid"] > mean["softmax"]["valid"] + 0.2
     assert mean["sigmoid"]["saturated"] > 0.3  # saturated before the first step
     assert mean["relu"]["gradient"] > 2 * mean["sigmoid"]["gradient"]
+    # Claim 1's verdicts, part by part and with the fragile mark, as the results file has them.
+    assert_prints_claims(text, 1)
+
+
+def assert_prints_claims(text, *claims):
+    """The notebook printed these claims' verdicts, parts and marks as `claim_lines` reads
+    them from the reproduction it was given (the committed one here)."""
+    from actkeras.experiments.verdicts import claim_lines, read_verdicts, reproduction_folder
+
+    found = read_verdicts(reproduction_folder())
+    for claim_id in claims:
+        lines = claim_lines(found, claim_id)
+        assert any("under the moved rules" in line for line in lines)
+        for line in lines:
+            assert line in text, line
 
 
 def test_depth_and_init_shows_he_training_where_glorot_stays_at_chance(tmp_path, monkeypatch):

@@ -53,7 +53,7 @@ code("""import os
 from pathlib import Path
 
 import actkeras  # before Keras: keeps TensorFlow's start-up logs out of the outputs
-from actkeras.experiments.verdicts import read_verdicts
+from actkeras.experiments.verdicts import fragility, read_verdicts
 
 QUICK = os.environ.get("ACTKERAS_NOTEBOOK_QUICK") == "1"
 DATA_DIR = os.environ.get("ACTKERAS_DATA_DIR")
@@ -70,11 +70,19 @@ md("""## Claim, notebook, verdict
 Each claim is one sentence from a thread, split into parts that are measured and judged by rules
 fixed before the runs (margins, seeds, a 95 % interval per part). *Reproduced* means every part
 held, *not reproduced* that none did, *mixed* that they disagree, *undecided* that the
-measurements could not tell. The verdicts below are read from the reproduction's `results.json`
-**when this cell runs**; nothing here is typed in by hand. If the file is absent, or was judged
-under other rules than this checkout's, the cell says so. The full argument for every verdict,
-with its numbers, figures and the rules that would move it, is in the report:
-[`reproduction/full/report.md`](../reproduction/full/report.md)."""),
+measurements could not tell. Some claims are judged twice: *as run* (the source's own setting)
+and *tuned* (each arm at its own best learning rate) or with another initialisation.
+
+The last column says whether the verdict survives when a rule is moved: margins halved or
+doubled, the alternative reading of a measurement, another depth in a part's place. *Robust*: no
+moved rule changes it. **Fragile**: the rules named there change it, to the verdict in brackets;
+a fragile verdict is one to quote with its rule.
+
+The verdicts below are read from the reproduction's `results.json` **when this cell runs**;
+nothing here is typed in by hand. If the file is absent, or was judged under other rules than
+this checkout's, the cell says so. The full argument for every verdict, with its numbers,
+figures and the rules that would move it, is in the `report.md` beside that file (the cell
+prints where)."""),
 code("""from IPython.display import Markdown, display
 
 # claim: (question, what it says in a few words, where it is shown); 11-13 come from the
@@ -82,7 +90,8 @@ code("""from IPython.display import Markdown, display
 CLAIMS = {
     1: (1, "ReLU beats sigmoid and softmax hidden units in the course network", "01"),
     2: (3, "the 50-layer MLP stays at chance with the default initialiser; He fixes ReLU", "02"),
-    3: (2, "gradients shrink layer by layer in deep sigmoid networks, not in ReLU ones",
+    3: (2, "gradients shrink layer by layer in deep sigmoid networks, not in ReLU ones (at the "
+        "standard initialisations)",
         "05; 02 (gradient norm by depth)"),
     4: (2, "a sigmoid rescaled to a slope of 1 does not cure that", "05"),
     5: (2, "with batch normalisation deep sigmoid networks nearly match ReLU", "05"),
@@ -90,26 +99,29 @@ CLAIMS = {
         "06; 02 (dead units)"),
     7: (2, "ReLU representations are sparse, sigmoid ones dense", "07; 01 (exact zeros)"),
     8: (2, "ReLU is cheaper to compute than sigmoid; ELU is slower than ReLU", "07"),
-    9: (4, "ReLU is not linear; with linear activations the network is one linear map",
-        "07; 01 (baseline, Problem 3)"),
+    9: (4, "a ReLU network fits sin(x) where a linear one cannot, and on notMNIST beats the best "
+        "linear classifier (a tuned logistic regression)", "07; 01 (Problem 3)"),
     10: (2, "ReLU networks reach a given accuracy in fewer steps", "07"),
     11: ("papers", "deep narrow ReLU networks are born dead", "02 (dead at step 0)"),
     12: ("papers", "a sigmoid network's top hidden layer saturates first", "report only"),
-    13: ("papers", "for ReLU, Glorot's initialisation shrinks the signal layer by layer; He's does not",
-         "02 (step-0 spread)"),
+    13: ("papers", "for ReLU, Glorot's (Xavier's) initialisation shrinks the signal by sqrt(2) a layer "
+         "against He's, and a 30-layer network stalls with it while He's trains",
+         "02 (step-0 spread, accuracy)"),
 }
 
 found = read_verdicts(REPRODUCTION)
 print(found["message"])
-rows = ["| claim | question | in a few words | notebook | verdict (setting: verdict) |",
-        "| --- | --- | --- | --- | --- |"]
+rows = ["| claim | question | in a few words | notebook | verdict (setting: verdict) | under the moved rules |",
+        "| --- | --- | --- | --- | --- | --- |"]
 for claim_id, (question, words, notebook) in CLAIMS.items():
     judged = found["claims"][claim_id]["verdicts"]
     verdict = "; ".join(f"{setting}: **{word}**" for setting, word in judged.items()) or "no verdict in the file"
     if found["claims"][claim_id]["rules_changed"]:
         verdict += " (judged under other rules)"
-    rows.append(f"| {claim_id} | {question} | {words} | {notebook} | {verdict} |")
-display(Markdown("\\n".join(rows)))"""),
+    rows.append(f"| {claim_id} | {question} | {words} | {notebook} | {verdict} "
+                f"| {fragility(found['claims'][claim_id])} |")
+display(Markdown("\\n".join(rows)))
+print(f"the report: {REPRODUCTION / 'report.md'}")"""),
 code("""from IPython.display import Image
 
 overview = REPRODUCTION / "figures" / "forest.png"
