@@ -171,6 +171,11 @@ def test_depth_and_init_shows_he_training_where_glorot_stays_at_chance(tmp_path,
         assert run_["first_gradient"] < 1e-6 * he["first_gradient"]
     assert "exactly zero in" in text  # the count of exact zeros is said in words
     assert text.count("DeadUnitWarning") <= len(found)  # one summary line per fit at most
+    # The at-chance counts and Glorot's first-layer gradient against He's, computed, not typed.
+    assert "above 15 %: 0 of 3 seeds" in text
+    assert re.search(r"relu, glorot, lr 0\.01 +first layer's gradient / He's \(lr 0\.001\): "
+                     r"(10\^-\d+\.\d|exactly 0)", text)
+    assert_prints_claims(text, 2, 13)
 
 
 def test_tuning_and_export_states_its_noise_and_writes_only_to_its_folder(tmp_path, monkeypatch):
@@ -232,7 +237,7 @@ def test_vanishing_gradients_notebook_shows_sigmoid_fading_and_batch_norm_restor
     probe = ("{'start': ratio_at_start, 'finals': {a: [r['valid'][-1] for r in runs[a].values()] for a in runs},"
              " 'decay': decay, 'saturated': max(layer['saturated_fraction'] for layer"
              " in runs['sigmoid'][SEEDS[0]]['stats'][0]['layers'].values())}")
-    _, _, found = run("05_vanishing_gradients_and_batch_norm.ipynb", tmp_path, monkeypatch, probe, figures=4)
+    _, text, found = run("05_vanishing_gradients_and_batch_norm.ipynb", tmp_path, monkeypatch, probe, figures=4)
     start, finals, decay = found["start"], found["finals"], found["decay"]
     assert all(len(values) == 3 for values in finals.values())  # three seeds per arm
     # Before any step: the first layer's gradient, relative to the output layer's, is many
@@ -252,6 +257,7 @@ def test_vanishing_gradients_notebook_shows_sigmoid_fading_and_batch_norm_restor
     assert max(finals["sigmoid"]) < 0.15
     assert mean["sigmoid + BN"] > mean["sigmoid"] + 0.3
     assert mean["sigmoid + BN"] > mean["relu"] - 0.05
+    assert_prints_claims(text, 3, 4, 5)
     # (ReLU at SGD 0.05 climbs slowly and unevenly in quick mode: a seed can stay near chance on
     # one backend and not on the other, so ReLU against the sigmoid is not asserted here.)
 
@@ -281,6 +287,7 @@ def test_dying_relu_notebook_shows_relu_units_dying_under_stress_and_the_leak_ke
     gaps = found["gap"]["relu lr 0.03"]
     assert len(gaps) == 3 and sum(gaps) < 0
     assert text.count("DeadUnitWarning") <= len(arms)  # one line per arm at most
+    assert_prints_claims(text, 6)
 
 
 def test_linearity_sparsity_speed_cost_notebook_shows_each_advantage(tmp_path, monkeypatch):
