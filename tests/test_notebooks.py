@@ -315,3 +315,5 @@ def test_linearity_sparsity_speed_cost_notebook_shows_each_advantage(tmp_path, m
     assert sum(reached["sigmoid"]) > 1.5 * sum(reached["relu"])
     # Claim 8: the sigmoid's forward + backward costs more than ReLU's.
     assert found["cost"]["sigmoid"] > 1.0
+    assert "times as many steps as ReLU (geometric mean over 3 seeds)" in text
+    assert_prints_claims(text, 9, 7, 10, 8)
