@@ -82,7 +82,9 @@ The verdicts below are read from the reproduction's `results.json` **when this c
 nothing here is typed in by hand. If the file is absent, or was judged under other rules than
 this checkout's, the cell says so. The full argument for every verdict, with its numbers,
 figures and the rules that would move it, is in the `report.md` beside that file (the cell
-prints where)."""),
+prints where). Where a notebook's prose quotes a number ("the report's claim 1, ..."), it quotes
+the committed `reproduction/full/report.md`, and names the place; the cells read whatever
+reproduction `ACTKERAS_REPRODUCTION` names."""),
 code("""from IPython.display import Markdown, display
 
 # claim: (question, what it says in a few words, where it is shown); 11-13 come from the
