@@ -29,6 +29,34 @@ def test_notebooks_are_committed_without_outputs():
                 assert not cell.outputs and cell.execution_count is None, path.name
 
 
+# A number the notebooks' prose quotes from the committed report: a mean with its spread
+# ("88.7 ± 0.4") or an interval ("[-1.2, -0.3]", "[x2.09, x2.51]").
+QUOTED_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)? ± \d+(?:\.\d+)?"
+                           r"|\[[-+]?x?\d+(?:\.\d+)? ?%?, [-+]?x?\d+(?:\.\d+)? ?%?\]")
+
+
+def _plain(text):
+    return " ".join(text.split()).replace("\u2212", "-")
+
+
+def test_numbers_the_prose_quotes_are_in_the_committed_report():
+    """Every mean-with-spread and interval in the notebooks' text (code spans aside) is
+    the committed report's: rewriting the report from new runs fails here until the
+    notebooks' prose is brought up to date."""
+    report = _plain((ROOT / "reproduction" / "full" / "report.md").read_text())
+    quoted, stale = 0, []
+    for path in NOTEBOOKS:
+        for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
+            if cell.cell_type != "markdown":
+                continue
+            for number in QUOTED_NUMBER.findall(re.sub(r"`[^`]*`", "", _plain(cell.source))):
+                quoted += 1
+                if number not in report:
+                    stale.append(f"{path.name} cell {index}: {number}")
+    assert quoted >= 20, f"only {quoted} quoted numbers found: has the prose's form changed?"
+    assert not stale, "numbers not in reproduction/full/report.md: " + "; ".join(stale)
+
+
 def run(name, tmp_path, monkeypatch, probe=None, env=None, figures=0, clean=True, quick=True):
     """Executes `notebooks/<name>` in quick mode (or at full size) in `tmp_path`, checks it shows at least
     `figures` figures and, if `clean`, nothing on stderr and no `NOISE`; returns the executed notebook, its printed text and, if `probe` (an
