@@ -43,21 +43,32 @@ import keras
 from actkeras.callbacks._tree import is_recurrent, snake_case, tree
 from actkeras.layers import BaseActivation
 
-FAMILIES = ("rectifier", "leaky", "exponential", "smooth", "sigmoid", "tanh", "softmax", "bounded")
+FAMILIES = ("rectifier", "leaky", "exponential", "smooth", "sigmoid", "tanh", "softmax", "bounded",
+            "shrink", "gated")  # fmt: skip
 
-# Activation functions (and Functional-graph ops) by name, with their family.
+# Activation functions (and Functional-graph ops) by name, with their family. Every
+# activation of `keras.activations` but `linear` (the identity) is here.
 FUNCTIONS = {
-    "relu": "rectifier", "relu6": "rectifier",
+    "relu": "rectifier", "relu6": "rectifier", "sparse_plus": "rectifier", "threshold": "rectifier",
     "leaky_relu": "leaky",
     "elu": "exponential", "selu": "exponential", "celu": "exponential",
     "gelu": "smooth", "silu": "smooth", "swish": "smooth", "mish": "smooth",
-    "softplus": "smooth", "hard_silu": "smooth", "hard_swish": "smooth",
-    "sigmoid": "sigmoid", "hard_sigmoid": "sigmoid",
+    "softplus": "smooth", "squareplus": "smooth", "exponential": "smooth",
+    "hard_silu": "smooth", "hard_swish": "smooth",
+    "sigmoid": "sigmoid", "hard_sigmoid": "sigmoid", "sparse_sigmoid": "sigmoid",
+    "log_sigmoid": "sigmoid",
     "tanh": "tanh", "hard_tanh": "tanh",
-    "softmax": "softmax",
+    "softmax": "softmax", "log_softmax": "softmax", "sparsemax": "softmax",
     "softsign": "bounded",
+    "hard_shrink": "shrink", "soft_shrink": "shrink", "tanh_shrink": "shrink",
+    "glu": "gated",
 }  # fmt: skip
 _CAPS = {"relu6": 6.0}
+# Where a unit is off when no argument says otherwise: sparse_plus is 0, with a zero
+# derivative, at or below -1; the shrinks are 0 on [-threshold, threshold].
+_THRESHOLDS = {"sparse_plus": -1.0, "hard_shrink": 0.5, "soft_shrink": 0.5, "tanh_shrink": 0.0}
+# Arguments that, at 0, make a leaky or exponential activation a plain rectifier.
+_FLAT_WHEN_ZERO = {"relu": "negative_slope", "leaky_relu": "negative_slope", "elu": "alpha"}
 
 
 @dataclass(frozen=True)
@@ -68,18 +79,37 @@ class ActivationSite:
         name: the site's path below the model (`"dense_1"`, `"block/relu"`,
             `"block/act_fn"`), with Keras's automatic names made stable.
         layer: the layer (or Functional-graph operation) that applies it.
-        family: `"rectifier"`, `"leaky"`, `"exponential"`, `"smooth"`,
-            `"sigmoid"`, `"tanh"`, `"softmax"` or `"bounded"` (softsign: odd and
-            bounded, with no floor, so neither dead nor inactive, and no saturation read).
+        family: what the monitors read of it (see `DeadReLUMonitor` and
+            `ActivationStats`):
+            `"rectifier"` (relu, relu6, sparse_plus, threshold, and a leaky or
+            exponential activation whose slope or scale is 0: output constant, with
+            no gradient, at or below `threshold`, so a unit can be dead);
+            `"leaky"` (leaky_relu, PReLU), `"exponential"` (ELU, SELU, CELU) and
+            `"smooth"` (GELU, swish/SiLU, mish, softplus, squareplus, exponential,
+            hard swish): a low side with a small but non-zero gradient, so a unit
+            can be inactive;
+            `"sigmoid"` (sigmoid, hard_sigmoid, sparse_sigmoid, log_sigmoid) and
+            `"tanh"` (tanh, hard_tanh): saturating, so a saturated fraction is read;
+            `"softmax"` (softmax, log_softmax, sparsemax): normalised over an axis;
+            `"bounded"` (softsign: odd and bounded, with no floor, so neither dead nor
+            inactive, and no saturation read);
+            `"shrink"` (hard_shrink, soft_shrink, tanh_shrink: 0, with no gradient,
+            for pre-activations in `[-threshold, threshold]`, so a unit can be dead);
+            `"gated"` (glu: half the units gate the other half, so its outputs are
+            not its inputs' units, and it is neither dead nor inactive).
         fused: True for an activation function held by a layer (`attribute`),
             read by wrapping that function.
         threshold: the pre-activation at or below which a unit is off
-            (`keras.layers.ReLU(threshold=...)`; 0 otherwise).
+            (`keras.layers.ReLU(threshold=...)`, `threshold(x, threshold=...)`;
+            -1 for sparse_plus; for a shrink, the half-width of its dead zone,
+            0.5 unless given, 0 for tanh_shrink; 0 otherwise).
         cap: the output cap of a capped rectifier (6 for ReLU6), else `None`.
         via_lambda: True for a `Lambda` layer recognised by its function.
         attribute: for a fused site, the attribute of `layer` holding the
             function (`"activation"` for `Dense(activation=...)`), else `None`.
         wrappers: the `TimeDistributed` layers around the site, outermost first.
+        function: the name of the Keras activation function or op applied
+            (`"hard_sigmoid"`), `None` for an activation layer class.
     """
 
     name: str
@@ -91,13 +121,30 @@ class ActivationSite:
     via_lambda: bool = False
     attribute: str = None
     wrappers: tuple = ()
+    function: str = None
+
+
+def _named_kind(name, arguments):
+    """`ActivationSite` keyword arguments of Keras activation `name` called with `arguments`."""
+    family = FUNCTIONS[name]
+    flat = _FLAT_WHEN_ZERO.get(name)
+    if arguments.get(flat) is not None:
+        family = "rectifier" if not arguments[flat] else "leaky" if name == "relu" else family
+    threshold = arguments.get("threshold")
+    threshold = _THRESHOLDS.get(name, 0.0) if threshold is None else threshold
+    cap = arguments.get("max_value")
+    cap = _CAPS.get(name) if cap is None else cap
+    return {"family": family, "threshold": float(threshold),
+            "cap": None if cap is None else float(cap), "function": name}  # fmt: skip
 
 
 def function_family(fn):
-    """`(family, threshold, cap)` of a Keras activation function, or `None` (identity too).
+    """`ActivationSite` keyword arguments (`family`, `threshold`, `cap`, `function`) of a
+    Keras activation function, or `None` (the identity too).
 
     Recognised by name (`keras.activations.relu`, `keras.ops.relu`, `"relu6"`),
-    through `functools.partial` (`partial(relu, max_value=6.0)` is capped at 6).
+    through `functools.partial` (`partial(relu, max_value=6.0)` is capped at 6,
+    `partial(leaky_relu, negative_slope=0.0)` is a rectifier).
     """
     keywords = {}
     while isinstance(fn, functools.partial):
@@ -106,50 +153,58 @@ def function_family(fn):
     if isinstance(fn, keras.layers.Layer) or not callable(fn):
         return None
     name = getattr(fn, "__name__", None)
-    family = FUNCTIONS.get(name)
-    if family is None:
+    if name not in FUNCTIONS:
         return None
-    if name == "relu" and keywords.get("negative_slope"):
-        family = "leaky"
-    cap = keywords.get("max_value", _CAPS.get(name))
-    return family, float(keywords.get("threshold") or 0.0), None if cap is None else float(cap)
-
-
-def _kind(found, **extra):
-    return {**dict(zip(("family", "threshold", "cap"), found)), **extra}
+    return _named_kind(name, keywords)
 
 
 def _operation_kind(operation):
     """A Functional graph's activation op (`keras.ops.relu` on a symbolic tensor)."""
     name = snake_case(type(operation).__name__)
-    family = FUNCTIONS.get(name)
-    if family is None:
+    if name not in FUNCTIONS:
         return None
-    if name == "leaky_relu" and not getattr(operation, "negative_slope", 1.0):
-        family = "rectifier"
-    return {"family": family, "cap": _CAPS.get(name)}
+    arguments = {key: getattr(operation, key, None)
+                 for key in ("negative_slope", "alpha", "threshold", "max_value")}  # fmt: skip
+    return _named_kind(name, arguments)
+
+
+def _is_flat(layer, attribute):
+    """A leaky or exponential layer whose slope (or scale) is 0: a plain rectifier."""
+    value = getattr(layer, attribute, None)
+    return isinstance(value, (int, float)) and value == 0
 
 
 def site_kinds(layer):
-    """`ActivationSite` keyword arguments for each site `layer` holds (`[]` for none)."""
+    """`ActivationSite` keyword arguments for each site `layer` holds (`[]` for none).
+
+    A `PReLU` stays leaky whatever its slope (0 at the start with Keras's default
+    initializer): the slope is learned, and a unit whose inputs are all negative
+    still gives its slope a gradient, so it can come back.
+    """
     if isinstance(layer, BaseActivation):
-        return [{"family": layer.family}] if layer.family in FAMILIES else []
+        if layer.family not in FAMILIES:
+            return []
+        flat = layer.family in ("leaky", "exponential") and (
+            _is_flat(layer, "negative_slope") or _is_flat(layer, "alpha"))
+        return [{"family": "rectifier" if flat else layer.family}]
     if isinstance(layer, keras.layers.ReLU):
         cap = None if layer.max_value is None else float(layer.max_value)
         family = "leaky" if layer.negative_slope else "rectifier"
         return [{"family": family, "threshold": float(layer.threshold), "cap": cap}]
-    if isinstance(layer, (keras.layers.LeakyReLU, keras.layers.PReLU)):
+    if isinstance(layer, keras.layers.LeakyReLU):
+        return [{"family": "rectifier" if _is_flat(layer, "negative_slope") else "leaky"}]
+    if isinstance(layer, keras.layers.PReLU):
         return [{"family": "leaky"}]
     if isinstance(layer, keras.layers.ELU):
-        return [{"family": "exponential"}]
+        return [{"family": "rectifier" if _is_flat(layer, "alpha") else "exponential"}]
     if isinstance(layer, keras.layers.Softmax):
         return [{"family": "softmax"}]
     if isinstance(layer, keras.layers.Activation):
         found = function_family(layer.activation)
-        return [] if found is None else [_kind(found)]
+        return [] if found is None else [found]
     if isinstance(layer, keras.layers.Lambda):
         found = function_family(layer.function)
-        return [] if found is None else [_kind(found, via_lambda=True)]
+        return [] if found is None else [{**found, "via_lambda": True}]
     if not isinstance(layer, keras.layers.Layer):
         kind = _operation_kind(layer)
         return [] if kind is None else [kind]
@@ -159,7 +214,7 @@ def site_kinds(layer):
     for attribute, value in vars(layer).items():
         found = function_family(value)
         if found is not None:
-            kinds.append(_kind(found, fused=True, attribute=attribute))
+            kinds.append({**found, "fused": True, "attribute": attribute})
     return kinds
 
 
@@ -248,7 +303,7 @@ def recurrent_layers(model, families=None):
             for attribute in ("activation", "recurrent_activation"):
                 kind = function_family(getattr(cell, attribute, None))
                 name = getattr(getattr(cell, attribute, None), "__name__", None)
-                if kind and (families is None or kind[0] in families) and name not in names:
+                if kind and (families is None or kind["family"] in families) and name not in names:
                     names.append(name)
         if names:
             found.append((node.path, node.layer, names))

@@ -10,10 +10,13 @@ from actkeras.callbacks._activation_monitor import ActivationMonitor
 from actkeras.callbacks._monitor import NothingToWatchWarning
 from actkeras.callbacks._recorder import per_unit
 
-WATCHED = ("rectifier", "leaky", "exponential", "smooth")
+WATCHED = ("rectifier", "leaky", "exponential", "smooth", "shrink")
+DEAD = ("rectifier", "shrink")  # the families whose off units get no gradient at all
 # What "off" means, per kind, in warnings (the threshold is each site's, 0 unless set).
 _OFF = {
     "dead": "dead (pre-activation <= {t:g}, output 0, for every probe sample: no gradient)",
+    "dead zone": "dead (|pre-activation| <= {t:g}, output 0, for every probe sample: "
+                 "no gradient)",
     "inactive": "inactive (pre-activation <= {t:g} for every probe sample: the output stays on "
                 "the activation's low side, between its floor or leak and its value at {t:g}, "
                 "where the gradient is small but not zero)",
@@ -28,14 +31,27 @@ class DeadReLUMonitor(ActivationMonitor):
     """Reports, per layer and overall, the units that are off for every probe sample.
 
     A ReLU unit whose pre-activation is <= 0 (its threshold) for every sample
-    outputs exactly 0 and gets no gradient: it is *dead*. Every other activation
+    outputs exactly 0 and gets no gradient: it is *dead*; so is a unit of any
+    rectifier (see `ActivationSite`) at or below its threshold (-1 for
+    sparse_plus, whose output and gradient are 0 there; the threshold of
+    `threshold(x, threshold, default_value)`, whose output is `default_value`),
+    including LeakyReLU, ReLU and ELU with a slope or alpha of 0, and a unit of a
+    shrink (hard_shrink, soft_shrink: 0 for |pre-activation| <= their threshold,
+    0.5 unless given; tanh_shrink: threshold 0) whose pre-activation stays in
+    that dead zone for every sample. Every other activation
     with a low side has one definition of *inactive*, with the same threshold:
     the pre-activation is <= 0 for every probe sample, so the output never leaves
     the low side, where the gradient is small but not zero: leaky units
     (LeakyReLU, PReLU: only the leak), and the smooth activations with a floor
     (ELU and SELU, output between -alpha (-scale * alpha) and 0; swish/SiLU and
     GELU, between their minimum (-0.28, -0.17) and 0; softplus, between 0 and
-    log 2; mish, hard swish). A capped rectifier's unit (ReLU6) at or above its
+    log 2; squareplus, between 0 and sqrt(b) / 2; exponential, between 0 and 1;
+    mish, hard swish). A `PReLU` unit is inactive, not dead, even while its
+    learned slope is 0 (Keras's default start): the slope gets a gradient from
+    the unit's negative inputs, so the unit can come back. Saturating, normalising,
+    bounded and gated activations (the sigmoid, tanh, softmax, bounded and gated
+    families) have no low side and are not watched (see `ActivationStats`). A
+    capped rectifier's unit (ReLU6) at or above its
     cap for every sample outputs the cap and gets no gradient either: it is
     *capped*, counted apart from dead units. A unit of a convolutional layer is a
     channel (the last axis); inside a `TimeDistributed`, a unit is off only if it
@@ -63,7 +79,7 @@ class DeadReLUMonitor(ActivationMonitor):
 
     Keys written into `logs` at each epoch end (so `History`, `CSVLogger` and
     `TensorBoard` placed after it see them), present only when such layers exist:
-    `dead_fraction` (all rectifier units), `dead_fraction/<layer>`,
+    `dead_fraction` (all rectifier and shrink units), `dead_fraction/<layer>`,
     `inactive_fraction` (all leaky, exponential and smooth units),
     `inactive_fraction/<layer>`, `capped_fraction` (all capped units) and
     `capped_fraction/<layer>`. Each measurement is also appended to `records`:
@@ -118,9 +134,9 @@ class DeadReLUMonitor(ActivationMonitor):
         self._calls = self._activation_calls(WATCHED, _extremes, self.include_outputs)
         if not self._calls:
             reason = self._nothing_found("rectifier") or (
-                "it found no rectifier, leaky, exponential or smooth activation. It recognises "
-                "actkeras layers, keras.layers.ReLU/LeakyReLU/PReLU/ELU, Activation('relu') "
-                "and the like, and activations held by a layer such as "
+                "it found no rectifier, leaky, exponential, smooth or shrink activation. It "
+                "recognises actkeras layers, keras.layers.ReLU/LeakyReLU/PReLU/ELU, "
+                "Activation('relu') and the like, and activations held by a layer such as "
                 "Dense(activation='relu')")
             warnings.warn(f"DeadReLUMonitor will log nothing for model {self.model.name!r}: "
                           f"{reason}.", NothingToWatchWarning, stacklevel=2)  # fmt: skip
@@ -139,8 +155,10 @@ class DeadReLUMonitor(ActivationMonitor):
                 site, (high, low) = recorder.sites[call.index], found[key]
                 # Reduced on the device: one or two numbers per unit are fetched.
                 fired = to_numpy(high) > site.threshold
+                if site.family == "shrink":  # off only inside [-threshold, threshold]
+                    fired |= to_numpy(low) < -site.threshold
                 active[key] = fired if key not in active else active[key] | fired
-                if low is not None:
+                if site.cap is not None:
                     stuck = to_numpy(low) >= site.cap
                     capped[key] = stuck if key not in capped else capped[key] & stuck
         layers, scalars = {}, {}
@@ -150,7 +168,7 @@ class DeadReLUMonitor(ActivationMonitor):
             if key not in active:
                 continue
             site, fired = recorder.sites[call.index], active[key]
-            kind = "dead" if site.family == "rectifier" else "inactive"
+            kind = "dead" if site.family in DEAD else "inactive"
             units, off = int(fired.size), int(fired.size - fired.sum())
             info = {"family": site.family, "kind": kind, "units": units,
                     "inactive_units": off, "fraction": off / units,
@@ -178,7 +196,8 @@ class DeadReLUMonitor(ActivationMonitor):
     def _after(self, record, scalars):
         where = f"at epoch {record['epoch']}, step {record['step']}"
         for name, info in record["layers"].items():
-            what = _OFF[info["kind"]].format(t=info["threshold"])
+            zone = info["family"] == "shrink"
+            what = _OFF["dead zone" if zone else info["kind"]].format(t=info["threshold"])
             if info["fraction"] > self.threshold and name not in self._warned:
                 self._warned.add(name)
                 warnings.warn(
@@ -210,7 +229,9 @@ class DeadReLUMonitor(ActivationMonitor):
 
 
 def _extremes(site, pre, out):
-    """Per unit, the largest pre-activation and, for a capped rectifier, the smallest."""
+    """Per unit, the largest pre-activation and, for a capped rectifier or a shrink, the
+    smallest."""
     values = per_unit(pre)
     high = keras.ops.max(values, axis=0)
-    return high, (keras.ops.min(values, axis=0) if site.cap is not None else None)
+    low = site.cap is not None or site.family == "shrink"
+    return high, (keras.ops.min(values, axis=0) if low else None)
