@@ -13,41 +13,82 @@ from actkeras.callbacks._recorder import per_unit
 from actkeras.callbacks._sites import FAMILIES
 
 BINS = 40
-SATURATION = 0.01  # saturated where the derivative is below 1 % of its maximum
+SATURATION = 0.01  # smooth activations: saturated where the derivative is below 1 % of its maximum
+# Piecewise-linear activations bounded on both sides: the derivative is a constant
+# (its maximum) between the bounds and exactly 0 at them.
+BOUNDS = {"hard_sigmoid": (0.0, 1.0), "sparse_sigmoid": (0.0, 1.0), "hard_tanh": (-1.0, 1.0)}
 
 
-def saturated(values, family):
-    """Boolean tensor of saturated units, from the OUTPUTS of a sigmoid or tanh.
+def saturates(site):
+    """Whether `ActivationStats` reads a saturated fraction for `site`."""
+    return site.cap is not None or site.family in ("sigmoid", "tanh")
 
-    For `s = sigmoid(a x)`, `s' / max s' = 4 s (1 - s)`; for `t = tanh(x)`,
-    `t' / max t' = 1 - t**2`: both are read off the output alone, whatever
-    the slope `a` (actkeras's `ScaledSigmoid`). `None` for other families.
+
+def saturated(values, site):
+    """Boolean tensor of saturated values, read from the OUTPUTS of `site`; `None` where
+    `saturates(site)` is False.
+
+    Smooth activations, where the derivative is below `SATURATION` of its maximum:
+    for `s = sigmoid(a x)`, `s' / max s' = 4 s (1 - s)`; for `t = tanh(x)`,
+    `t' / max t' = 1 - t**2`; for `l = log_sigmoid(x)`, `l' / max l' = 1 - exp(l)`:
+    each read off the output alone, whatever the slope `a` (actkeras's
+    `ScaledSigmoid`). Piecewise-linear ones (`BOUNDS`: hard_sigmoid,
+    sparse_sigmoid, hard_tanh), where the derivative is exactly 0: at a bound. A
+    capped rectifier (ReLU6): at its cap (its zeros are `zero_fraction`).
     """
-    if family == "sigmoid":
+    if site.cap is not None:
+        return ops.greater_equal(values, site.cap)
+    if site.function in BOUNDS:
+        low, high = BOUNDS[site.function]
+        return ops.logical_or(ops.less_equal(values, low), ops.greater_equal(values, high))
+    if site.function == "log_sigmoid":
+        return ops.less(1.0 - ops.exp(values), SATURATION)
+    if site.family == "sigmoid":
         return ops.less(4.0 * values * (1.0 - values), SATURATION)
-    if family == "tanh":
+    if site.family == "tanh":
         return ops.less(1.0 - ops.square(values), SATURATION)
     return None
 
 
-def _unit_sums(values, family):
-    """Per unit, summed over samples: values, squares, exact zeros, saturated (4, units)."""
+def _unit_sums(values, site):
+    """Per unit, over a chunk's samples (6, units): the sum of the values; a centre `c`
+    (their mean); the sums of `x - c` and of `(x - c)**2`; exact zeros; saturated values.
+
+    The centred sums give the spread to float precision however large the mean
+    (`sum x**2 - (sum x)**2 / n` in float32 loses it all once the mean is 10**4
+    times the spread); `_spread` combines them over units and chunks.
+    """
+    centre = ops.mean(values, axis=0)
+    centred = values - centre
     zeros = ops.cast(ops.equal(values, 0.0), values.dtype)
-    mask = saturated(values, family)
+    mask = saturated(values, site)
     mask = ops.zeros_like(values) if mask is None else ops.cast(mask, values.dtype)
-    return ops.stack([ops.sum(v, axis=0) for v in (values, values * values, zeros, mask)])
+    sums = [ops.sum(v, axis=0) for v in (values, centred, centred * centred, zeros, mask)]
+    return ops.stack(sums[:1] + [centre] + sums[1:])
 
 
 def _summary(site, pre, out):
-    """Reduced on the device: the value count and four numbers per unit are fetched."""
+    """Reduced on the device: the value count and six numbers per unit are fetched."""
     values = per_unit(out)
-    return ops.size(values), _unit_sums(values, site.family)
+    return ops.size(values), _unit_sums(values, site)
 
 
 def _summary_and_values(site, pre, out):
     """`_summary` and every output value (for the histograms)."""
     values = per_unit(out)
-    return ops.size(values), _unit_sums(values, site.family), values
+    return ops.size(values), _unit_sums(values, site), values
+
+
+def _spread(groups):
+    """The standard deviation of every value, from each (chunk, unit) group's count,
+    centre and centred sums, combined in float64 (Chan et al.'s pairwise formula)."""
+    n = np.concatenate([np.full(len(centre), rows) for rows, centre, _, _ in groups])
+    shifted = np.concatenate([s for _, _, s, _ in groups])
+    means = np.concatenate([c for _, c, _, _ in groups]) + shifted / n
+    within = np.concatenate([q for _, _, _, q in groups]) - shifted * shifted / n
+    mean = np.sum(n * means) / np.sum(n)
+    total = np.sum(np.maximum(within, 0.0)) + np.sum(n * (means - mean) ** 2)
+    return float(np.sqrt(total / np.sum(n)))
 
 
 class ActivationStats(ActivationMonitor):
@@ -59,14 +100,21 @@ class ActivationStats(ActivationMonitor):
     ...), in `mode` (training mode by default: BatchNorm with the probe batch's
     statistics, Dropout off), as `DeadReLUMonitor` explains. The output layer's
     activation (a softmax over the classes is the prediction, not a hidden
-    representation) is left out unless `include_outputs=True`. `zero_fraction` is the
-    share of exact zeros (a ReLU layer's sparsity); `saturated_fraction`, for
-    sigmoid and tanh units only, the share where the derivative is below 1 % of
-    its maximum (the unit barely passes a gradient).
+    representation) is left out unless `include_outputs=True`. `mean` and `std` are
+    those of every output value of the layer (all units and samples together),
+    the std combined in float64 from centred per-unit sums, so it is right to
+    float precision even for outputs with a large mean and a small spread (a
+    saturated sigmoid). `zero_fraction` is the share of exact zeros (a ReLU
+    layer's sparsity). `saturated_fraction`, for the sigmoid and tanh families and
+    capped rectifiers only (see `saturated`), is the share of values where the
+    unit barely passes a gradient: for smooth activations (sigmoid, tanh,
+    log_sigmoid) where the derivative is below 1 % of its maximum; for
+    piecewise-linear ones (hard_sigmoid, sparse_sigmoid, hard_tanh), where it is
+    exactly 0, at a bound; for a capped rectifier (ReLU6), at its cap.
 
     Keys written into `logs` at each epoch end, per layer (or call): `act_mean/<layer>`,
-    `act_std/<layer>`, `act_zero_fraction/<layer>` and, for sigmoid and tanh
-    layers, `act_saturated_fraction/<layer>`. Each measurement is appended to
+    `act_std/<layer>`, `act_zero_fraction/<layer>` and, for the layers that have
+    one, `act_saturated_fraction/<layer>`. Each measurement is appended to
     `records`: `{"epoch", "step", "trigger", "mode", "layers": {name: {"family",
     "mean", "std", "zero_fraction", "saturated_fraction", "histogram"}}}`,
     `saturated_fraction` None where it does not apply, `histogram`
@@ -117,7 +165,8 @@ class ActivationStats(ActivationMonitor):
         return True
 
     def _measure(self, probe):
-        sums = np.zeros((len(self._calls), 5))  # count, sum, sum of squares, zeros, saturated
+        sums = np.zeros((len(self._calls), 4))  # count, sum, zeros, saturated
+        groups = [[] for _ in self._calls]  # (rows, centre, centred sum, centred squares)
         kept = [[] for _ in self._calls]
         recorder, reduce = self._recorder, self._reduce()
         for x, _, _ in probe.chunks(recorder.chunk_size(self.chunk_size)):
@@ -126,24 +175,24 @@ class ActivationStats(ActivationMonitor):
                 if (call.index, call.call) not in found:
                     continue
                 count, unit_sums, *values = found[(call.index, call.call)]
-                sums[i] += (to_numpy(count), *to_numpy(unit_sums).astype("float64").sum(axis=1))
+                count, unit_sums = to_numpy(count), to_numpy(unit_sums).astype("float64")
+                _, centre, shifted, squares = unit_sums[:4]
+                sums[i] += (count, *unit_sums[[0, 4, 5]].sum(axis=1))
+                groups[i].append((count // unit_sums.shape[1], centre, shifted, squares))
                 if values:
                     kept[i].append(to_numpy(values[0]).ravel())
         layers, scalars, histograms = {}, {}, {}
         for i, call in enumerate(self._calls):
             site = recorder.sites[call.index]
-            count, total, squares, zeros, n_saturated = sums[i]
+            count, total, zeros, n_saturated = sums[i]
             if not count:
                 continue
-            mean = total / count
             stats = {
                 "family": site.family,
-                "mean": float(mean),
-                "std": float(np.sqrt(max(squares / count - mean * mean, 0.0))),
+                "mean": float(total / count),
+                "std": _spread(groups[i]),
                 "zero_fraction": float(zeros / count),
-                "saturated_fraction": (
-                    float(n_saturated / count) if site.family in ("sigmoid", "tanh") else None
-                ),
+                "saturated_fraction": float(n_saturated / count) if saturates(site) else None,
             }
             for key in ("mean", "std", "zero_fraction", "saturated_fraction"):
                 if stats[key] is not None:
