@@ -26,7 +26,15 @@ HOW_TO_SHOW = (
 
 
 class ActivationMonitor(Monitor):
-    """Base class of `DeadReLUMonitor` and `ActivationStats` (not used directly)."""
+    """Base class of `DeadReLUMonitor` and `ActivationStats` (not used directly).
+
+    Masks are not honoured: at a site whose input carries a Keras mask (after
+    `Embedding(mask_zero=True)` or `Masking`, until a layer consumes the mask),
+    the padded time steps are measured as data. Such sites are named in one
+    warning, and every record lists them under `"masked_steps_counted"` (absent
+    when there is none); measure them on a probe without padding, or watch the
+    layers before the masking.
+    """
 
     def _activation_calls(self, families, reduce, include_outputs):
         """The call sites to measure (`CallSite`s), after warning about what cannot be.

@@ -73,9 +73,15 @@ class Monitor(keras.callbacks.Callback):
         log_dir: a directory for this monitor's own TensorBoard event file (every
             measurement at its step, histograms included). Defaults to `None`.
         mode: `"training"` to measure as the model trains (BatchNorm with the
-            probe batch's statistics, Dropout and noise off, nothing updated) or
+            probe batch's statistics, Dropout and noise off, recurrent layers'
+            `dropout` and `recurrent_dropout` too, nothing updated) or
             `"inference"` (BatchNorm's moving statistics, as `predict`). Every
-            record says which (`"mode"`). Defaults to `"training"`.
+            record says which (`"mode"`). A custom layer holding its own
+            `keras.random.SeedGenerator` can only have its randomness switched
+            off by being called with `training=False` (the layers below it that
+            take `training` keep `training=True`): it is named in a warning, and
+            every training-mode record lists it under `"inference_layers"`
+            (absent when there is none). Defaults to `"training"`.
         layers: which layers to watch: names or paths (`"block_1/re_lu"`),
             `fnmatch` patterns (`"stage_2*"`), or layer classes
             (`keras.layers.Conv2D` selects the convolutions' activations), or a
