@@ -4,10 +4,15 @@
 (and layers), makes the monitor's `Recorder` (dropped by `Monitor` at
 `on_train_end`), traces its pass on the probe's shapes to find the calls, and
 warns about what cannot be measured: `Lambda` layers taken by their function's
-name, recurrent cells, activations applied as bare ops, and layers found but
-never called. `_nothing_found` words why a monitor has nothing left to measure.
+name, recurrent cells, activations applied as bare ops, layers found but never
+called, and sites whose input carries a Keras mask (padding), whose masked
+steps are measured as data. `_nothing_found` words why a monitor has nothing
+left to measure.
 """
 
+import keras
+
+from actkeras.callbacks._mode import patched, run_model
 from actkeras.callbacks._monitor import Monitor
 from actkeras.callbacks._recorder import Recorder
 from actkeras.callbacks._sites import FUNCTIONS, recurrent_layers, sites_and_outputs
@@ -21,7 +26,15 @@ HOW_TO_SHOW = (
 
 
 class ActivationMonitor(Monitor):
-    """Base class of `DeadReLUMonitor` and `ActivationStats` (not used directly)."""
+    """Base class of `DeadReLUMonitor` and `ActivationStats` (not used directly).
+
+    Masks are not honoured: at a site whose input carries a Keras mask (after
+    `Embedding(mask_zero=True)` or `Masking`, until a layer consumes the mask),
+    the padded time steps are measured as data. Such sites are named in one
+    warning, and every record lists them under `"masked_steps_counted"` (absent
+    when there is none); measure them on a probe without padding, or watch the
+    layers before the masking.
+    """
 
     def _activation_calls(self, families, reduce, include_outputs):
         """The call sites to measure (`CallSite`s), after warning about what cannot be.
@@ -58,6 +71,7 @@ class ActivationMonitor(Monitor):
         self._warn_bare(families)
         if not chosen:
             return []
+        self._check_masks(chosen)
         called = {call.index for call in calls}
         for index, site in enumerate(chosen):
             if index not in called and not site.fused:
@@ -71,6 +85,59 @@ class ActivationMonitor(Monitor):
             self._census["left_out"] += late
             calls = [call for call in calls if not call.is_output]
         return calls
+
+    def _check_masks(self, sites):
+        """Warns about (and records) the sites whose input carries a Keras mask: the
+        reductions count every time step, padded ones included.
+
+        Only a model holding a layer that makes masks (`mask_sources`) is checked, by
+        one eager pass on a couple of probe samples that reads each site's input mask.
+        """
+        sources = mask_sources(self.model)
+        if not sources or not sites:
+            return
+        masked = set()
+        reader = _MaskReader()
+
+        def check(index, layer):
+            call = layer.call
+
+            def call_and_read(*args, **kwargs):
+                first = args[0] if args else next(iter(kwargs.values()), None)
+                if index not in masked and hasattr(first, "shape") and reader.masked(first):
+                    masked.add(index)
+                return call(*args, **kwargs)
+
+            return (layer, "call", call_and_read)
+
+        probe, which = self._probe_in_use, "carries"
+        for x in (self._sample(probe), next(probe.chunks(self.chunk_size))[0]):
+            try:  # a model that takes whole batches only: then one full chunk
+                with patched([check(i, s.layer) for i, s in enumerate(sites)]), \
+                        keras.StatelessScope():  # fmt: skip
+                    run_model(self.model, keras.tree.map_structure(keras.ops.convert_to_tensor,
+                                                                   x), training=False)  # fmt: skip
+                break
+            except ValueError:
+                continue
+        else:  # it cannot run eagerly: say what may be
+            masked, which = set(range(len(sites))), "may carry"
+        if not masked:
+            return
+        names = [s.name for i, s in enumerate(sites) if i in masked]
+        made_by = ", ".join(sources[:3]) + (" and more" if len(sources) > 3 else "")
+        self._warn(("masked", tuple(names)),
+                   f"the input of {', '.join(repr(n) for n in names[:5])}"
+                   f"{' and more' if len(names) > 5 else ''} {which} a Keras mask (made by "
+                   f"{made_by}), and the monitors do not honour masks: masked (padded) time "
+                   "steps are measured as if they were data, so those layers' numbers include "
+                   "them (a unit that fires only on padding reads as alive, and means and "
+                   "zero fractions mix in the padding). For numbers on the real steps, give a "
+                   "probe without padding (sequences of full length), or watch only layers "
+                   "before the masking layer or after the mask is consumed (layers=...). "
+                   "Every record lists them under 'masked_steps_counted'. Received: "
+                   "probe_data fed to a masking model")  # fmt: skip
+        self._notes["masked_steps_counted"] = names
 
     def _discover(self, reduce):
         probe, recorder = self._probe_in_use, self._recorder
@@ -119,3 +186,41 @@ def _parent_hint(name, model):
     layer = next((n.layer for n in tree(model) if n.path == parent), None)
     kind = type(layer).__name__ if layer is not None else "layer"
     return f" (its parent {kind} {parent!r} may compute it with a fused op instead)"
+
+
+def mask_sources(model):
+    """Descriptions of the layers in `model` that make a Keras mask: `Embedding(mask_zero=True)`,
+    `Masking`, and any layer not of Keras's own whose class defines `compute_mask`."""
+    found = []
+    for node in tree(model):
+        layer = node.layer
+        if not isinstance(layer, keras.layers.Layer):
+            continue
+        if isinstance(layer, keras.layers.Embedding) and getattr(layer, "mask_zero", False):
+            found.append(f"Embedding {node.path!r} with mask_zero=True")
+        elif isinstance(layer, keras.layers.Masking):
+            found.append(f"Masking {node.path!r}")
+        else:
+            owner = next(k for k in type(layer).__mro__ if "compute_mask" in vars(k))
+            if not owner.__module__.startswith("keras."):
+                found.append(f"{type(layer).__name__} {node.path!r} (its compute_mask)")
+    return found
+
+
+class _MaskReader(keras.layers.Layer):
+    """Tells whether a tensor carries a Keras mask: Keras hands a layer whose `call` takes
+    `mask` the mask of its input."""
+
+    def __init__(self):
+        super().__init__(name="actkeras_mask_reader")
+        self.supports_masking = True
+        self._seen = None
+
+    def call(self, inputs, mask=None):
+        self._seen = mask is not None
+        return inputs
+
+    def masked(self, x):
+        self._seen = None
+        self(x)
+        return bool(self._seen)

@@ -3,11 +3,26 @@
 Modes:
 - `"training"` (the default of the monitors): `training=True`, so BatchNorm
   normalises with the probe batch's statistics, as it does while the units learn;
-  random layers (Dropout and its kind, noise layers, anything holding a Keras
-  `SeedGenerator`) are called with `training=False`; and the pass runs in a
+  randomness is switched off (`random_layers`), and the pass runs in a
   `keras.StatelessScope`, so no variable changes (BatchNorm's moving statistics
   stay as they were).
 - `"inference"`: `training=False` (BatchNorm's moving statistics), as `predict`.
+
+What "randomness off" does, layer by layer:
+- Keras's random layers (Dropout and its kind, noise and augmentation layers,
+  `Attention(dropout=...)`: a layer of Keras's own that holds a `SeedGenerator`)
+  are called with `training=False`, which switches off their randomness and
+  nothing else.
+- A recurrent cell's dropout (`LSTM(dropout=..., recurrent_dropout=...)`, GRU,
+  SimpleRNN, ConvLSTM, a cell in `keras.layers.RNN` or `Bidirectional`) is set to
+  0 for the pass, so the layer still runs with `training=True`.
+- Any other layer holding a `SeedGenerator` and taking `training` (a custom
+  layer that draws random numbers in its own `call`) can only be told apart
+  from its other training behaviour by its own code: it is called with
+  `training=False`, and the layers below it that take `training` (BatchNorm, an
+  RNN) with `training=True`, so that only what its own `call` does differently
+  when training runs as in inference. `inference_layers` lists such layers (the
+  monitors warn about each and record them under `"inference_layers"`).
 
 Everything the monitors set on a layer for a pass (`patched`) is an instance
 attribute, set for the pass (or its trace) and removed after it, so the model,
@@ -17,14 +32,18 @@ its compiled functions and its saved form never see it.
 import contextlib
 import inspect
 import re
+from typing import NamedTuple
 
 import keras
 
 from actkeras import checks
-from actkeras.callbacks._tree import walk
+from actkeras.callbacks._tree import _children, is_recurrent, stable_names, tree
 
 MODES = ("training", "inference")
 _MISSING = object()
+_KERAS_RANDOM = (keras.layers.Dropout, keras.layers.GaussianNoise, keras.layers.GaussianDropout,
+                 keras.layers.AlphaDropout)  # fmt: skip
+RATES = ("dropout", "recurrent_dropout")  # a recurrent cell's dropout rates (DropoutRNNCell)
 
 
 def check_mode(mode):
@@ -40,16 +59,97 @@ def _takes_training(layer):
 
 def is_random(layer):
     """True for a layer that draws random numbers when training (Dropout, noise, augmentation)."""
-    random = (keras.layers.Dropout, keras.layers.GaussianNoise, keras.layers.GaussianDropout,
-              keras.layers.AlphaDropout)  # fmt: skip
-    if isinstance(layer, random):
+    if isinstance(layer, _KERAS_RANDOM):
         return True
     seeded = any(isinstance(v, keras.random.SeedGenerator) for v in vars(layer).values())
     return seeded and _takes_training(layer) and not isinstance(layer, keras.Model)
 
 
+def is_keras_own(layer):
+    """A layer of Keras's own random classes (or a subclass), whose `training=False` only
+    switches its randomness off."""
+    return isinstance(layer, _KERAS_RANDOM) or type(layer).__module__.startswith("keras.")
+
+
+def dropout_rates(layer):
+    """The names of `layer`'s dropout rates above 0 (`"dropout"`, `"recurrent_dropout"`)."""
+    found = []
+    for name in RATES:
+        value = vars(layer).get(name)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+            found.append(name)
+    return found
+
+
+def _is_cell(layer):
+    """A recurrent cell with dropout rates (Keras's `DropoutRNNCell`s, or a cell like them)."""
+    rates = [vars(layer).get(name) for name in RATES]
+    return hasattr(layer, "state_size") and any(
+        isinstance(r, (int, float)) and not isinstance(r, bool) for r in rates)
+
+
+class Switch(NamedTuple):
+    """What a training-mode pass changes on one layer: `how` is `"quiet"` (called with
+    `training=False`), `"train"` (called with `training=True`) or a dropout rate's
+    attribute name (set to 0)."""
+
+    path: str
+    layer: object
+    how: str
+
+
+def _below(layer, prefix, seen):
+    """`(path, layer)` for everything below `layer`, recurrent cells included."""
+    children = [c for c in _children(layer)
+                if id(c) not in seen and not isinstance(c, keras.layers.InputLayer)]
+    for child, name in zip(children, stable_names(children)):
+        if id(child) in seen or not isinstance(child, keras.layers.Layer):
+            continue
+        seen.add(id(child))
+        yield f"{prefix}{name}", child
+        yield from _below(child, f"{prefix}{name}/", seen)
+
+
+def _everything(model):
+    """`(path, layer)` for every layer below `model`, the insides of recurrent layers too."""
+    nodes = [(n.path, n.layer) for n in tree(model) if isinstance(n.layer, keras.layers.Layer)]
+    seen = {id(layer) for _, layer in nodes} | {id(model)}
+    found = []
+    for path, layer in nodes:
+        found.append((path, layer))
+        if is_recurrent(layer):
+            found.extend(_below(layer, f"{path}/", seen))
+    return found
+
+
 def random_layers(model):
-    return [layer for _, layer in walk(model) if is_random(layer)]
+    """The `Switch`es that turn `model`'s randomness off for a training-mode pass (see the
+    module), for `measuring`."""
+    layers = _everything(model)
+    switches, quiet = [], []
+    for path, layer in layers:
+        if _is_cell(layer):
+            switches += [Switch(path, layer, name) for name in dropout_rates(layer)]
+        elif is_random(layer):
+            switches.append(Switch(path, layer, "quiet"))
+            if not is_keras_own(layer):
+                quiet.append(path)
+    for path, layer in layers:  # training back on below a layer called with training=False
+        below = [q for q in quiet if path.startswith(f"{q}/")]
+        if below and not is_random(layer) and _takes_training(layer):
+            switches.append(Switch(path, layer, "train"))
+    return switches
+
+
+def inference_layers(model):
+    """`(path, layer, [paths of the layers below it called with training=True])` for each
+    layer that a training-mode pass calls with `training=False` although its own `call`
+    may do more than draw random numbers (a custom layer holding a `SeedGenerator`)."""
+    switches = random_layers(model)
+    quiet = [s for s in switches if s.how == "quiet" and not is_keras_own(s.layer)]
+    return [(q.path, q.layer, [s.path for s in switches
+                               if s.how == "train" and s.path.startswith(f"{q.path}/")])
+            for q in quiet]  # fmt: skip
 
 
 @contextlib.contextmanager
@@ -69,27 +169,33 @@ def patched(patches):
                 obj.__dict__[name] = old
 
 
-def _quiet(layer):
+def _called_with(layer, training):
     call = layer.call
 
-    def call_without_randomness(*args, **kwargs):
-        kwargs["training"] = False
+    def call_in_mode(*args, **kwargs):
+        kwargs["training"] = training
         return call(*args, **kwargs)
 
-    return (layer, "call", call_without_randomness)
+    return (layer, "call", call_in_mode)
+
+
+def _patch(switch):
+    if switch.how in ("quiet", "train"):
+        return _called_with(switch.layer, switch.how == "train")
+    return (switch.layer, switch.how, 0.0)
 
 
 @contextlib.contextmanager
 def measuring(model, mode, random=None):
     """The mode's context for a pass over `model`; yields the `training` flag to call it with.
 
-    In `"training"` mode the random layers (`random`, found if `None`) are
-    switched off for the duration.
+    In `"training"` mode the randomness is switched off for the duration, as
+    `random` (the `Switch`es of `random_layers`, found if `None`) says.
     """
     if check_mode(mode) == "inference":
         yield False
         return
-    with patched([_quiet(layer) for layer in (random_layers(model) if random is None else random)]):
+    with patched([_patch(s) for s in (random_layers(model) if random is None else random)]):
         yield True
 
 

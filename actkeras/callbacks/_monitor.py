@@ -29,7 +29,7 @@ import keras
 
 from actkeras import checks
 from actkeras.callbacks._backend import sync_state, to_numpy
-from actkeras.callbacks._mode import check_mode, run_model
+from actkeras.callbacks._mode import check_mode, inference_layers, run_model
 from actkeras.callbacks._probe import take_probe
 from actkeras.callbacks._probe_checks import check_against_data, check_probe
 from actkeras.callbacks._tensorboard import EventWriter
@@ -73,9 +73,15 @@ class Monitor(keras.callbacks.Callback):
         log_dir: a directory for this monitor's own TensorBoard event file (every
             measurement at its step, histograms included). Defaults to `None`.
         mode: `"training"` to measure as the model trains (BatchNorm with the
-            probe batch's statistics, Dropout and noise off, nothing updated) or
+            probe batch's statistics, Dropout and noise off, recurrent layers'
+            `dropout` and `recurrent_dropout` too, nothing updated) or
             `"inference"` (BatchNorm's moving statistics, as `predict`). Every
-            record says which (`"mode"`). Defaults to `"training"`.
+            record says which (`"mode"`). A custom layer holding its own
+            `keras.random.SeedGenerator` can only have its randomness switched
+            off by being called with `training=False` (the layers below it that
+            take `training` keep `training=True`): it is named in a warning, and
+            every training-mode record lists it under `"inference_layers"`
+            (absent when there is none). Defaults to `"training"`.
         layers: which layers to watch: names or paths (`"block_1/re_lu"`),
             `fnmatch` patterns (`"stage_2*"`), or layer classes
             (`keras.layers.Conv2D` selects the convolutions' activations), or a
@@ -125,6 +131,7 @@ class Monitor(keras.callbacks.Callback):
         self._epoch = 0
         self._base = 0  # training steps before the current epoch
         self._last_step = 0
+        self._notes = {}  # caveats every record carries (see `_record`)
         for name in self._dropped:
             setattr(self, name, None)
 
@@ -193,6 +200,8 @@ class Monitor(keras.callbacks.Callback):
         check_probe(probe, self.model)
         self._warn_small_probe(probe)
         self._active = bool(self._setup(probe))
+        if self._active and self.mode == "training":
+            self._note_inference_layers()
         if self._active and self.log_dir is not None:
             self._writer = EventWriter(self.log_dir, self.suffix)
 
@@ -203,6 +212,25 @@ class Monitor(keras.callbacks.Callback):
             run_model(self.model, self._sample(self._probe_in_use), training=False,
                       what="the never-built model")  # fmt: skip
         self._begin(self._probe_in_use)
+
+    def _note_inference_layers(self):
+        """Warns about (and records) the layers a training-mode pass calls with
+        `training=False` although their own `call` may do more than draw random numbers."""
+        found = inference_layers(self.model)
+        for path, layer, trained in found:
+            below = (f" (its sublayers that take `training` still run with training=True: "
+                     f"{', '.join(repr(p) for p in trained)})" if trained else "")
+            self._warn(("inference_layer", path),
+                       f"{type(layer).__name__} {path!r} holds a keras.random.SeedGenerator, "
+                       "so its own call() may draw random numbers, which mode='training' can "
+                       "only switch off by calling the layer with training=False"
+                       f"{below}. Whatever else its own call() does only when training runs "
+                       "as in inference, so every record lists it under 'inference_layers'. "
+                       "Randomness drawn by a sublayer (keras.layers.Dropout) instead is "
+                       "switched off alone. Received: a layer holding a SeedGenerator, "
+                       "mode='training'")  # fmt: skip
+        if found:
+            self._notes["inference_layers"] = [path for path, _, _ in found]
 
     @property
     def _needs_labels(self):
@@ -247,7 +275,7 @@ class Monitor(keras.callbacks.Callback):
         fields, scalars, histograms = measured
         self._last_step = step
         record = {"epoch": self._epoch + 1, "step": step, "trigger": trigger, "mode": self.mode,
-                  **fields}  # fmt: skip
+                  **self._notes, **fields}  # fmt: skip
         self.records.append(record)
         if self._writer is not None:
             self._writer.scalars(scalars, step)
