@@ -5,7 +5,9 @@ callbacks may import it.
 
 The monitors compile their passes (`tf.function` on TensorFlow, `jax.jit` on JAX)
 once per model and keep them while the model lives (`compiled_once`), so that
-new monitors on the same model, in later `fit` calls, reuse them. A model its
+new monitors on the same model, in later `fit` calls, reuse them. On TensorFlow
+a pass is traced once for every batch size (`BatchTraced`), or once per batch
+size for a model whose code needs its batch size as a number. A model its
 user runs eagerly (`run_eagerly=True`, or on JAX `jit_compile=False`) is run
 eagerly by the monitors too (`traceable` is False): its code may read concrete
 values.
@@ -73,3 +75,65 @@ def tensor_specs(x, batch=None):
 
     return keras.tree.map_structure(
         lambda a: tf.TensorSpec((batch, *np.shape(a)[1:]), tf.as_dtype(np.asarray(a).dtype)), x)
+
+
+def _batch_size(x):
+    leaves = keras.tree.flatten(x)
+    return int(np.shape(leaves[0])[0]) if leaves else None
+
+
+class BatchTraced:
+    """A `tf.function` of `fn` over arguments shaped like `examples` (array structures).
+
+    `fn` is traced once for every batch size (the batch axis `None`), so that a
+    probe's chunks of any size share one trace. Code that needs its batch size as
+    a number (`keras.ops.reshape(h, (x.shape[0], -1))`) fails there, although
+    Keras's `fit` runs it, since `fit` traces with the batch size it feeds: the
+    function then traces each batch size apart, as `fit` does (a probe's chunks
+    differ by one sample at most, so two traces at most). If that fails too, its
+    error is raised: it is the one `fit` would meet.
+
+    Args:
+        fn: a function of tensors shaped like `examples`, one argument each.
+        examples: the arguments' arrays (NumPy); only their shapes and dtypes are kept.
+        info: a dict `fn` fills while it traces, kept as `info`.
+    """
+
+    def __init__(self, fn, examples, info):
+        import tensorflow as tf
+
+        self.info = info
+        self.per_batch = False  # True once a trace for every batch size failed
+        self._traced = False
+        self._fn = fn
+        self._specs = [tensor_specs(e, batch=_batch_size(e)) for e in examples]
+        self._function = tf.function(fn, input_signature=[tensor_specs(e) for e in examples],
+                                     autograph=False)  # fmt: skip
+
+    def get_concrete_function(self, *_):
+        """Traces now, on the examples' shapes (nothing computed), unless traced already.
+
+        Arguments (`tf.TensorSpec`s, as `tf.function` takes) are accepted and not
+        needed: the examples fix the per-sample shapes.
+        """
+        import tensorflow as tf
+
+        if self.per_batch:
+            return self._function.get_concrete_function(*self._specs)
+        try:
+            concrete = self._function.get_concrete_function()
+            self._traced = True
+            return concrete
+        except Exception:  # noqa: BLE001 - any trace error: try as `fit` traces
+            per_batch = tf.function(self._fn, autograph=False)
+            try:
+                concrete = per_batch.get_concrete_function(*self._specs)
+            except Exception as error:  # noqa: BLE001 - what `fit` would meet
+                raise error from None
+            self._function, self.per_batch = per_batch, True
+            return concrete
+
+    def __call__(self, *args):
+        if not (self._traced or self.per_batch):
+            self.get_concrete_function()
+        return self._function(*args)

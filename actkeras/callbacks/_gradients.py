@@ -3,14 +3,16 @@
 `squared_gradient_norms(model, mode, x, y, sample_weight)` returns a function
 `(x, y, sample_weight) -> array`: for each of `model.trainable_variables`, the
 squared L2 norm of the gradient of the loss `fit` minimises (the compiled loss
-plus every regularisation loss, `model.losses`), summed on the device so that
-only the norms are fetched. In `"training"` mode the model is called with
-`training=True` and its random layers (Dropout, noise) switched off, so that the
-norms do not change from one measurement to the next by chance alone; in
-`"inference"` mode with `training=False`.
+plus every loss in `model.losses`: the weights' regularisers and the losses
+layers add while they run, `activity_regularizer` and `add_loss`), summed on
+the device so that only the norms are fetched. In `"training"` mode the model
+is called with `training=True` and its random layers (Dropout, noise) switched
+off, so that the norms do not change from one measurement to the next by
+chance alone; in `"inference"` mode with `training=False`.
 
-The gradient is one compiled function (`tf.function` of every batch size, or
-`jax.jit`), made once per model, mode, loss, optimizer and input signature and
+The gradient is one compiled function (`tf.function` of every batch size, or of
+each batch size for a model whose code reads it, see `_backend.BatchTraced`;
+or `jax.jit`), made once per model, mode, loss, optimizer and input signature and
 reused by every logger on that model (`_backend.compiled_once`); a model its
 user runs eagerly is measured eagerly. Measuring never changes the model: the
 computation runs in a `keras.StatelessScope` (TensorFlow) or statelessly (JAX),
@@ -18,7 +20,10 @@ so BatchNorm statistics, seeds and loss trackers stay as they were.
 
 Making the function traces it on the probe's shapes (nothing computed), so that
 labels the loss cannot take fail there, before training, and `output_shapes`
-gives the model's output shapes for the label checks.
+gives the model's output shapes for the label checks. While it traces, the
+layers of subclassed models (and of subclassed models nested in any model) note
+their first calls (`call_order`): a subclassed model's `layers` are in attribute
+order, which need not be the order its `call()` applies them in.
 """
 
 import weakref
@@ -27,13 +32,13 @@ import keras
 import numpy as np
 
 from actkeras.callbacks._backend import (
+    BatchTraced,
     backend,
     compiled_once,
-    tensor_specs,
     traceable,
     variables_key,
 )
-from actkeras.callbacks._mode import check_mode, measuring, random_layers
+from actkeras.callbacks._mode import check_mode, measuring, patched, random_layers
 
 BACKENDS = ("tensorflow", "jax")
 
@@ -73,7 +78,7 @@ class GradientFunction:
         self.mode = check_mode(mode)
         self._random = random_layers(model) if self.mode == "training" else []
         self.compiled = traceable(model)
-        self.info = {"outputs": None, "traces": 0}
+        self.info = {"outputs": None, "order": None, "traces": 0}
         if backend() == "jax":
             self._function = self._jax(x, y, sample_weight)
         else:
@@ -83,6 +88,14 @@ class GradientFunction:
     def output_shapes(self):
         """Per-sample shapes of the model's outputs, as the traced loss saw them."""
         return self.info["outputs"]
+
+    @property
+    def call_order(self):
+        """`{id(layer): rank}` of the layers of subclassed models (see `nested_models`)
+        by their first call in the traced pass; `None` before the pass first ran (a
+        model its user runs eagerly on TensorFlow is first run at the first measurement)."""
+        order = self.info.get("order")
+        return None if order is None else {key: rank for rank, key in enumerate(order)}
 
     def __call__(self, x, y, sample_weight=None):
         with measuring(self.model, self.mode, self._random):  # in force should it trace
@@ -108,15 +121,21 @@ class GradientFunction:
 
         def squares(x, y, sample_weight):
             model = model_ref()
-            info["traces"] += 1
-            # Trainable values mapped: the regularisers read them from the scope.
+            # Trainable values mapped: the regularisers read them from the scope. Losses
+            # added in `call()` (activity regularisers, `add_loss`) are collected by the
+            # scope, where `model.losses` finds them; without `collect_losses` they are lost.
             mapping = [(v, v.value) for v in model.trainable_variables]
-            with tf.GradientTape() as tape, keras.StatelessScope(state_mapping=mapping):
-                y_pred = model(x, training=training)
+            order = []
+            with tf.GradientTape() as tape, keras.StatelessScope(state_mapping=mapping,
+                                                                 collect_losses=True):
+                with patched(first_calls(model, order)):
+                    y_pred = model(x, training=training)
                 loss = model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
                                           training=training)  # fmt: skip
             info["outputs"] = [tuple(t.shape[1:]) for t in keras.tree.flatten(y_pred)]
+            info["order"] = order
             grads = tape.gradient(loss, model.trainable_variables)
+            info["traces"] += 1
             return tf.stack([
                 tf.zeros((), tf.float64) if g is None
                 else tf.cast(tf.reduce_sum(tf.square(tf.convert_to_tensor(g))), tf.float64)
@@ -135,10 +154,7 @@ class GradientFunction:
                     given = iter(given)
                     return squares(*(next(given) if p else None for p in present))
 
-                function = tf.function(partial, input_signature=[tensor_specs(p) for p in parts],
-                                       autograph=False)  # fmt: skip
-                function.info = info
-                return function
+                return BatchTraced(partial, parts, info)
 
             run = compiled_once(self.model, self._key("gradient", x, y, sample_weight), build)
             self.info = info = run.info
@@ -184,23 +200,62 @@ def _jit_squares(model_ref):
     """`jax.jit` of the squared gradient norms; holds the model weakly (see `compiled_once`)."""
     import jax
 
-    info = {"outputs": None, "traces": 0}
+    info = {"outputs": None, "order": None, "traces": 0}
 
     def loss(trainable, non_trainable, metrics, optimizer, x, y, sample_weight, training):
+        model, order = model_ref(), []
         # The unscaled loss (aux[0]): a loss-scaling optimizer must not scale it.
-        _, aux = model_ref().compute_loss_and_updates(
-            trainable, non_trainable, metrics, x, y, sample_weight,
-            training=training, optimizer_variables=optimizer,
-        )  # fmt: skip
+        with patched(first_calls(model, order)):
+            _, aux = model.compute_loss_and_updates(
+                trainable, non_trainable, metrics, x, y, sample_weight,
+                training=training, optimizer_variables=optimizer,
+            )  # fmt: skip
         info["outputs"] = [tuple(t.shape[1:]) for t in keras.tree.flatten(aux[1])]  # y_pred
+        info["order"] = order
         return aux[0]
 
     def squares(*args, training):
         jnp = jax.numpy
-        info["traces"] += 1
         grads = jax.grad(loss)(*args, training)
+        info["traces"] += 1
         return jnp.stack([jnp.sum(jnp.square(g)).astype(jnp.result_type(float)) for g in grads])
 
     compiled = jax.jit(squares, static_argnames="training")
     squares.info = compiled.info = info  # `info["traces"]`: Python runs, one per trace
     return compiled
+
+
+def is_subclassed(model):
+    """True for a subclassed model: its `layers` are in attribute order, not call order
+    (a Functional model's are in graph order, a Sequential model's in stack order)."""
+    return not isinstance(model, keras.Sequential) and getattr(model, "operations", None) is None
+
+
+def nested_models(model):
+    """`model` and the models nested in it (through `layers`), at any depth."""
+    found = [model]
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            found.extend(nested_models(layer))
+    return found
+
+
+def first_calls(model, order):
+    """Patches (see `_mode.patched`) that append to `order` the id of each layer of a
+    subclassed model in `model` (`nested_models`) at its first call."""
+    noted, patches = set(), []
+    for parent in nested_models(model):
+        if not is_subclassed(parent):
+            continue
+        for layer in parent.layers:
+            if id(layer) in noted:
+                continue
+            noted.add(id(layer))
+
+            def call(*args, _call=layer.call, _key=id(layer), **kwargs):
+                if _key not in order:
+                    order.append(_key)
+                return _call(*args, **kwargs)
+
+            patches.append((layer, "call", call))
+    return patches

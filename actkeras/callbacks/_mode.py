@@ -206,7 +206,8 @@ def run_model(model, x, training, what="the model"):
     except Exception as error:  # a deep Keras traceback helps no one here: say what failed
         raise ValueError(
             f"Could not run {what} {model.name!r} on the probe data ({type(error).__name__}: "
-            f"{gist(error)}). The probe's inputs must be what the model takes. "
+            f"{gist(error)}). Either the probe's samples are not what the model takes, or "
+            f"the model's call() fails when the monitor runs it (with training={training}). "
             f"Received: probe_data with samples of {sample_shapes(x)}"
         ) from None
 

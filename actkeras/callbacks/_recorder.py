@@ -14,8 +14,9 @@ only when it is off in every frame of every sample.
 
 How a pass runs (the mode, nothing updated) is in `_mode.py`. Unless its user
 runs the model eagerly, a monitor's pass is compiled: the pass with its
-reduction becomes one `tf.function` (TensorFlow, every batch size in one trace)
-or one `jax.jit` function of the variables' values and the batch (JAX), made
+reduction becomes one `tf.function` (TensorFlow, every batch size in one trace,
+or one trace per batch size for a model whose code reads its batch size) or
+one `jax.jit` function of the variables' values and the batch (JAX), made
 once per model, reduction, mode and input signature and kept while the model
 lives (`_backend.compiled_once`), so new monitors on the same model, in later
 `fit` calls, reuse it. Finding the call sites (`discover`) traces that same
@@ -32,6 +33,7 @@ import keras
 import numpy as np
 
 from actkeras.callbacks._backend import (
+    BatchTraced,
     backend,
     compiled_once,
     tensor_specs,
@@ -301,12 +303,8 @@ def _jax_pass(model_ref, sites, mode, reduce, x):
 
 
 def _tf_pass(model_ref, sites, mode, reduce, x):
-    """`tf.function` of `x -> reduction` for every batch size (one trace), stateless."""
-    import tensorflow as tf
-
+    """`tf.function` of `x -> reduction` for every batch size (one trace), or per batch
+    size for a model that needs it as a number (see `BatchTraced`), stateless."""
     info = {"seen": [], "bare": [], "traces": 0}
     run_pass = _traced_pass(model_ref, sites, mode, reduce, info)
-    function = tf.function(lambda x: run_pass(x, keras.StatelessScope()),
-                           input_signature=[tensor_specs(x)], autograph=False)  # fmt: skip
-    function.info = info
-    return function
+    return BatchTraced(lambda x: run_pass(x, keras.StatelessScope()), [x], info)

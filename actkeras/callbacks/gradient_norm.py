@@ -16,18 +16,21 @@ from actkeras.callbacks._tree import select, stable_names
 class GradientNormLogger(Monitor):
     """Logs the L2 norm of the loss gradient per weight, per layer and overall.
 
-    The gradient is that of the model's own training loss (compiled loss plus
-    regularisation losses) on one probe batch, in `mode` (training mode by
-    default: `training=True` with Dropout and noise layers off), computed in
+    The gradient is that of the loss `fit` minimises (the compiled loss plus
+    `model.losses`: weight regularisers, activity regularisers and `add_loss`
+    losses) on one probe batch, in `mode` (training mode by default:
+    `training=True` with Dropout and noise layers off), computed in
     `actkeras.callbacks._gradients` (TensorFlow `GradientTape` or `jax.grad`);
-    measuring never changes the model. Layers are taken in `model.layers` order
-    (input to output), a nested model's layers in their own order under its
-    path (`<model>/<layer>`), for Functional, Sequential and subclassed models
-    alike; a layer's norm covers all its trainable weights (weights a model
-    holds itself form a group under the model's name, last); the
-    *first/last ratio*, `norm(first layer) / norm(last layer)`, is the
-    vanishing-gradient index: far below 1 when the gradient fades on its way
-    back to the first layer (sigmoid), near 1 or above when it does not.
+    measuring never changes the model. Layers are taken input to output: a
+    Functional or Sequential model's in `model.layers` order, a subclassed
+    model's in the order its `call()` first calls them on the probe (layers it
+    never calls last, in attribute order), a nested model's layers in their own
+    order under its path (`<model>/<layer>`); a layer's norm covers all its
+    trainable weights (weights a model holds itself form a group under the
+    model's name, last); the *first/last ratio*, `norm(first layer) /
+    norm(last layer)`, is the vanishing-gradient index: far below 1 when the
+    gradient fades on its way back to the first layer (sigmoid), near 1 or
+    above when it does not.
 
     Keys written into `logs` at each epoch end: `grad_norm/global` (all
     trainable weights), `grad_norm/<layer>` for each chosen layer, and
@@ -78,10 +81,7 @@ class GradientNormLogger(Monitor):
                 f"`probe_data=(x, y)`. Received: probe_data={describe(probe.x)}"
             )
         model = self.model
-        groups = select([((name, layer.name), layer, (name, members))
-                         for name, members, layer in weight_groups(model, layers=True)],
-                        self.layers)  # fmt: skip
-        if not groups:
+        if not self._chosen():  # (an item of `layers` that matches nothing fails here)
             warnings.warn(
                 f"GradientNormLogger: model {model.name!r} has no trainable weights, "
                 "so it will log nothing.",
@@ -89,13 +89,21 @@ class GradientNormLogger(Monitor):
                 stacklevel=2,
             )
             return False
-        self._groups = groups
         self._paths = [v.path for v in model.trainable_variables]
         self._squared_norms = _trace(model, self.mode, probe)
+        self._groups = None  # in call order, known once the pass has run
         return True
+
+    def _chosen(self, rank=None):
+        """`[(name, members)]` of the chosen layers (see `weight_groups`)."""
+        groups = weight_groups(self.model, layers=True, rank=rank)
+        return select([((name, layer.name), layer, (name, members))
+                       for name, members, layer in groups], self.layers)  # fmt: skip
 
     def _measure(self, probe):
         squares = self._squared_norms(probe.x, probe.y, probe.sample_weight).tolist()
+        if self._groups is None:  # after the pass: a model run eagerly first runs here
+            self._groups = self._chosen(self._squared_norms.call_order)
         layers = {name: float(np.sqrt(sum(squares[i] for i in members)))
                   for name, members in self._groups}  # fmt: skip
         chosen = {i for _, members in self._groups for i in members}
@@ -138,23 +146,28 @@ def _output_shapes(model):
     return shapes[0] if len(shapes) == 1 else shapes
 
 
-def _leaf_layers(model, prefix=""):
+def _leaf_layers(model, prefix="", rank=None):
     """`(path, layer)` for the layers of `model`, a nested model's layers under its path,
-    with Keras's automatic names made stable (see `_sites.stable_names`)."""
+    with Keras's automatic names made stable (see `_sites.stable_names`); a subclassed
+    model's layers sorted by `rank` (`{id(layer): first call}`, the uncalled last) if given."""
     layers = list(model.layers)
-    for layer, name in zip(layers, stable_names(layers)):
+    named = list(zip(layers, stable_names(layers)))  # named in attribute order, as ever
+    if rank is not None and _gradients.is_subclassed(model):
+        named.sort(key=lambda pair: rank.get(id(pair[0]), len(rank)))
+    for layer, name in named:
         if isinstance(layer, keras.Model):
-            yield from _leaf_layers(layer, f"{prefix}{name}/")
+            yield from _leaf_layers(layer, f"{prefix}{name}/", rank)
         else:
             yield f"{prefix}{name}", layer
 
 
-def weight_groups(model, layers=False):
+def weight_groups(model, layers=False, rank=None):
     """`[(name, indices into model.trainable_variables)]`, each weight in one group
-    (`(name, indices, layer)` with `layers`)."""
+    (`(name, indices, layer)` with `layers`); a subclassed model's layers in the order
+    `rank` gives (`GradientFunction.call_order`), else in attribute order."""
     index = {id(v): i for i, v in enumerate(model.trainable_variables)}
     taken, groups = set(), []
-    for path, layer in _leaf_layers(model):
+    for path, layer in _leaf_layers(model, rank=rank):
         members = [index[id(v)] for v in layer.trainable_variables if id(v) in index]
         members = [i for i in dict.fromkeys(members) if i not in taken]
         taken.update(members)
