@@ -263,7 +263,7 @@ low = (1 - np.sqrt(1 - SATURATION)) / 2
 edge = np.log((1 - low) / low)
 print(f"a hidden unit's input at step 0: median |z| = {np.median(np.abs(z)):.1f}, "
       f"{np.mean(np.abs(z) > edge):.0%} beyond |z| = {edge:.1f}, where sigmoid's slope is under "
-      f"{SATURATION:.0%} of its maximum")
+      f"{SATURATION * 100:g} % of its maximum")
 share = np.exp(z - z.max(axis=1, keepdims=True))
 share /= share.sum(axis=1, keepdims=True)  # the softmax hidden layer's outputs on the same inputs
 print(f"softmax hidden layer at step 0: the largest share per image, median {np.median(share.max(axis=1)):.2f} "
