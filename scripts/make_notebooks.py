@@ -95,8 +95,9 @@ md("""## What the numbers say
 outputs exactly 0 and receives no gradient: it is *dead*, and only a change in the layers before it
 can bring it back. MobileNetV2's ReLU6 has a second way to stop learning: a unit at or above 6 for
 every sample outputs 6 and gets no gradient either (*capped*). A few percent of either is normal.
-Tens of percent in a layer are worth a look, not an alarm by themselves: a network can train with
-many dead units (notebook 02's 50-layer He network, notebook 06's stressed ones). Read the share
+Tens of percent in a layer are worth a look, not an alarm by themselves: in notebook 06 ReLU
+networks stressed by a large learning rate lose most of their units and still learn (the report's
+claim 6, "Units" table). Read the share
 beside the loss and the gradient. If it grows during training while the loss stalls, suspect a
 learning rate that is too high, an initialisation or normalisation that is off, or badly scaled
 data. Remedies: a lower learning rate, He initialisation, BatchNorm before the activation, or an

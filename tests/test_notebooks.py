@@ -157,6 +157,11 @@ def test_course_network_shows_relu_ahead_and_sigmoid_saturated(tmp_path, monkeyp
     assert mean["relu"]["valid"] > mean["softmax"]["valid"] + 0.2
     assert mean["sigmoid"]["saturated"] > 0.3  # saturated before the first step
     assert mean["relu"]["gradient"] > 2 * mean["sigmoid"]["gradient"]
+    # The saturation line is computed from the monitor's 1 % rule (|z| = 6.0), and the softmax
+    # layer's largest share per image at step 0 is printed: one unit takes most of the mass.
+    assert "beyond |z| = 6.0, where sigmoid's slope is under 1 % of its maximum" in text
+    share = float(re.search(r"the largest share per image, median (\d\.\d+)", text).group(1))
+    assert share > 0.5
     # Claim 1's verdicts, part by part and with the fragile mark, as the results file has them.
     assert_prints_claims(text, 1)
 
@@ -215,6 +220,7 @@ def test_tuning_and_export_states_its_noise_and_writes_only_to_its_folder(tmp_pa
     assert "relu" in found["tied"] and "softmax" not in found["tied"]
     assert scores["relu"] > scores["sigmoid"]
     assert losses["relu"] > losses["sigmoid"]  # the loss ranks them the other way round
+    assert "the two orders are different" in text  # and the cell says so from the numbers
     assert "largest difference between original and reloaded predictions: 0.0" in text
     assert sorted(p.name for p in tmp_path.iterdir()) == ["outputs"]
 
@@ -285,7 +291,7 @@ def test_vanishing_gradients_notebook_shows_sigmoid_fading_and_batch_norm_restor
     assert max(finals["sigmoid"]) < 0.15
     assert mean["sigmoid + BN"] > mean["sigmoid"] + 0.3
     assert mean["sigmoid + BN"] > mean["relu"] - 0.05
-    assert_prints_claims(text, 3, 4, 5)
+    assert_prints_claims(text, 3, 4, 5, 12)
     # (ReLU at SGD 0.05 climbs slowly and unevenly in quick mode: a seed can stay near chance on
     # one backend and not on the other, so ReLU against the sigmoid is not asserted here.)
 

@@ -84,7 +84,8 @@ def test_current_results_are_read_as_written(tmp_path):
     found = read_verdicts(folder)
     assert found["status"] == "current" and found["preset"] == "full"
     assert found["claims"][3] == {"title": "t3", "verdicts": {"as run": "mixed"}, "rules_changed": False,
-                                  "fragile": None, "moved": None, "parts": {"as run": []}}
+                                  "fragile": None, "moved": None, "parts": {"as run": []},
+                                  "parts_moved": []}
 
 
 def test_results_under_other_rules_are_shown_and_flagged(tmp_path):
@@ -166,6 +167,25 @@ def test_the_fragile_mark_and_the_parts_are_read_and_shown(tmp_path):
     assert claim_lines(found, 7) == ["claim 7: no verdict in the file"]
     with pytest.raises(ValueError, match="no claim 99"):
         claim_lines(found, 99)
+
+
+def test_parts_a_moved_rule_changes_are_shown_even_where_the_verdict_stays(tmp_path):
+    rows = [{"variant": "as declared", "setting": "as run", "verdict": "mixed", "moved": False,
+             "parts": {"a": "holds", "b": "does not hold"}, "parts_moved": []},
+            {"variant": "margins halved", "setting": "as run", "verdict": "mixed", "moved": False,
+             "parts": {"a": "undecided", "b": "does not hold"}, "parts_moved": ["a"]},
+            {"variant": "margins doubled", "setting": "tuned", "verdict": "mixed", "moved": False,
+             "parts": {"a": "holds", "b": "undecided"}, "parts_moved": ["b"]}]
+    claims = [_judged(6, [], rows), _judged(8, [], rows[:1])]
+    found = read_verdicts(_write(tmp_path / "r", {"claims": claims, "protocol": _current_rules()}))
+    assert found["claims"][6]["parts_moved"] == [
+        {"rule": "margins halved", "setting": "as run", "parts": {"a": "undecided"}},
+        {"rule": "margins doubled", "setting": "tuned", "parts": {"b": "undecided"}}]
+    lines = claim_lines(found, 6)
+    assert lines[-2:] == ["  parts a moved rule changes: margins halved, as run: (a) undecided; "
+                          "margins doubled, tuned: (b) undecided", "  under the moved rules: robust"]
+    assert found["claims"][8]["parts_moved"] == []
+    assert not any("parts a moved rule" in line for line in claim_lines(found, 8))
 
 
 def test_the_committed_reproduction_marks_its_fragile_claims():

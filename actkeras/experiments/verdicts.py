@@ -40,6 +40,14 @@ def _moved(entry):
             for r in rows if r.get("moved")]
 
 
+def _parts_moved(entry):
+    """The sensitivity rows that move a part, verdict moved or not: `[{"rule", "setting",
+    "parts": {key: outcome}}]`; `[]` where the file names no moved part."""
+    return [{"rule": r.get("variant"), "setting": r.get("setting"),
+             "parts": {key: (r.get("parts") or {}).get(key, "?") for key in r["parts_moved"]}}
+            for r in entry.get("sensitivity") or [] if r.get("parts_moved")]
+
+
 def read_verdicts(folder):
     """What the reproduction in `folder` concluded about each claim.
 
@@ -52,18 +60,19 @@ def read_verdicts(folder):
         A dict: `status` (`"absent"`, `"unreadable"`, `"other rules"` or `"current"`),
         `message` (one line for the reader), `preset`, `finished` (when its report was
         written), and `claims`: `{claim id: {"title", "verdicts": {setting: word},
-        "rules_changed": bool, "fragile", "moved", "parts"}}` for every claim the package
-        knows. `fragile` is the list of moved rules that change the claim's verdict, as the
-        file wrote it (`[]`: robust); `moved` says what each changes it to,
+        "rules_changed": bool, "fragile", "moved", "parts", "parts_moved"}}` for every claim
+        the package knows. `fragile` is the list of moved rules that change the claim's
+        verdict, as the file wrote it (`[]`: robust); `moved` says what each changes it to,
         `[{"rule", "setting", "verdict"}]`; `parts` is `{setting: [{"key", "text",
-        "outcome", "detail"}]}`. `title`, `fragile` and `moved` are `None` where the file
-        does not say.
+        "outcome", "detail"}]}`; `parts_moved` lists the moved rules that change a part,
+        whether or not the verdict moves with it, `[{"rule", "setting", "parts": {key:
+        outcome}}]`. `title`, `fragile` and `moved` are `None` where the file does not say.
     """
     path = Path(folder) / "results.json"
     current, overall = hashes([protocol(i) for i in MODULES])
     out = {"status": "absent", "preset": None, "finished": None,
            "claims": {i: {"title": None, "verdicts": {}, "rules_changed": False, "fragile": None,
-                          "moved": None, "parts": {}} for i in MODULES}}
+                          "moved": None, "parts": {}, "parts_moved": []} for i in MODULES}}
     if not path.is_file():
         out["message"] = (f"{path} does not exist: no verdicts to show. Run `actkeras reproduce "
                           f"--preset full --out {folder}` (about two hours on 2 CPU cores), or "
@@ -88,7 +97,7 @@ def read_verdicts(folder):
         claim.update(title=entry.get("title"), verdicts=_words(entry),
                      rules_changed=saved.get(i) != current[i],
                      fragile=list(fragile) if fragile is not None else None,
-                     moved=_moved(entry), parts=_parts(entry))
+                     moved=_moved(entry), parts=_parts(entry), parts_moved=_parts_moved(entry))
     changed = [i for i, c in out["claims"].items() if c["rules_changed"]]
     missing = [i for i in MODULES if i not in entries]
     if rules.get("version") != VERSION or changed or missing:
@@ -161,7 +170,8 @@ def verdict_table(found, claims):
 
 def claim_lines(found, claim_id):
     """One claim's verdicts part by part, as plain lines to print: each setting's verdict,
-    each part's outcome with its measured interval, and the mark under the moved rules.
+    each part's outcome with its measured interval, the parts a moved rule changes (a
+    robust verdict can hide them), and the mark under the moved rules.
 
     Args:
         found: what `read_verdicts` returned.
@@ -180,6 +190,10 @@ def claim_lines(found, claim_id):
                      + (" (judged under other rules)" if entry["rules_changed"] else ""))
         for part in entry["parts"].get(setting, []):
             lines.append(f"  ({part['key']}) {part['text']}: {part['outcome']}; {part['detail']}")
+    if entry["parts_moved"]:
+        lines.append("  parts a moved rule changes: " + "; ".join(
+            f"{m['rule']}, {m['setting']}: " + ", ".join(f"({k}) {o}" for k, o in m["parts"].items())
+            for m in entry["parts_moved"]))
     mark = fragility(entry).replace("**", "")
     lines.append(f"  under the moved rules: {mark}")
     return lines

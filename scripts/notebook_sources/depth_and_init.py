@@ -152,7 +152,10 @@ figures.finish(ax, f"50 hidden layers: validation accuracy, mean ± sd over {len
 md("""Read the counts at the end of each line ("above 15 %", a rough line for having left chance;
 the reproduction uses an exact binomial test). Where the ReLU runs with He's initialisation leave
 chance and those with Glorot's stay there at **both** learning rates, the initialiser, not the
-learning rate, decides. The reproduction's claim 2 checks this with 8 seeds per arm at full size
+learning rate, decides, at this depth and at these two rates (0.01 and 0.001). Neither is a law:
+the reproduction trained Glorot's ReLU network at 20 layers at a larger rate (claim 3's
+trainability table, "relu glorot"), and Xavier's (Glorot's) at 10 and 20 layers (claim 13, below).
+The reproduction's claim 2 checks this with 8 seeds per arm at full size
 (the report's claim 2, "Setup"); its verdict is printed at the end of this notebook. At full size
 this notebook also trains tanh with Glorot's scale: its slope at 0 is 1, and it does not halve the
 variance the way ReLU does."""),
@@ -242,14 +245,16 @@ print(f"the report: {folder / 'report.md'}")"""),
 md("""## Conclusion
 
 - **The initialiser and the learning rate.** Compare the "above 15 %" counts: where Glorot stays
-  at chance at both rates and He trains, the initialiser decides. The step-0 spread shows why
+  at chance at both rates and He trains, the initialiser decides here (50 layers, these two
+  rates). The step-0 spread shows why
   before any training: with Glorot each ReLU layer halves the variance, and after 50 layers the
   signal is about 10⁻⁸ of its size (the fifty matrix products above), so the output barely
   depends on the image, and the gradient barely depends on the weights below.
 - **Depth decides too.** The reproduction's claim 13 trained plain ReLU MLPs of 100 units a layer
   for about one epoch: with Xavier (Glorot) they reach 58.9 ± 10.3 % validation accuracy at 20
   layers, 3 of 5 seeds stay at chance at 30 layers, and 5 of 5 at 40 and 50 (the report's claim
-  13, "Trained for the budget" table). The verdict above says how that was judged.
+  13, "Trained for the budget" table); He's accuracy falls with depth in that budget too (same
+  table). The verdict above says how that was judged.
 - **Dead is not the same as dying.** Compare the two dead shares printed under the layer × step
   map: the units dead at step 0 were off for every input before any training; whatever the end
   adds, training killed. Claim 11 (Lu et al. 2020) is the extreme of the first kind: in networks 2
@@ -260,18 +265,12 @@ md("""## Conclusion
 - **The gradient.** The ratio printed under the gradient figure is the first layer's gradient
   with Glorot over He's, after training, in this notebook's runs (exactly 0 wherever a layer at
   or above it died for every probe image; which run has one depends on the seed and the
-  backend's arithmetic). Claim 13 reads the same ratio in its 50-layer MLP, the largest over its
-  hidden layers: "-7.21 ± 0.45 at step 0, -4.25 ± 0.45 at the end" in decades (the report's claim
-  13, "Findings").
-- **A network can train with dead units.** If the He run's count of layers above 10 % dead
-  (printed under the map) is large while its accuracy left chance, dead units waste capacity, but
-  what stops learning is a signal that vanishes, and He's scale keeps it.
+  backend's arithmetic). Claim 13's part (c) reads a related ratio, at step 0 in its own MLPs:
+  Xavier's kernel gradient over He's, the largest over the hidden layers (printed above).
 - **Sigmoid** (full size only), with Glorot's weights: the reproduction finds it at chance in 8 of
   8 seeds (the report's claim 2, "Arms" table). Notebook 05 measures why (claim 3): its gradient
-  shrinks layer by layer at the standard initialisations, but the same sigmoid's decay moves with
-  the initial weight scale: "the initial weight scale and normalisation set the decay as much as
-  the activation does" (the report's claim 3, "Findings"). The bound of 0.25 is not the whole
-  story."""),
+  shrinks layer by layer at the standard initialisations, and its conclusion shows how much the
+  initial weight scale moves that decay."""),
 md("""## Problems
 
 **Problem 1 (where Glorot stops training).** Build `actkeras.build_model(preset="fashion_mlp",

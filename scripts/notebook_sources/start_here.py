@@ -69,8 +69,9 @@ md("""## Claim, notebook, verdict
 
 Each claim is one sentence from a thread, split into parts that are measured and judged by rules
 fixed before the runs (margins, seeds, a 95 % interval per part). *Reproduced* means every part
-held, *not reproduced* that none did, *mixed* that they disagree, *undecided* that the
-measurements could not tell. Some claims are judged twice: *as run* (the source's own setting)
+held, *not reproduced* that none did, *mixed* that some held and some did not, and *undecided*
+otherwise: at least one part could not be decided and no two parts contradict each other, so a
+claim whose other parts all held is undecided when one part is. Some claims are judged twice: *as run* (the source's own setting)
 and *tuned* (each arm at its own best learning rate) or with another initialisation.
 
 The last column says whether the verdict survives when a rule is moved: margins halved or
@@ -105,7 +106,7 @@ CLAIMS = {
         "linear classifier (a tuned logistic regression)", "07; 01 (Problem 3)"),
     10: (2, "ReLU networks reach a given accuracy in fewer steps", "07"),
     11: ("papers", "deep narrow ReLU networks are born dead", "02 (dead at step 0)"),
-    12: ("papers", "a sigmoid network's top hidden layer saturates first", "report only"),
+    12: ("papers", "a sigmoid network's top hidden layer saturates first", "05 (verdicts only)"),
     13: ("papers", "for ReLU, Glorot's (Xavier's) initialisation shrinks the signal by sqrt(2) a layer "
          "against He's, and a 30-layer network stalls with it while He's trains",
          "02 (step-0 spread, accuracy)"),

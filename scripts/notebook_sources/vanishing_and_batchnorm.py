@@ -188,13 +188,19 @@ weights that do not make up for it; the units are not stuck. The second line is 
 after training: compare its shares and spreads with the first, and Evidence 4 for whether it
 learned anything.
 
+Saturation has its own claim, from the paper the threads cite for it: claim 12 (Glorot and Bengio
+2010) says that during training a sigmoid network's top hidden layer is pushed into saturation
+first, at 0, while the lower layers stay near 0.5. It is about the outputs during training, not
+the gradient at step 0; its verdicts are printed with the others at the end of this notebook.
+
 ## Evidence 3: how the decay grows with depth
 
-The reproduction measures the decay across the depth as
-`log10(RMS backpropagated error of the last hidden layer / that of the first)`: the error `dL/dz`
-that the activation's derivative multiplies, in decades, before any training
-(`actkeras.experiments.probes.step0`, one backward pass, nothing updated). Here for several
-depths, and for the stretched sigmoid `s(4x)` of claim 4 and a ReLU network with batch
+The decay across the depth, in decades, before any training (`actkeras.experiments.probes.step0`,
+one backward pass, nothing updated), two ways: `log10` of the last hidden layer's RMS over the
+first's, for the kernel gradient `dL/dW` (what claim 3's parts judge; it also carries the size of
+the layer's input) and for the backpropagated error `dL/dz` that the activation's derivative
+multiplies (the reproduction's alternative aggregate). The figure draws the error. Here for
+several depths, and for the stretched sigmoid `s(4x)` of claim 4 and a ReLU network with batch
 normalisation too."""),
 code("""SWEPT = {**{label: ARMS.get(label) for label in ("relu", "sigmoid", "sigmoid + BN")},
          "stretched sigmoid s(4x)": dict(activation="scaled_sigmoid", activation_kwargs={"slope": 4.0},
@@ -202,17 +208,19 @@ code("""SWEPT = {**{label: ARMS.get(label) for label in ("relu", "sigmoid", "sig
          "relu + BN": dict(activation="relu", initializer="he_normal", batch_norm=True)}
 x_probe, y_probe = data.x_valid[:256], data.y_valid[:256]
 sweep_seeds = SEEDS[:1] if QUICK else SEEDS
-decay = {label: {} for label in SWEPT}
+decay, decay_kernel = {label: {} for label in SWEPT}, {label: {} for label in SWEPT}
 for label, options in SWEPT.items():
     family = "sigmoid" if "sigmoid" in options["activation"] else options["activation"]
     for depth in SWEEP:
-        values = []
+        profiles = []
         for seed in sweep_seeds:
             model = actkeras.build_model(preset="mlp", hidden_units=(100,) * depth, seed=seed, **options)
-            values.append(probes.step0(model, x_probe, y_probe, family)["decay_error"])
-        decay[label][depth] = float(np.mean(values))
-    print(f"{label:<24} decay in decades at depth " + ", ".join(f"{d}: {v:.1f}" for d, v in decay[label].items())
-          + "; per layer " + ", ".join(f"{v / d:.2f}" for d, v in decay[label].items()))
+            profiles.append(probes.step0(model, x_probe, y_probe, family))
+        decay[label][depth] = float(np.mean([p["decay_error"] for p in profiles]))
+        decay_kernel[label][depth] = float(np.mean([p["decay_kernel"] for p in profiles]))
+    print(f"{label:<24} decay in decades at depth " + ", ".join(
+        f"{d}: kernel {decay_kernel[label][d]:.1f}, error {v:.1f}" for d, v in decay[label].items())
+        + "; error per layer " + ", ".join(f"{v / d:.2f}" for d, v in decay[label].items()))
 fig, ax = plt.subplots(figsize=(7, 4))
 for label, by_depth in decay.items():
     ax.plot(list(by_depth), list(by_depth.values()), marker="o", label=label)
@@ -220,10 +228,10 @@ ax.axhline(1, color="black", linestyle=":", linewidth=1, label="one decade")
 ax.set(xlabel="hidden layers", ylabel="decay, decades (log10 last / first layer)",
        title=f"Backpropagated error at step 0 (mean over {len(sweep_seeds)} seed(s))")
 ax.legend(fontsize="small")"""),
-md("""- The plain sigmoid loses about the same amount **per layer** at every depth (the printed
-  "per layer" values): the decay grows in proportion to the depth, as a product of equal factors
-  does. The reproduction measured "0.627 decades per layer (error)" at depth 20 (the report's
-  claim 3, "Findings").
+md("""- Read the plain sigmoid's printed "error per layer" values: where they are about equal at every
+  depth, the decay grows in proportion to the depth, as a product of equal factors does. The
+  reproduction measured "0.627 decades per layer (error)" at depth 20 (the report's claim 3,
+  "Findings").
 - The stretched sigmoid's decay is printed beside it: its slope peaks at 1, yet many units sit
   where it is already much smaller. The reproduction measured its gain over the plain sigmoid at
   +7.99 [+7.87, +8.11] decades at depth 20 (the report's claim 4, part (c)), while it still
@@ -243,8 +251,9 @@ figures.finish(ax, f"{DEPTH} hidden layers, SGD 0.05: validation accuracy, mean 
 for label, by_seed in runs.items():
     finals = [run["valid"][-1] for run in by_seed.values()]
     print(f"{label:<13} after {EPOCHS} epochs: " + ", ".join(f"{v:.3f}" for v in finals))"""),
-md("""Read the final accuracies printed above. A plain sigmoid network at chance has lower layers that
-got no usable gradient: they stay random, and everything above them sees noise. ReLU at this rate
+md("""Read the final accuracies printed above. Where the plain sigmoid stays at chance, look back at its
+first/last ratio in Evidence 1: its lower layers got many decades less gradient than its output
+layer. ReLU at this rate
 climbs slowly and unevenly over the few hundred steps of the quick run (a seed can stay near
 chance for all of them). At full size the reproduction's arms end at 10.1 ± 0.6 % (sigmoid),
 84.5 ± 1.4 % (sigmoid + BN), 81.7 ± 2.8 % (ReLU) and 84.0 ± 0.6 % (ReLU + BN) as run (the
@@ -278,8 +287,10 @@ display(Markdown(verdict_table(found, {
     3: "gradients shrink layer by layer in deep sigmoid networks, not in ReLU ones (at the standard "
        "initialisations)",
     4: "a sigmoid rescaled to a slope of 1 does not cure that",
-    5: "with batch normalisation deep sigmoid networks nearly match ReLU"})))
-print("\\n".join(claim_lines(found, 3) + claim_lines(found, 4) + claim_lines(found, 5)))
+    5: "with batch normalisation deep sigmoid networks nearly match ReLU",
+    12: "a sigmoid network's top hidden layer saturates first, during training (Evidence 2)"})))
+print("\\n".join(claim_lines(found, 3) + claim_lines(found, 4) + claim_lines(found, 5)
+                + claim_lines(found, 12)))
 print(f"the report: {folder / 'report.md'}")"""),
 md("""Claim 4's parts ask three things of the stretched sigmoid: that it still decays, that it still
 trains worse than ReLU, and that its gain over the plain sigmoid is undone; a verdict other than
@@ -305,8 +316,11 @@ knob: `s(4 (Wx + b))` is a plain sigmoid with four times larger weights.
   moves" table), and remember the 8-times-Glorot sigmoid: part of what batch normalisation
   rescues is the initial weight scale.
 - Gradient ratios are read before training here, where the reproduction judges them; after
-  training they move (the last row of the ratios above), but a network whose gradient vanishes at
-  step 0 never gets going."""),
+  training they move (the ratios printed after the last epoch in Evidence 1). And a decay at step
+  0 does not decide alone whether a network trains: the sigmoid started from 8 × Glorot's weights
+  decays by 1.78 ± 0.20 decades of kernel gradient at depth 20 (claim 3's "Step-0 decay" table),
+  past claim 3's one-decade line, and still trains (its accuracy is quoted under "Why batch
+  normalisation works" above)."""),
 md("""## Problems
 
 **Problem 1 (the depth where the sigmoid stops learning).** Train the sigmoid arm with
@@ -316,9 +330,9 @@ epochs. At which ratio does the accuracy fall to chance (0.1)?
 
 **Problem 2 (weights that make up for the 0.25).** Keep the plain sigmoid and start it from
 larger weights: `init_gain=4` and `init_gain=8` in `build_model` (4 and 8 times Glorot's weights).
-Check: the decay from `probes.step0` at depth 20 (the reproduction measured 12.0, 3.8 and 1.0
-decades of backpropagated error for gains 1, 4 and 8: the report's claim 3, "Findings"), and `ActivationStats`'s `saturated_fraction`: what do larger
-weights buy, and what do they cost?
+Check: the decay from `probes.step0` at depth 20 (compare the reproduction's "sigmoid x4" and
+"sigmoid x8" in the conclusion's quote), and `ActivationStats`'s `saturated_fraction`: what do
+larger weights buy, and what do they cost?
 
 **Problem 3 (batch normalisation's memory).** In quick mode, set `BN_MOMENTUM = 0.99` (Keras's
 default) and run the training cell again. Check: compare `history.history["accuracy"]` (training
