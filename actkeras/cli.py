@@ -49,9 +49,11 @@ def build_parser():
         description="Reproduce and measure why ReLU-family activations train better "
         "than sigmoid and softmax hidden units.",
     )
+    parser.commands = {}  # name -> its parser, which reports its own unknown options
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
         command = sub.add_parser(name, help=help_text, description=help_text, parents=[debug])
+        parser.commands[name] = command
         command.set_defaults(module=module_name)
         importlib.import_module(module_name).add_arguments(command)
     return parser
@@ -62,7 +64,10 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, unknown = parser.parse_known_args(argv)
+        if unknown:  # `actkeras train --activaton`: train's error, naming train's --help
+            parser.commands.get(args.command, parser).error(
+                f"unrecognized arguments: {' '.join(unknown)}")
     except SystemExit as stop:  # --help (0) or a usage error (2), already printed
         return stop.code if isinstance(stop.code, int) else 2
     args.debug = getattr(args, "debug", False)

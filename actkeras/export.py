@@ -10,21 +10,21 @@ turns Keras's opaque load errors into ones that name the fix.
 import datetime
 import importlib.util
 import json
-import re
 import shutil
 import zipfile
 from pathlib import Path
 
 import keras
 
-from actkeras import atomic, records
+from actkeras import atomic, ownership, records
+from actkeras.ownership import export_extras
 
 KERAS_FILE = "model.keras"
 SERVING_DIR = "serving"
 METADATA_FILE = "metadata.json"
 FORMAT_VERSION = 1
 
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_NAME = ownership.EXPORT_NAME
 
 
 def export_model(model, name, *, root="saved_models", metadata=None, overwrite=False,
@@ -47,13 +47,17 @@ def export_model(model, name, *, root="saved_models", metadata=None, overwrite=F
         metadata: extra JSON-ready entries for `metadata.json`, such as `dataset`,
             `metrics`, or `config` (a `ModelConfig.to_dict()`, for a model that has
             lost its `actkeras_config`, e.g. after a reload). Defaults to `None`.
-        overwrite: replace an existing export of the same name. Defaults to `False`.
+        overwrite: replace an existing export of the same name: the files an export
+            holds (`model.keras`, `serving/`, `metadata.json`); anything else the
+            user put in that folder is kept. A folder that is not an export is never
+            replaced. Defaults to `False`.
         serving: also write the TensorFlow SavedModel. Without TensorFlow it is
             skipped and `metadata.json` says why. Defaults to `True`.
 
     Raises:
-        ValueError: an unbuilt or uncompiled model, or a bad name.
-        FileExistsError: `root/name` exists and `overwrite` is False.
+        ValueError: an unbuilt or uncompiled model, a bad name, or `root/name` is a
+            file or a folder that is not an export.
+        FileExistsError: an export `root/name` exists and `overwrite` is False.
     """
     _check_exportable(model)
     if not isinstance(name, str) or not _NAME.fullmatch(name):
@@ -63,11 +67,7 @@ def export_model(model, name, *, root="saved_models", metadata=None, overwrite=F
         )
     root = Path(root)
     destination = root / name
-    if destination.exists() and not overwrite:
-        raise FileExistsError(
-            f"An export already exists at {destination}; pass overwrite=True to replace "
-            f"it, or choose another name. Received: name={name!r}"
-        )
+    check_destination(destination, overwrite)
     staging = atomic.staging_folder(root, name)
     try:
         model.save(staging / KERAS_FILE)
@@ -80,16 +80,53 @@ def export_model(model, name, *, root="saved_models", metadata=None, overwrite=F
             files["why"] = "skipped: export_model(serving=False)"
         record = _metadata(model, name, metadata, files)
         atomic.write_json(staging / METADATA_FILE, records.plain(record, strict=True))
+        # The user's own files in the export being replaced move into the new one.
+        kept = _move(export_extras(destination), destination, staging) if overwrite and (
+            ownership.export_state(destination) == "ours") else []
         try:
             atomic.replace_folder(staging, destination, overwrite)
         except FileExistsError:
             raise FileExistsError(
                 f"An export appeared at {destination} while writing; pass overwrite=True "
                 f"to replace it. Received: destination={str(destination)!r}") from None
+        except BaseException:
+            _move(kept, staging, destination)  # replace_folder put the old export back
+            raise
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return destination
+
+
+def check_destination(destination, overwrite=False):
+    """Raises unless `export_model` may write `destination`: nothing is there, or an
+    export is there and `overwrite` is set (its files are replaced, the user's kept).
+
+    Raises:
+        FileExistsError: an export is there and `overwrite` is False.
+        ValueError: a file, or a folder that is not an export, is there: it is never
+            replaced.
+    """
+    destination = Path(destination)
+    state = ownership.export_state(destination)
+    if state == "ours" and not overwrite:
+        raise FileExistsError(
+            f"An export already exists at {destination}; pass overwrite=True to replace "
+            f"it, or choose another name. Received: name={destination.name!r}")
+    if state == "file":
+        raise ValueError(f"{destination} is a file, not an export: choose another name. "
+                         f"Received: name={destination.name!r}")
+    if state == "other":
+        raise ValueError(
+            f"{destination} is a folder that is not an actkeras export (no metadata.json "
+            f"written by actkeras; it holds {ownership.contents(destination)}), so it is "
+            f"never replaced: choose another name. Received: name={destination.name!r}")
+
+
+def _move(names, source, target):
+    for name in names:
+        (Path(source) / name).rename(Path(target) / name)
+    return names
 
 
 def load_exported(path_or_name, *, root="saved_models", compile=True):
@@ -187,11 +224,9 @@ def export_run(run_dir, name=None, *, root="saved_models", overwrite=False, serv
         FileExistsError: the export exists and `overwrite` is False.
     """
     run_dir = Path(run_dir)
-    if not (run_dir / KERAS_FILE).is_file():
-        raise FileNotFoundError(
-            f"{run_dir} holds no {KERAS_FILE}: train into it first with "
-            f"`actkeras train --out {run_dir}`. Received: run_dir={str(run_dir)!r}"
-        )
+    problem = ownership.run_problem(run_dir)
+    if problem:
+        raise FileNotFoundError(f"{problem} Received: run_dir={str(run_dir)!r}")
     model = load_exported(run_dir / KERAS_FILE)
     metadata = {"source": str(run_dir)}
     config = _read_json(run_dir / "config.json")

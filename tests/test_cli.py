@@ -331,7 +331,8 @@ def test_import_actkeras_still_registers_the_layers_for_load_model():
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["train", "--no-such-flag"], "actkeras: error: unrecognized arguments: --no-such-flag"),
+    (["train", "--no-such-flag"],
+     "actkeras train: error: unrecognized arguments: --no-such-flag"),
     (["train", "--steps", "0"], "argument --steps: must be positive. Received: 0"),
     (["train", "--seed", "-1"], "argument --seed: must be 0 or more. Received: -1"),
     (["tune", "--widths", "8,x"], "argument --widths: expected an integer. Received: x"),

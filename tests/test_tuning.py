@@ -97,7 +97,7 @@ def test_bad_input_is_a_clear_error(tmp_path):
         make_tuner("simulated_annealing", _hypermodel(), tmp_path)
     make_tuner("grid", _hypermodel(), tmp_path, max_trials=1)
     other = ActivationHyperModel("udacity", activations=["relu"], seed=0)
-    with pytest.raises(ValueError, match="preset 'mlp', not 'udacity'.*--overwrite"):
+    with pytest.raises(ValueError, match="preset 'mlp', not 'udacity'.*overwrite=True"):
         make_tuner("grid", other, tmp_path, max_trials=1)
     with pytest.raises(ValueError, match=r"\(space differs; .*same arguments"):
         make_tuner("grid", _hypermodel(["relu"]), tmp_path, max_trials=1)

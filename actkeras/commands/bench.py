@@ -17,17 +17,22 @@ import sys
 import tempfile
 import time
 
+from actkeras import ownership
 from actkeras.commands.common import (
     COUNT,
+    PRESET_BATCH,
     POSITIVE_INT,
+    UsageError,
     add_data_arguments,
     comma_list,
     in_backend_process,
     load_data,
 )
+from actkeras.errors import check_writable
 
 BACKENDS = ("tensorflow", "jax")
 PRESETS = ("udacity", "fashion_mlp", "mlp")  # `actkeras.bench.PRESETS`, without importing Keras
+INNER = 20  # `actkeras.bench_presets.INNER`: the deep presets' bound needs this many batches
 
 
 def _variant(text):
@@ -84,8 +89,37 @@ def add_arguments(parser):
     parser.add_argument("--json", metavar="FILE",
                         help="write every measurement, per round, as JSON to FILE "
                         '(`{"runs": [one per backend]}`)')
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace a --write or --json FILE that bench did not write "
+                        "(one it wrote is replaced without asking)")
     # A child process of a several-backend run writes its one run here, and no tables.
     parser.add_argument("--run-to", metavar="FILE", help=argparse.SUPPRESS)
+
+
+def check(args):
+    """Before any timing: the files written at the end may be written, and the deep
+    presets get enough images."""
+    deep = [p for p in args.presets if p != "udacity"]
+    if args.preset_train is not None and deep:
+        need = INNER * max(PRESET_BATCH[p] for p in deep)
+        if args.preset_train < need:
+            raise UsageError(
+                f"--preset-train must be at least {need} ({INNER} whole batches of "
+                f"{max(PRESET_BATCH[p] for p in deep)}, for the bound e of "
+                f"{', '.join(deep)}). Received: --preset-train {args.preset_train}")
+    for option, path, kind in (("--write", args.write, "markdown"),
+                               ("--json", args.json, "json")):
+        if path is None:
+            continue
+        state = ownership.bench_state(path, kind)
+        if state == "folder":
+            raise UsageError(f"{option} {path} is a folder: give a file name. "
+                             f"Received: {option} {path}")
+        if state == "other" and not args.overwrite:
+            raise UsageError(
+                f"{path} exists and bench did not write it: add --overwrite to replace it, "
+                f"or choose another file. Received: {option} {path}")
+        check_writable(path, option=option)
 
 
 def run(args):
@@ -105,7 +139,7 @@ def run(args):
     text = to_markdown(runs, target=os.path.basename(args.write) if args.write else None)
     if args.json:
         with writing(args.json, option="--json"):
-            write_json(args.json, {"runs": runs})
+            write_json(args.json, {"written_by": ownership.BENCH_JSON_MARKER, "runs": runs})
     print(text)
     print(f"benchmark wall time: {time.perf_counter() - start:.0f} s")
     if args.write:
@@ -163,7 +197,8 @@ def _measure_in_child(args, backend):
     with tempfile.TemporaryDirectory(prefix="actkeras-bench-") as folder:
         path = os.path.join(folder, "run.json")
         code, last = in_backend_process(command + ["--run-to", path], backend)
-        if code != 0:
-            raise UserError(f"the {backend} measurement failed (exit {code}): {last}")
+        if code != 0:  # its error is its last line, printed just above
+            raise UserError(f"the {backend} measurement failed (exit {code}; its error is "
+                            f"above, after [{backend}])")
         with open(path) as file:
             return json.load(file)

@@ -117,9 +117,27 @@ def _preset(text):
     return checks.choice("preset", text, list(DATASET_OF_PRESET))
 
 
+# What `actkeras.models` accepts, known here without Keras (tests/test_user_files_commands.py
+# checks that they agree): a typo is refused before TensorFlow starts.
+INITIALIZERS = ("truncated_normal", "glorot_uniform", "glorot_normal", "he_normal", "he_uniform",
+                "lecun_normal", "lecun_uniform", "random_normal")
+OVERRIDES = ("input_shape", "hidden_units", "num_classes", "output", "initializer", "init_stddev",
+             "init_gain", "bias_init", "batch_norm", "dropout", "optimizer", "learning_rate",
+             "lr_pulse", "batch_size", "epochs", "steps", "steps_per_execution", "seed", "units",
+             "depth")
+# Each preset's batch size, and whether it trains by steps (as `models.PRESETS` has them).
+PRESET_BATCH = {"udacity": 128, "fashion_mlp": 32, "mlp": 64}
+BY_STEPS = {"udacity": True, "fashion_mlp": False, "mlp": False}
+
+
+def _initializer(text):
+    return checks.choice("initializer", text, INITIALIZERS)
+
+
 # argparse `type`s checked before Keras loads: a typo costs no TensorFlow start-up.
 ACTIVATION_SPEC = checked(str, _activation_spec, "an activation")
 PRESET = checked(str, _preset, "a preset")
+INITIALIZER = checked(str, _initializer, "an initializer")
 
 
 def key_values(items, option="--set"):
@@ -129,8 +147,26 @@ def key_values(items, option="--set"):
         pair = checks.key_value(item)
         if pair is None:
             raise UsageError(f"{option} takes KEY=VALUE. Received: {option} {item}")
+        if pair[0] not in OVERRIDES:
+            raise UsageError(f"Unknown build_model override {pair[0]!r}. Valid overrides: "
+                             f"{', '.join(OVERRIDES)}. Received: {option} {item}")
         values[pair[0]] = pair[1]
     return values
+
+
+def training_images(count, option, preset, args, overrides):
+    """Before Keras loads: `count` training images (`option` gave them) can train one
+    `preset` net as `args` and `overrides` ask: at least one image, and more than one
+    batch when it trains by steps."""
+    if count == 0:
+        raise UsageError(f"{option} must leave at least one training image. Received: "
+                         f"{option} 0")
+    by_steps = args.steps is not None or overrides.get("steps") or (
+        BY_STEPS[preset] and args.epochs is None and "epochs" not in overrides)
+    batch = overrides.get("batch_size", PRESET_BATCH[preset])
+    if count is not None and by_steps and isinstance(batch, int) and count <= batch:
+        raise UsageError(f"Training by steps needs more images than one batch of {batch}. "
+                         f"Received: {option} {count}")
 
 
 def add_data_arguments(parser, source=True):

@@ -7,9 +7,11 @@ Writes `ROOT/NAME/model.keras`, `ROOT/NAME/serving/` (a TensorFlow SavedModel) a
 """
 
 import argparse
+from pathlib import Path
 
+from actkeras import ownership
 from actkeras.commands.common import UsageError
-from actkeras.errors import writing
+from actkeras.errors import check_writable, writing
 
 
 def add_arguments(parser):
@@ -79,16 +81,55 @@ def _say_exported(name, path, args):
 def _exists(name, args):
     return UsageError(
         f"An export named {name!r} already exists in {args.export_root}: add "
-        f"{_overwrite_option(args)} to replace it, or choose another name. "
+        f"{_overwrite_option(args)} to replace its files (model.keras, serving/, "
+        f"metadata.json; anything else in it is kept), or choose another name. "
         f"Received: name={name!r}")
 
 
-def run(args):
-    from pathlib import Path
+def check_destination(name, args, name_option="--name"):
+    """Before Keras loads: `ROOT/name` may be written. A usage error (exit 2) for a bad
+    name, an `--export-root` that is a file, an export there without the overwrite
+    option, and a file or a folder there that is not an export (never replaced);
+    an unwritable root is `check_writable`'s error."""
+    if not ownership.EXPORT_NAME.fullmatch(name):
+        raise UsageError(
+            f"{name_option} must be a folder name of letters, digits, '.', '_' and '-', "
+            f"starting with a letter or digit. Received: {name_option} {name!r}")
+    root = Path(args.export_root)
+    if root.exists() and not root.is_dir():
+        raise UsageError(f"--export-root {root} is a file, not a folder: give the folder "
+                         f"that holds (or will hold) exports. Received: --export-root {root}")
+    destination = root / name
+    state = ownership.export_state(destination)
+    if state == "ours" and not args.export_overwrite:
+        raise _exists(name, args)
+    if state == "file":
+        raise UsageError(f"{destination} is a file, not an export: choose another name. "
+                         f"Received: {name_option} {name}")
+    if state == "other":
+        raise UsageError(
+            f"{destination} is a folder that is not an actkeras export (no metadata.json "
+            f"written by actkeras; it holds {ownership.contents(destination)}): it is never "
+            f"replaced; choose another name. Received: {name_option} {name}")
+    check_writable(root, option="--export-root")
 
+
+def _name(args):
+    return Path(args.run_dir).resolve().name if args.name is None else args.name
+
+
+def check(args):
+    """Before Keras loads: a run to export, and a name and place it may be written to."""
+    problem = ownership.run_problem(args.run_dir)
+    if problem:
+        raise UsageError(f"{problem} Received: --from {args.run_dir}")
+    check_destination(_name(args), args)
+
+
+def run(args):
     from actkeras.export import export_run
 
-    name = args.name or Path(args.run_dir).resolve().name
+    name = _name(args)
     with writing(args.export_root, option="--export-root"):
         try:
             path = export_run(args.run_dir, name, root=args.export_root,

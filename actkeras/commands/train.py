@@ -16,6 +16,7 @@ from actkeras.commands.common import (
     ACTIVATION_SPEC,
     COUNT,
     DATASET_OF_PRESET,
+    INITIALIZER,
     POSITIVE_FLOAT,
     POSITIVE_INT,
     PRESET,
@@ -50,7 +51,7 @@ def add_arguments(parser):
     parser.add_argument("--steps", type=POSITIVE_INT,
                         help="train for this many steps (udacity: 3001)")
     parser.add_argument("--learning-rate", type=POSITIVE_FLOAT)
-    parser.add_argument("--initializer")
+    parser.add_argument("--initializer", type=INITIALIZER)
     parser.add_argument("--batch-size", type=POSITIVE_INT)
     parser.add_argument("--seed", type=COUNT, default=0, help="seed for everything (default 0)")
     parser.add_argument("--set", action="append", metavar="KEY=VALUE",
@@ -67,7 +68,9 @@ def _out(args):
 
 
 def check(args):
-    """Before Keras loads: a folder holding a run is replaced only with `--overwrite`."""
+    """Before Keras loads: `--set`'s keys, and a folder holding a run is replaced only
+    with `--overwrite`."""
+    key_values(args.set)  # KEY=VALUE, with a known key
     out = _out(args)
     found = [name for name in RUN_FILES if (out / name).exists()]
     if found and not args.overwrite:
@@ -77,7 +80,7 @@ def check(args):
 
 
 def run(args):
-    from actkeras.callbacks import NothingToWatchWarning
+    from actkeras.callbacks import DeadUnitWarning, NothingToWatchWarning
     from actkeras.models import build_model
     from actkeras.registry import parse_activation_spec
     from actkeras.seeding import seed_everything
@@ -124,6 +127,9 @@ def run(args):
             warnings.filterwarnings("ignore", message="Training diverged")  # raised below
             # A net without rectifiers has no dead units to count: the column is left out.
             warnings.filterwarnings("ignore", category=NothingToWatchWarning)
+            # The dead fraction is in the progress output and the history: a warning per
+            # layer and epoch repeats it (the README: train silences them by category).
+            warnings.filterwarnings("ignore", category=DeadUnitWarning)
             history = fit(model, data, callbacks=[*_monitors(args), kept],
                           verbose=0 if args.quiet else "auto")
     except KeyboardInterrupt:  # the second Ctrl-C, or one from a callback

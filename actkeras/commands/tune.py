@@ -16,10 +16,14 @@ writes the results; workers train.
 
 import sys
 import time
+from pathlib import Path
+from types import SimpleNamespace
 
+from actkeras import checks, ownership
 from actkeras.commands.common import (
     COUNT,
     DATASET_OF_PRESET,
+    INITIALIZERS,
     POSITIVE_FLOAT,
     POSITIVE_INT,
     PRESET,
@@ -27,12 +31,20 @@ from actkeras.commands.common import (
     add_data_arguments,
     add_quiet_argument,
     arguments,
+    UsageError,
+    checked,
     comma_list,
     key_values,
     load_data,
     positive,
+    training_images,
 )
 from actkeras.errors import check_writable, writing
+
+TUNERS = ("random", "grid", "hyperband", "bayesian")  # `actkeras.tuning.TUNERS`, without Keras
+# Every metric a trial can log (`ActivationHyperModel.logged_metrics` says which this one does).
+OBJECTIVES = ("loss", "accuracy", "val_loss", "val_accuracy", "gradient_ratio", "dead_fraction",
+              "inactive_fraction")
 
 TABLE_COLUMNS = ("rank", "trial_id", "status", "score", "activation", "learning_rate",
                  "initializer", "units", "depth", "epochs", "dead_fraction", "inactive_fraction",
@@ -43,12 +55,15 @@ def add_arguments(parser):
     parser.add_argument("--preset", default="udacity", type=PRESET,
                         help="udacity, fashion_mlp or mlp")
     parser.add_argument("--tuner", default="random",
+                        type=checked(str, lambda t: checks.choice("tuner", t, TUNERS), "a tuner"),
                         help="random, grid, hyperband or bayesian (default random)")
     parser.add_argument("--activations", type=comma_list(str, activation_name),
                         help="comma-separated registry names (default: all of them)")
     parser.add_argument("--learning-rates", type=comma_list(float, positive), metavar="LR,LR,...",
                         help="tune the learning rate over these values")
-    parser.add_argument("--initializers", type=comma_list(), metavar="NAME,...",
+    parser.add_argument("--initializers",
+                        type=comma_list(str, lambda t: checks.choice("initializer", t,
+                                                                     INITIALIZERS)), metavar="NAME,...",
                         help="tune the kernel initializer over these names")
     parser.add_argument("--widths", type=comma_list(int, positive), metavar="N,N,...",
                         help="tune the hidden width (units per layer)")
@@ -64,7 +79,8 @@ def add_arguments(parser):
     parser.add_argument("--project-name", default="actkeras",
                         help="the search's folder inside DIRECTORY (default actkeras)")
     parser.add_argument("--overwrite", action="store_true",
-                        help="discard a search already in DIRECTORY/PROJECT (not on workers)")
+                        help="discard a search already in DIRECTORY/PROJECT, its files only "
+                        "(not on workers), and replace the export it makes")
     parser.add_argument("--objective", default="val_accuracy",
                         help="metric to optimise, checked before any trial; minimised if it "
                         "names a loss (default val_accuracy)")
@@ -91,13 +107,71 @@ def add_arguments(parser):
     parser.add_argument("--export-root", default="saved_models", metavar="ROOT",
                         help="where the best model is exported (default saved_models)")
     parser.add_argument("--no-export", action="store_true", help="do not export the best model")
+    parser.add_argument("--export-overwrite", action="store_true",
+                        help="replace an existing tune-PRESET-ACTIVATION export (its files "
+                        "only), keeping the search")
     add_quiet_argument(parser, "no per-epoch Keras progress output in the trials")
 
 
 def check(args):
-    """Before Keras loads: the export folder must be writable, or the search is lost."""
+    """Before Keras loads: every argument that can be checked without it, the search's
+    folder and the export's place (or the search would be lost at the end)."""
+    if args.objective not in OBJECTIVES:
+        raise UsageError(f"Unknown objective: a trial logs at most {', '.join(OBJECTIVES)} "
+                         f"(the objective is minimised if it names a loss, else maximised). "
+                         f"Received: --objective {args.objective}")
+    overrides = key_values(args.set)
+    if args.synthetic is not None:
+        training_images(args.synthetic, "--synthetic", args.preset, args, overrides)
+    elif args.train_samples is not None:
+        training_images(args.train_samples, "--train-samples", args.preset, args, overrides)
     if not args.no_export:
-        check_writable(args.export_root, option="--export-root")
+        _check_exports(args)
+    _check_folder(args)
+
+
+def _check_folder(args):
+    directory = Path(args.directory)
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"--directory {directory} is a file, not a folder. "
+                         f"Received: --directory {directory}")
+    project = directory / args.project_name
+    state = ownership.search_state(project)
+    if state == "file":
+        raise UsageError(f"{project} is a file, not a folder for the search: choose another "
+                         f"--directory or --project-name. Received: --project-name "
+                         f"{args.project_name}")
+    if state == "other":
+        raise UsageError(
+            f"{project} holds no search but other files ({ownership.contents(project)}), so "
+            f"the search does not go there, with or without --overwrite: choose another "
+            f"--directory or --project-name. Received: --project-name {args.project_name}")
+    check_writable(project, option="--directory")
+
+
+def _check_exports(args):
+    """The best model's export, `tune-PRESET-ACTIVATION`, for every searched activation."""
+    from actkeras.commands.export import check_destination
+    from actkeras.registry import activation_names
+
+    root = Path(args.export_root)
+    if root.exists() and not root.is_dir():
+        raise UsageError(f"--export-root {root} is a file, not a folder. "
+                         f"Received: --export-root {root}")
+    option = "--export-overwrite (or --overwrite, which also discards the search)"
+    export = SimpleNamespace(export_root=root, export=True,
+                             export_overwrite=args.export_overwrite or args.overwrite)
+    for activation in args.activations or activation_names():
+        name = f"tune-{args.preset}-{activation}"
+        try:
+            check_destination(name, export)
+        except UsageError as error:
+            if ownership.export_state(root / name) != "ours":
+                raise
+            raise UsageError(
+                f"The search would export its best model as {root / name}, which holds an "
+                f"earlier export: add {option} to replace its files, or --no-export, or "
+                f"choose another --export-root. Received: --export-root {root}") from error
 
 
 def _data(args):
@@ -127,7 +201,7 @@ def run(args):
         overrides.update(epochs=args.epochs, steps=None)
     if args.steps is not None:
         overrides["steps"] = args.steps
-    with arguments():
+    with arguments(), _cli_spelling():
         hypermodel = ActivationHyperModel(
             args.preset, activations=args.activations, learning_rates=args.learning_rates,
             initializers=args.initializers, widths=args.widths, depths=args.depths,
@@ -160,7 +234,26 @@ def run(args):
     if not args.no_export:
         with writing(args.export_root, option="--export-root",
                      note=f"The search's results are in {tuner.project_dir}."):
-            where = export_best(tuner, rows, args.preset, args.export_root)
+            where = export_best(tuner, rows, args.preset, args.export_root,
+                                overwrite=args.export_overwrite or args.overwrite)
         if where is not None:
             print(f"best model exported to {where}")
     return 0 if any(row["status"] == "COMPLETED" for row in rows) else 1
+
+
+class _cli_spelling:
+    """The library names its arguments (`overwrite=True`); a CLI user reads the options."""
+
+    WORDS = {"`directory`": "--directory", "`project_name`": "--project-name",
+             "`overwrite=True`": "--overwrite"}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, trace):
+        if isinstance(error, ValueError) and not isinstance(error, UsageError):
+            text = str(error)
+            for word, option in self.WORDS.items():
+                text = text.replace(word, option)
+            raise UsageError(text) from error
+        return False

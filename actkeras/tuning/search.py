@@ -4,18 +4,19 @@ import csv
 import io
 import json
 import math
+import shutil
 from pathlib import Path
 
 import keras_tuner
 
+from actkeras import ownership
 from actkeras.atomic import write_json, write_text
-
 from actkeras.models import resolve_config
 from actkeras.tuning import distributed
 from actkeras.tuning.hypermodel import epochs_of
 from actkeras.tuning.tuners import TUNERS, public_values
 
-MARKER = "actkeras_search.json"
+MARKER = ownership.SEARCH_MARKER
 RESULTS = ("results.json", "results.csv")
 MONITOR_KEYS = ("dead_fraction", "inactive_fraction", "gradient_ratio")
 
@@ -44,8 +45,7 @@ def _check_marker(project_dir, signature):
     different = [key for key in signature if saved.get(key) != signature[key]]
     if not different:
         return
-    fix = ("use a new `directory` (--directory) or `project_name` (--project-name), or pass "
-           "`overwrite=True` (--overwrite) to discard it")
+    fix = ("use a new `directory` or `project_name`, or discard it with `overwrite=True`")
     if "preset" in different:
         raise ValueError(
             f"{project_dir} holds a search of preset {saved.get('preset')!r}, not "
@@ -81,8 +81,9 @@ def make_tuner(name, hypermodel, directory, project_name="actkeras", max_trials=
         objective: the metric to optimise: minimised if its name holds "loss",
             else maximised (`val_*` needs a validation split). Defaults to
             `"val_accuracy"`.
-        overwrite: discard a search already there (ignored on workers, which must
-            never delete the chief's files). Defaults to `False`.
+        overwrite: discard a search already there: the files it wrote; anything
+            else in the folder is kept (ignored on workers, which must never delete
+            the chief's files). Defaults to `False`.
         max_retries_per_trial: retries of a crashed trial or a lost worker's
             trial before it is recorded as FAILED. Defaults to `1`.
         worker_timeout, oracle_timeout: seconds of silence after which the chief
@@ -91,8 +92,9 @@ def make_tuner(name, hypermodel, directory, project_name="actkeras", max_trials=
 
     Raises:
         ValueError: an unknown tuner name, an objective no trial logs
-            (`hypermodel.logged_metrics()` names the valid ones), or a directory
-            holding another search.
+            (`hypermodel.logged_metrics()` names the valid ones), a directory
+            holding another search (without `overwrite`), or a `directory/project_name`
+            that is a file or a folder holding files but no search.
     """
     if name not in TUNERS:
         raise ValueError(f"Unknown tuner. Valid choices: {', '.join(TUNERS)}. "
@@ -103,12 +105,15 @@ def make_tuner(name, hypermodel, directory, project_name="actkeras", max_trials=
     seed = hypermodel.seed if seed is None else seed
     project_dir = Path(directory) / project_name
     signature = search_signature(name, hypermodel, objective, executions_per_trial)
-    if not overwrite:
+    check_project_dir(project_dir)
+    if overwrite:
+        discard_search(project_dir)  # keras-tuner's own overwrite deletes the whole folder
+    else:
         _check_marker(project_dir, signature)
     direction = "min" if "loss" in objective else "max"
     kwargs = dict(hypermodel=hypermodel, objective=keras_tuner.Objective(objective, direction),
                   seed=seed, max_retries_per_trial=max_retries_per_trial,
-                  directory=str(directory), project_name=project_name, overwrite=overwrite)
+                  directory=str(directory), project_name=project_name, overwrite=False)
     if name == "hyperband":
         config = resolve_config(hypermodel.preset, **hypermodel.overrides)
         # Hyperband needs at least 2 epochs to share out.
@@ -122,6 +127,28 @@ def make_tuner(name, hypermodel, directory, project_name="actkeras", max_trials=
         project_dir.mkdir(parents=True, exist_ok=True)
         _write_json(project_dir / MARKER, signature)
     return tuner
+
+
+def check_project_dir(project_dir):
+    """A search lives in a folder of its own: one that does not exist, is empty or holds
+    a search (resumed, or discarded with `overwrite`). A file, or a folder holding
+    anything else, is refused: the search's files would mix with the user's."""
+    state = ownership.search_state(project_dir)
+    if state == "file":
+        raise ValueError(f"{project_dir} is a file, not a folder for the search: use another "
+                         f"`directory` or `project_name`. Received: {project_dir}")
+    if state == "other":
+        raise ValueError(
+            f"{project_dir} holds no search but other files ({ownership.contents(project_dir)}), "
+            f"so the search does not go there (with or without `overwrite=True`): use another "
+            f"`directory` or `project_name`. Received: {project_dir}")
+
+
+def discard_search(project_dir):
+    """Deletes what a search wrote in `project_dir` (its marker, results, keras-tuner's
+    oracle, tuner states and trials), and nothing else."""
+    for path in ownership.search_entries(project_dir) if Path(project_dir).is_dir() else ():
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
 
 
 def _check_objective(objective, hypermodel):
@@ -226,16 +253,25 @@ def format_table(rows, columns=None):
                      for line in table)
 
 
-def export_best(tuner, rows, preset, root="saved_models"):
-    """Exports the best completed trial's model as `tune-PRESET-ACTIVATION` under `root`,
-    replacing an earlier export of that name; returns its folder, or `None` when no
-    trial completed.
+def export_name(preset, activation):
+    """The name `export_best` gives the best model."""
+    return f"tune-{preset}-{activation}"
+
+
+def export_best(tuner, rows, preset, root="saved_models", overwrite=False):
+    """Exports the best completed trial's model as `tune-PRESET-ACTIVATION` under `root`;
+    returns its folder, or `None` when no trial completed.
 
     Args:
         tuner: the tuner `run_search` ran.
         rows: `run_search`'s results, best first.
         preset: the preset searched, for the export's name.
         root: the folder that holds exports. Defaults to `"saved_models"`.
+        overwrite: replace an earlier export of that name (its files only, as
+            `export_model` does). Defaults to `False`.
+
+    Raises:
+        FileExistsError: the export exists and `overwrite` is False.
     """
     from actkeras.export import export_model
 
@@ -243,7 +279,7 @@ def export_best(tuner, rows, preset, root="saved_models"):
     if best is None:
         return None
     model = tuner.get_best_models(1)[0]
-    name = f"tune-{preset}-{best['activation']}"
+    name = export_name(preset, best["activation"])
     metadata = {"trial": best, "search": str(tuner.project_dir),
                 "model": model.actkeras_config.to_dict()}
-    return export_model(model, name, root=root, metadata=metadata, overwrite=True)
+    return export_model(model, name, root=root, metadata=metadata, overwrite=overwrite)
