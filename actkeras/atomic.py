@@ -13,6 +13,7 @@ owner-only modes.
 import contextlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -22,6 +23,31 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 _MODE = 0o666 & ~_UMASK
 _FOLDER_MODE = 0o777 & ~_UMASK
+
+
+# What a killed writer leaves: `mkstemp`'s and `mkdtemp`'s names with this module's prefix
+# (`.NAME.`) and suffixes, the middle their eight random characters.
+_LEFTOVER = re.compile(r"\..+\.[a-z0-9_]{8}\.(tmp|old)")
+
+
+def leftovers(folder):
+    """The temporary files and folders that writes through this module left in `folder`
+    (not below it) when their process was killed: `.NAME.XXXXXXXX.tmp` (a file being
+    written, a folder being built) and `.NAME.XXXXXXXX.old` (a replaced folder not yet
+    deleted). Nothing else is named so by actkeras, and nothing here reads them back."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if _LEFTOVER.fullmatch(p.name))
+
+
+def remove(path):
+    """Removes a leftover file or folder (`leftovers`)."""
+    path = Path(path)
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def write_text(path, text):

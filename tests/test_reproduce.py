@@ -242,7 +242,8 @@ def test_each_backend_has_its_own_folder_and_never_reuses_the_others(tmp_path):
     # A folder from before the manifest named its backend: its runs say which.
     legacy = tmp_path / "legacy"
     (legacy / "runs").mkdir(parents=True)
-    (legacy / "manifest.json").write_text(json.dumps({"preset": "tiny", "result_format": 4}))
+    (legacy / "manifest.json").write_text(json.dumps({"tool": "actkeras reproduce",
+                                                      "preset": "tiny", "result_format": 4}))
     (legacy / "runs" / "train-x.json").write_text(json.dumps({"timing": {"backend": "jax"}}))
     with pytest.raises(UserError, match="on Keras's jax backend, not tensorflow"):
         prepare(legacy, "tiny", 4, backend="tensorflow")
@@ -337,7 +338,9 @@ def test_read_result_trusts_only_complete_results_of_the_same_run(tmp_path):
 def test_update_readme_between_markers(tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text(f"intro\n{SUMMARY_START}\nold\n{SUMMARY_END}\nrest\n")
-    update_readme(readme, "| # | claim |\n", "full")
+    with pytest.raises(ValueError, match="not written by actkeras reproduce"):
+        update_readme(readme, "| # | claim |\n", "full")  # a hand-made block: only if asked
+    update_readme(readme, "| # | claim |\n", "full", replace=True)
     text = readme.read_text()
     assert "old" not in text and "| # | claim |" in text and text.endswith("rest\n")
     readme.write_text("no markers")

@@ -67,7 +67,8 @@ def add_arguments(parser):
     add_quiet_argument(parser)
     add_data_arguments(parser, source=False)
     parser.add_argument("--export", action="store_true",
-                        help="also export every trained model to OUT/models/")
+                        help="also export every model it trains to OUT/models/ (a run "
+                             "finished before keeps no model: add --force to train it again)")
     parser.add_argument("--jobs", type=POSITIVE_INT, default=1, metavar="N",
                         help="run the training runs in N processes at once (the cost runs "
                              "are timed afterwards, alone); default 1")
@@ -85,13 +86,44 @@ def add_arguments(parser):
                              "(tcp://host:8786, tls://...), or 'local' for a cluster of "
                              "--jobs worker processes on this machine (needs actkeras[dask])")
     parser.add_argument("--readme", metavar="PATH",
-                        help="write the summary table between the markers of this README")
+                        help="write the summary table between the markers of this README "
+                             "(checked before any run)")
+    parser.add_argument("--readme-replace", action="store_true",
+                        help="let --readme replace a table of another preset or selection "
+                             "of claims and seeds")
 
 
 def check(args):
-    """The arguments that need no backend: the other backend's folder, the scheduler."""
+    """The arguments that need no backend: a folder that is no reproduction, the README,
+    the data folder named by $ACTKERAS_DATA_DIR, the other backend's folder, the
+    scheduler."""
     from actkeras import backends
+    from actkeras.experiments.folder import default_out, manifest_of
 
+    manifest_of(args.out or default_out(args.preset, args.claims, args.seeds,
+                                        args.backend or backends.requested()))
+
+    if args.readme_replace and not args.readme:
+        raise UsageError("--readme-replace needs --readme PATH. Received: --readme-replace "
+                         "without --readme")
+    if args.readme is not None:
+        from actkeras.experiments.readme import check_readme
+
+        selection = {"claims": args.claims or "all", "seeds": args.seeds}
+        try:
+            check_readme(args.readme, args.preset, selection, replace=args.readme_replace,
+                         cli=True)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+    from actkeras.experiments.claims import PRESETS
+
+    if args.data_dir is None and PRESETS[args.preset].source != "embedded":
+        from actkeras.data.locate import env_data_dir
+
+        try:
+            env_data_dir()
+        except ValueError as error:
+            raise UsageError(str(error)) from None
     if args.compare_with is not None:
         from actkeras.experiments.compare import other_backend
 
@@ -122,4 +154,5 @@ def run(args):
         readme=args.readme, progress=lambda line: print(line, flush=True), command=command,
         jobs=args.jobs, overwrite=args.overwrite, stale=args.stale or "refuse",
         backend=args.backend, compare_with=args.compare_with, scheduler=args.scheduler,
+        replace_readme=args.readme_replace,
     )

@@ -2,7 +2,9 @@
 
 A cache file is trusted only when it loads without pickle, carries the exact key it
 was asked for and passes the caller's check; anything else is ignored and rebuilt.
-An unwritable cache folder only means no caching.
+An unwritable cache folder only means no caching, and so does `ACTKERAS_NO_CACHE=1`
+(nothing read, nothing written). Files of other keys (other archives, seeds or sizes)
+are never removed: deleting the folder, or any file in it, only costs a rebuild.
 """
 
 import hashlib
@@ -15,6 +17,12 @@ import numpy as np
 from actkeras import atomic
 
 ENV_CACHE_DIR = "ACTKERAS_CACHE_DIR"
+ENV_NO_CACHE = "ACTKERAS_NO_CACHE"
+
+
+def enabled():
+    """Whether the cache is used: not when `ACTKERAS_NO_CACHE` is 1 (true, yes, on)."""
+    return os.environ.get(ENV_NO_CACHE, "").strip().lower() not in ("1", "true", "yes", "on")
 
 
 def cache_dir(explicit=None):
@@ -37,7 +45,7 @@ def load(path, key, check):
 
     `check(arrays)` returns whether the arrays are what the caller expects.
     """
-    if not Path(path).is_file():
+    if not enabled() or not Path(path).is_file():
         return None
     try:
         with np.load(path, allow_pickle=False) as stored:
@@ -51,7 +59,10 @@ def load(path, key, check):
 
 
 def save(path, key, arrays, info):
-    """Writes `arrays` with `key` and `info`; returns whether it was written."""
+    """Writes `arrays` with `key` and `info`; returns whether it was written (not with
+    the cache off: `enabled`)."""
+    if not enabled():
+        return False
     try:
         with atomic.temporary_path(path) as tmp, open(tmp, "wb") as handle:
             np.savez(handle, key=np.array(json.dumps(key, sort_keys=True)),

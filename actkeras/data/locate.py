@@ -1,8 +1,10 @@
 """Where the data files are looked for, and their download from the original source.
 
 An explicit folder (the `data_dir` argument, `--data-dir`) is the only place looked
-in: nothing is downloaded and nothing is created elsewhere. Without one, the search
-order is `$ACTKERAS_DATA_DIR`, the Keras cache (`$KERAS_HOME/datasets`, else
+in: nothing is downloaded into any other folder (the notMNIST arrays prepared from it
+are cached in `data.cache`'s folder, unless `ACTKERAS_NO_CACHE=1`). Without one, the
+search order is `$ACTKERAS_DATA_DIR` (which, when set, must name a folder: a file or a
+missing folder is refused as `--data-dir`'s would be), the Keras cache (`$KERAS_HOME/datasets`, else
 `~/.keras/datasets`), then a download into the Keras cache (forbidden by
 `ACTKERAS_NO_DOWNLOAD=1`). In each folder the files may sit directly or in the data
 set's subfolder (`notmnist/`, `fashion-mnist/`, ...).
@@ -77,8 +79,29 @@ def keras_cache_dir():
     return Path(home) / "datasets"
 
 
+def env_data_dir():
+    """The folder `$ACTKERAS_DATA_DIR` names, or `None` where it is unset or empty.
+
+    Raises:
+        DataError: it names a file or a folder that does not exist (a typo would
+            otherwise only show as data not found, after the other places were searched).
+    """
+    value = os.environ.get(ENV_DATA_DIR)
+    if not value:
+        return None
+    received = f"Received: {ENV_DATA_DIR}={value}"
+    if Path(value).exists() and not Path(value).is_dir():
+        raise DataError(f"{value} is a file, not a folder: set {ENV_DATA_DIR} to the folder "
+                        f"that holds the data files, or unset it. {received}")
+    if not Path(value).is_dir():
+        raise DataError(f"The data folder {value} named by {ENV_DATA_DIR} does not exist: set "
+                        f"it to the folder that holds the data files, or unset it. {received}")
+    return Path(value)
+
+
 def search_dirs(dataset, data_dir=None):
-    """`(folder, origin)` pairs in search order; a folder may not exist."""
+    """`(folder, origin)` pairs in search order; a folder may not exist (except an
+    explicit one, or `$ACTKERAS_DATA_DIR`'s: `env_data_dir`)."""
     if data_dir is not None and Path(data_dir).exists() and not Path(data_dir).is_dir():
         raise DataError(
             f"{data_dir} is a file, not a folder: pass the folder that holds the {dataset} "
@@ -90,6 +113,8 @@ def search_dirs(dataset, data_dir=None):
             f"{dataset} files with {_terms['data_dir']}, or leave {option} unset to search "
             f"${ENV_DATA_DIR} and the Keras cache. {_received(data_dir)}"
         )
+    if data_dir is None:
+        env_data_dir()
     return [(folder, origin) for root, origin in _roots(data_dir)
             for folder in (root, *(root / sub for sub in SUBFOLDERS[dataset]))]
 

@@ -6,18 +6,26 @@ runs never mix: their default folders differ), or of a version whose result file
 one cannot read, is refused with the fix (another `--out`, or `--force`), before any
 training; so is a non-empty folder that is not a reproduction, and a folder whose
 report covers another selection (a subset run into the full report's folder), unless
-`--overwrite` says to replace that report. Temporary files that a killed run left
-behind (`.*.tmp`, never read back) are removed.
+`--overwrite` says to replace that report. A reproduction is told by its manifest, which
+names the tool (`TOOL`): a folder without one (a `train` output's `runs/` included) or
+with another program's `manifest.json` is not written into. The temporary files that a
+killed run's atomic writes left behind (`atomic.leftovers`, never read back) are removed
+from the folders the reproduction writes, and only there.
 """
 
 import json
 from pathlib import Path
 
+from actkeras import atomic
 from actkeras.atomic import write_json
 from actkeras.errors import UserError, writing
 
 MANIFEST = "manifest.json"
+TOOL = "actkeras reproduce"  # the manifest's mark: only a reproduction writes it
 REPORT_FILES = ("report.md", "summary.md", "results.json")
+# Where a reproduction writes (atomically): its leftovers are swept there, and only there.
+WRITTEN = ("", "figures", "runs", "models")
+WRITTEN_BELOW = ("tuning",)  # the searches' folders, every level of them
 
 
 def _version():
@@ -62,6 +70,40 @@ def recorded_backends(out):
     return found
 
 
+def manifest_of(out):
+    """The manifest of the reproduction in `out`; `{}` for a new or empty folder.
+
+    Reads only, so the command checks `--out` with it before Keras loads.
+
+    Raises:
+        UserError: `out` is a file, or a folder that is not a reproduction: one that
+            holds anything but no manifest (a `train` output's `runs/` is no sign of a
+            reproduction), or another program's or an unreadable `manifest.json`.
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out} is a file, not a folder: choose a folder with --out.")
+    manifest = out / MANIFEST
+    if not manifest.exists():
+        if out.is_dir() and set(out.iterdir()) - set(atomic.leftovers(out)):
+            raise UserError(f"{out} is not empty and holds no reproduction (no {MANIFEST} "
+                            f"written by {TOOL}): choose a new or empty folder with --out.")
+        return {}
+    try:
+        theirs = json.loads(manifest.read_text())
+        if not isinstance(theirs, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError) as error:
+        raise UserError(
+            f"{manifest} is unreadable ({error}), so what wrote {out} is unknown: choose "
+            f"another folder with --out, or delete {out}.") from None
+    if theirs.get("tool") != TOOL:
+        raise UserError(
+            f"{out} holds a {MANIFEST} that is not a reproduction's (it does not say "
+            f"\"tool\": \"{TOOL}\"): choose a new or empty folder with --out.")
+    return theirs
+
+
 def prepare(out, preset, result_format, *, selection=None, force=False, overwrite=False,
             backend="tensorflow", default=None):
     """Checks `out` for a reproduction of `preset` and `selection` on `backend`, and writes
@@ -75,19 +117,9 @@ def prepare(out, preset, result_format, *, selection=None, force=False, overwrit
     """
     out = Path(out)
     selection = selection or {"claims": "all", "seeds": None}
-    if out.exists() and not out.is_dir():
-        raise UserError(f"{out} is a file, not a folder: choose a folder with --out.")
+    theirs = manifest_of(out)
     manifest = out / MANIFEST
-    theirs = {}
-    if manifest.exists():
-        try:
-            theirs = json.loads(manifest.read_text())
-            if not isinstance(theirs, dict):
-                raise ValueError("not a JSON object")
-        except (OSError, ValueError) as error:
-            raise UserError(
-                f"{manifest} is unreadable ({error}), so what wrote {out} is unknown: choose "
-                f"another folder with --out, or delete {out}.") from None
+    if theirs:
         if theirs.get("preset") != preset:
             raise UserError(
                 f"{out} holds a reproduction of the {theirs.get('preset')!r} preset, not "
@@ -106,9 +138,6 @@ def prepare(out, preset, result_format, *, selection=None, force=False, overwrit
                 f"{out} holds the report of {describe(previous)}; this run ({describe(selection)}) "
                 f"would replace it: choose another folder with --out, or add --overwrite to "
                 f"replace that report (its finished runs are kept and reused).")
-    elif out.is_dir() and any(out.iterdir()) and not (out / "runs").is_dir():
-        raise UserError(f"{out} is not empty and holds no reproduction: choose a new or empty "
-                        f"folder with --out.")
     # A manifest written before it recorded the backend: the runs' own records say.
     theirs_backend = theirs.get("backend") or ", ".join(sorted(recorded_backends(out)))
     if theirs_backend and theirs_backend != backend:
@@ -120,7 +149,18 @@ def prepare(out, preset, result_format, *, selection=None, force=False, overwrit
         write_json(manifest, {"tool": "actkeras reproduce", "preset": preset,
                               "result_format": result_format, "actkeras": _version(),
                               "backend": backend, "selection": selection})
-        stale = list(out.rglob(".*.tmp"))
+        stale = leftovers(out)
         for path in stale:
-            path.unlink(missing_ok=True)
+            atomic.remove(path)
     return len(stale)
+
+
+def leftovers(out):
+    """What killed atomic writes left in the folders a reproduction in `out` writes."""
+    out = Path(out)
+    found = [p for sub in WRITTEN for p in atomic.leftovers(out / sub)]
+    for sub in WRITTEN_BELOW:
+        if (out / sub).is_dir():
+            for folder in [out / sub, *(p for p in (out / sub).rglob("*") if p.is_dir())]:
+                found += [p for p in atomic.leftovers(folder) if p not in found]
+    return found

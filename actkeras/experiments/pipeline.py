@@ -153,10 +153,24 @@ def _phase(specs, out, *, jobs, force, verbose, data_dir, export, progress, prov
                      progress=progress, executed=executed, provenance=provenance, stale=stale)
 
 
+def _say_unexported(specs, out, progress):
+    """One line naming the finished training runs that `export` cannot export: a run
+    keeps no model once finished (only its result), so only training it again can."""
+    from actkeras.experiments.runner import read_result, result_path
+
+    missing = [s.run_id for s in {s.run_id: s for s in specs}.values() if s.kind == "train"
+               and not (Path(out) / "models" / s.run_id).is_dir()
+               and (read_result(result_path(out, s), s)[0] or {}).get("status") == "ok"]
+    if missing:
+        progress(f"--export: {len(missing)} training runs finished before without --export "
+                 f"(e.g. {missing[0]}) kept no model and are not exported: add --force to "
+                 f"train them again and export them to {Path(out) / 'models'}")
+
+
 def reproduce(preset="quick", out=None, *, claim_ids=None, seeds=None, force=False,
               verbose=2, data_dir=None, export=False, sizes=None, readme=None,
               progress=print, command=None, jobs=1, overwrite=False, stale="refuse",
-              backend=None, compare_with=None, scheduler=None):
+              backend=None, compare_with=None, scheduler=None, replace_readme=False):
     """Runs the claims of `preset` that are not finished yet, then writes the report.
 
     Args:
@@ -170,9 +184,12 @@ def reproduce(preset="quick", out=None, *, claim_ids=None, seeds=None, force=Fal
         force: run again the runs that finished before.
         verbose: Keras's `verbose` (0 for quiet). Defaults to `2`, a line per epoch.
         data_dir: where the data files are. Defaults to `$ACTKERAS_DATA_DIR`.
-        export: export each trained model to `out/models/`.
+        export: export each trained model to `out/models/` as it trains (a run finished
+            before keeps no model: a progress line names them, and `force` trains them
+            again).
         sizes: a `Sizes` replacing the preset's (tests).
-        readme: a README whose summary markers get the summary table.
+        readme: a README whose summary markers get the summary table; checked before
+            any run (`readme.check_readme`).
         progress: where progress lines go.
         command: the command line, for the report's header.
         jobs: worker processes for the runs (`experiments.parallel`); the cost runs are
@@ -192,6 +209,8 @@ def reproduce(preset="quick", out=None, *, claim_ids=None, seeds=None, force=Fal
             address, or `"local"` for a cluster of `jobs` worker processes on this
             machine (`experiments.cluster`). Defaults to `None`: `jobs` processes of
             this machine's own pool.
+        replace_readme: let `readme`'s table of another preset or selection of claims
+            and seeds (or one not written by actkeras) be replaced. Defaults to `False`.
 
     Returns:
         0 if every run finished (ok or diverged), 1 if any failed.
@@ -203,11 +222,15 @@ def reproduce(preset="quick", out=None, *, claim_ids=None, seeds=None, force=Fal
     from actkeras.errors import writing
     from actkeras.experiments.claims import MODULES, check_ids, claims, select, sizes_of
     from actkeras.experiments.folder import default_out, prepare
-    from actkeras.experiments.report import update_readme, write_report
+    from actkeras.experiments.readme import check_readme, update_readme
+    from actkeras.experiments.report import write_report
     from actkeras.experiments.runner import RESULT_FORMAT, RESUME_NOTE, DataCache
 
     ids = check_ids(claim_ids) if claim_ids else list(MODULES)
     validate_claims(ids)
+    selection = {"claims": ids if claim_ids else "all", "seeds": seeds}
+    if readme:  # before hours of runs, not after them
+        check_readme(readme, preset, selection, replace=replace_readme)
     sizes_ = sizes_of(preset, seeds, sizes)
     other = None
     if compare_with is not None:
@@ -218,7 +241,6 @@ def reproduce(preset="quick", out=None, *, claim_ids=None, seeds=None, force=Fal
     with _cluster(scheduler, jobs, backend) as client:
         default = default_out(preset, claim_ids, seeds, backend)
         out = Path(out or default)
-        selection = {"claims": ids if claim_ids else "all", "seeds": seeds}
         removed = prepare(out, preset, RESULT_FORMAT, selection=selection, force=force,
                           overwrite=overwrite, backend=backend, default=default)
         if removed:
@@ -249,6 +271,8 @@ def reproduce(preset="quick", out=None, *, claim_ids=None, seeds=None, force=Fal
         # The longest runs last (claim 2's 50-layer network): a reproduction stopped part of the
         # way has the most claims' runs to show, and the order changes no run's numbers.
         specs.sort(key=lambda spec: spec.preset == "fashion_mlp")
+        if export and not force:
+            _say_unexported(specs, out, progress)
         costs = [s for c in chosen for s in c.runs if s.kind == "cost"]
         with writing(out, note=RESUME_NOTE):
             results.update(_phase(specs, out, provenance=provenance, **common))
@@ -265,7 +289,8 @@ def reproduce(preset="quick", out=None, *, claim_ids=None, seeds=None, force=Fal
                                    command=command, other=other)
         if readme:
             with writing(readme, option="--readme"):
-                update_readme(readme, (out / "summary.md").read_text(), preset)
+                update_readme(readme, (out / "summary.md").read_text(), preset, selection,
+                              replace=replace_readme)
         failed = [r for r in results.values() if r.get("status") == "failed"]
         for claim in payload["claims"]:
             verdicts = claim.get("verdicts") or {}

@@ -19,12 +19,12 @@ from actkeras.atomic import write_figure, write_json, write_text
 from actkeras.experiments import decide, judging, sensitivity
 from actkeras.experiments.claims import PAPERS, module
 from actkeras.experiments.protocol import hashes
+# The README's summary block, written by the pipeline (re-exported for older callers).
+from actkeras.experiments.readme import SUMMARY_END, SUMMARY_START, update_readme  # noqa: F401
 from actkeras.experiments.runner import clock
 from actkeras.experiments.rules import GRID_EXTENSION, VERSION, protocol
 from actkeras.records import environment, plain
 
-SUMMARY_START = "<!-- actkeras reproduce summary: start -->"
-SUMMARY_END = "<!-- actkeras reproduce summary: end -->"
 _MARK = {judging.REPRODUCED: "✅", judging.NOT_REPRODUCED: "❌", judging.MIXED: "◐",
          judging.INCONCLUSIVE_VERDICT: "❔", judging.COULD_NOT_JUDGE: "⚠️"}
 _BOX = {judging.HOLDS: "x", judging.FAILS: " ", judging.INCONCLUSIVE: "?"}
@@ -596,20 +596,3 @@ def write_report(claims, results, out, *, preset, wall_seconds, executed, comman
     write_text(out / "report.md", header + "\n" + body)
     write_text(out / "summary.md", summary + "\n")
     return payload
-
-
-def update_readme(readme, summary, preset):
-    """Replaces the text between the summary markers in `readme` with `summary`.
-
-    Raises:
-        ValueError: the README has no markers.
-    """
-    readme = Path(readme)
-    text = readme.read_text()
-    if SUMMARY_START not in text or SUMMARY_END not in text:
-        raise ValueError(f"{readme} has no summary markers: add the lines {SUMMARY_START!r} "
-                         f"and {SUMMARY_END!r} where the table should go. Received: readme={readme}")
-    block = (f"{SUMMARY_START}\n<!-- written by `actkeras reproduce --preset {preset} "
-             f"--readme`; do not edit by hand -->\n\n{summary.strip()}\n\n{SUMMARY_END}")
-    pattern = re.escape(SUMMARY_START) + r".*?" + re.escape(SUMMARY_END)
-    write_text(readme, re.sub(pattern, lambda _: block, text, flags=re.S))
