@@ -93,6 +93,7 @@ def main(argv=None):
     module = importlib.import_module(args.module)
     try:
         with fix_terms("cli"):
+            _check_env_data_dir(args)
             if hasattr(module, "check"):
                 module.check(args)  # before the backend loads: a bad argument costs nothing
             if not args.debug and len(chosen) < 2:  # several backends: each in its own process
@@ -108,3 +109,21 @@ def main(argv=None):
             traceback.print_exc()
         print(f"actkeras {args.command}: error: {error}", file=sys.stderr)
         return 2 if isinstance(error, UsageError) else 1
+
+
+def _check_env_data_dir(args):
+    """`$ACTKERAS_DATA_DIR` naming a file or a missing folder, refused at once (as a bad
+    `--data-dir` is) by a command that would read the data files: one with `--data-dir`
+    left out, not reading the embedded samples or synthetic images."""
+    if not hasattr(args, "data_dir") or args.data_dir is not None:
+        return
+    if getattr(args, "source", "auto") == "embedded" or getattr(args, "synthetic", None):
+        return
+    if args.command == "reproduce":  # its own check knows which presets read the files
+        return
+    from actkeras.data.locate import env_data_dir
+
+    try:
+        env_data_dir()
+    except ValueError as error:
+        raise UsageError(str(error)) from None

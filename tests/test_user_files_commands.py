@@ -240,3 +240,25 @@ def test_the_lists_known_without_keras_agree_with_the_library():
     assert set(tune.TUNERS) == set(TUNERS)
     assert bench.INNER == bench_presets.INNER
     assert set(models.METRICS) | {"loss"} <= set(tune.OBJECTIVES)
+
+
+# --- $ACTKERAS_DATA_DIR ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("argv", [["train", "--epochs", "1"], ["tune", "--max-trials", "1"],
+                                  ["bench", "--presets", "udacity"]])
+def test_a_bad_data_dir_variable_is_refused_before_any_work(tmp_path, capsys, monkeypatch,
+                                                               no_work, argv):
+    monkeypatch.setenv("ACTKERAS_DATA_DIR", str(tmp_path / "nowhere"))
+    _refused(argv, capsys, "does not exist", "ACTKERAS_DATA_DIR=")
+    (tmp_path / "a_file").write_text("not a folder")
+    monkeypatch.setenv("ACTKERAS_DATA_DIR", str(tmp_path / "a_file"))
+    _refused(argv, capsys, "is a file, not a folder")
+
+
+def test_a_bad_data_dir_variable_does_not_stop_the_embedded_samples(monkeypatch, tmp_path):
+    monkeypatch.setenv("ACTKERAS_DATA_DIR", str(tmp_path / "nowhere"))
+    ran = []
+    from actkeras.commands import train
+
+    monkeypatch.setattr(train, "run", lambda args: ran.append(args) or 0)
+    assert main(["train", "--source", "embedded", "--epochs", "1"]) == 0 and ran
