@@ -8,7 +8,7 @@ from actkeras import checks
 from actkeras.callbacks._backend import to_numpy
 from actkeras.callbacks._activation_monitor import ActivationMonitor
 from actkeras.callbacks._monitor import NothingToWatchWarning
-from actkeras.callbacks._recorder import per_unit
+from actkeras.callbacks._units import per_unit
 
 WATCHED = ("rectifier", "leaky", "exponential", "smooth")
 # What "off" means, per kind, in warnings (the threshold is each site's, 0 unless set).
@@ -38,8 +38,11 @@ class DeadReLUMonitor(ActivationMonitor):
     log 2; mish, hard swish). A capped rectifier's unit (ReLU6) at or above its
     cap for every sample outputs the cap and gets no gradient either: it is
     *capped*, counted apart from dead units. A unit of a convolutional layer is a
-    channel (the last axis); inside a `TimeDistributed`, a unit is off only if it
-    is off in every frame of every sample.
+    channel: the last axis, or axis 1 for a layer with
+    `data_format="channels_first"` and for a standalone activation layer fed by
+    one (read from the model's graph; for a subclassed model, from its layers'
+    common `data_format`, see `actkeras.callbacks._units`); inside a
+    `TimeDistributed`, a unit is off only if it is off in every frame of every sample.
 
     Any Keras model works (Functional, Sequential, subclassed, nested at any
     depth): `find_activation_layers` finds actkeras layers,
@@ -211,6 +214,6 @@ class DeadReLUMonitor(ActivationMonitor):
 
 def _extremes(site, pre, out):
     """Per unit, the largest pre-activation and, for a capped rectifier, the smallest."""
-    values = per_unit(pre)
+    values = per_unit(pre, site)
     high = keras.ops.max(values, axis=0)
     return high, (keras.ops.min(values, axis=0) if site.cap is not None else None)
