@@ -83,8 +83,8 @@ class DeadReLUMonitor(ActivationMonitor):
 
     Args:
         probe_data: `x`, `(x, y)`, a `tf.data.Dataset` (batched or not), a
-            `PyDataset` or an iterable of batches; a sample of at most
-            `probe_size` samples is kept. Defaults to `None` (`actkeras.fit`
+            `PyDataset`, a list of `(x, y)` batches or any iterable of batches
+            (see `take_probe`); a sample of at most `probe_size` samples is kept. Defaults to `None` (`actkeras.fit`
             passes a validation sample; plain `fit` needs it).
         probe_size: the most probe samples. A unit is dead only if it is off for
             all of them, so more samples mean fewer false alarms. Defaults to `1024`.
