@@ -2,8 +2,9 @@
 
 Whatever the user passes (arrays, an `(x, y)` tuple, a `tf.data.Dataset`, a
 `PyDataset`, a list of `(x, y)` batches or any iterable of batches), the
-monitors keep only a NumPy sample of at most `probe_size` samples. Memory is bounded by the probe, never by the
-data set, and the callback stays deep-copyable (a `tf.data.Dataset` is not).
+monitors keep only a NumPy sample of at most `probe_size` samples. Memory is
+bounded by the probe, never by the data set, and the callback stays
+deep-copyable (a `tf.data.Dataset` is not).
 """
 
 from dataclasses import dataclass
@@ -104,7 +105,9 @@ def describe(data):
     if _is_array(data):
         return f"{type(data).__name__} of shape {tuple(data.shape)}"
     if isinstance(data, (tuple, list)):
-        shown = [describe(d) for d in data[:3]] + ([f"... {len(data)} in all"] if len(data) > 3 else [])
+        shown = [describe(d) for d in data[:3]]
+        if len(data) > 3:  # a long list of batches: a few, and how many
+            shown.append(f"... {len(data)} in all")
         return f"{type(data).__name__}({', '.join(shown)})"
     if isinstance(data, dict):
         return "{" + ", ".join(f"{k!r}: {describe(v)}" for k, v in data.items()) + "}"
