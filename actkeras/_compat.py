@@ -1,6 +1,6 @@
 """The Keras and keras-tuner internals actkeras relies on, and the versions they were tested on.
 
-Four features reach past the public APIs, each behind a check made here (and the
+Five features reach past the public APIs, each behind a check made here (and the
 JAX gradient monitor keys its compiled function on `model._compile_loss`, the
 object Keras makes in each `compile`, so that a recompiled model is traced anew;
 where the attribute is missing the key holds `None` and only a new optimizer or
@@ -23,6 +23,10 @@ variable list tells):
   (`ArrayDataAdapter.get_tf_dataset`, the same batches in the same order) with
   tf.data's autotuning off (`tf_epoch_dataset`); on an untested Keras they hand Keras
   the arrays, as before.
+- `callbacks._units` reads which layer produced a standalone activation's input in a
+  Functional graph (`producer`, `call_inputs`: `KerasTensor._keras_history`,
+  `Operation._inbound_nodes`), to know whether its units are channels-first; where
+  Keras keeps these otherwise, the model's layers' common `data_format` is used.
 - `tuning.distributed` subclasses keras-tuner's gRPC servicer and client
   (`keras_tuner.src`). It is imported only when distributed tuning starts; an
   untested keras-tuner gets one warning, and missing internals a clear error.
@@ -199,3 +203,29 @@ def keras_tuner_internals():
         warn_once("keras_tuner", f"keras-tuner {version}: distributed tuning was tested with "
                   f"keras-tuner {_range(KERAS_TUNER_TESTED)} only; if workers misbehave, {fix}.")
     return protos, oracle_chief, oracle_client, trial
+
+
+def call_inputs(operation):
+    """The input tensors of each symbolic call of `operation` (a layer or a Functional
+    graph's op), one list per call (Keras's `_inbound_nodes` and `Node.input_tensors`);
+    `[]` where Keras keeps none or keeps them otherwise."""
+    nodes = getattr(operation, "_inbound_nodes", None)
+    if not isinstance(nodes, list):
+        return []
+    calls = [getattr(node, "input_tensors", None) for node in nodes]
+    return [list(c) for c in calls if isinstance(c, (list, tuple))]
+
+
+def producer(tensor):
+    """`(operation, its input tensors, which of its outputs)` of the call that made a
+    symbolic tensor of a Functional graph (Keras's `KerasTensor._keras_history`), or
+    `None` where Keras does not say (a concrete tensor, an unknown Keras)."""
+    history = getattr(tensor, "_keras_history", None)
+    operation = getattr(history, "operation", None)
+    node, index = getattr(history, "node_index", None), getattr(history, "tensor_index", None)
+    if operation is None or not isinstance(node, int) or not isinstance(index, int):
+        return None
+    calls = call_inputs(operation)
+    if node >= len(calls) and calls:
+        return None
+    return operation, calls[node] if calls else [], index

@@ -1,9 +1,10 @@
 """Probe data: a small, fixed sample the monitors measure on, taken once.
 
 Whatever the user passes (arrays, an `(x, y)` tuple, a `tf.data.Dataset`, a
-`PyDataset` or any iterable of batches), the monitors keep only a NumPy sample
-of at most `probe_size` samples. Memory is bounded by the probe, never by the
-data set, and the callback stays deep-copyable (a `tf.data.Dataset` is not).
+`PyDataset`, a list of `(x, y)` batches or any iterable of batches), the
+monitors keep only a NumPy sample of at most `probe_size` samples. Memory is
+bounded by the probe, never by the data set, and the callback stays
+deep-copyable (a `tf.data.Dataset` is not).
 """
 
 from dataclasses import dataclass
@@ -60,16 +61,43 @@ def _to_numpy(structure, name="probe_data", data=None):
     return arrays
 
 
+_FORMS = ("Give one set of arrays as x, (x, y) or (x, y, sample_weight), several inputs or "
+          "outputs as a list or dict of arrays ([x1, x2], {'name': x1}), and batches as a "
+          "list of (x, y) tuples ([(x1, y1), (x2, y2)]), a tf.data.Dataset or a PyDataset.")
+
+
 def _split(batch):
     """`x`, `(x,)`, `(x, y)` or `(x, y, sample_weight)` -> `(x, y, sample_weight)`."""
     if isinstance(batch, tuple):
         if not 1 <= len(batch) <= 3:
             raise ValueError(
-                "A probe tuple is (x,), (x, y) or (x, y, sample_weight). "
+                f"A probe tuple is (x,), (x, y) or (x, y, sample_weight). {_FORMS} "
                 f"Received: probe_data=tuple of length {len(batch)}"
             )
         return tuple(batch) + (None,) * (3 - len(batch))
     return batch, None, None
+
+
+def _batch_like(element):
+    return isinstance(element, tuple) and 1 <= len(element) <= 3
+
+
+def _is_batches(data, name):
+    """True for a list of `(x,)`, `(x, y)` or `(x, y, sample_weight)` tuples, or a tuple
+    of more than three of them: a sequence of batches. A tuple of at most three such
+    tuples reads as `(x, y)` with tuples of inputs and outputs too: an error says how to
+    give each."""
+    if not isinstance(data, (list, tuple)) or not data:
+        return False
+    if not all(_batch_like(element) for element in data):
+        return False
+    if isinstance(data, tuple) and len(data) <= 3:
+        raise ValueError(
+            f"`{name}` is a tuple of tuples, which reads both as (x, y) with several inputs "
+            f"or outputs and as a sequence of (x, y) batches. {_FORMS} "
+            f"Received: {name}={describe(data)}"
+        )
+    return True
 
 
 def describe(data):
@@ -77,7 +105,10 @@ def describe(data):
     if _is_array(data):
         return f"{type(data).__name__} of shape {tuple(data.shape)}"
     if isinstance(data, (tuple, list)):
-        return f"{type(data).__name__}({', '.join(describe(d) for d in data)})"
+        shown = [describe(d) for d in data[:3]]
+        if len(data) > 3:  # a long list of batches: a few, and how many
+            shown.append(f"... {len(data)} in all")
+        return f"{type(data).__name__}({', '.join(shown)})"
     if isinstance(data, dict):
         return "{" + ", ".join(f"{k!r}: {describe(v)}" for k, v in data.items()) + "}"
     spec = getattr(data, "element_spec", None)  # tf.data, without importing TensorFlow
@@ -89,14 +120,19 @@ def describe(data):
 def take_probe(data, probe_size, name="probe_data"):
     """Returns a `Probe` of at most `probe_size` samples of `data`, as NumPy.
 
-    Arrays larger than the probe give a fixed random subset (in order); a stream
-    gives its first `probe_size` samples and is read no further, so an endless
-    one is fine.
+    Arrays larger than the probe give a fixed random subset (in order); batches
+    give their first `probe_size` samples and are read no further, so an endless
+    stream is fine.
 
     Args:
         data: `x`, `(x,)`, `(x, y)` or `(x, y, sample_weight)` (arrays, or lists
-            and dicts of arrays for several inputs); a `tf.data.Dataset`, batched
-            or not; a `keras.utils.PyDataset`; or any iterable of batches.
+            and dicts of arrays for several inputs or outputs); a list of such
+            tuples (`[(x1, y1), (x2, y2)]`: batches, which must stack: the same
+            structure and sample shape); a `tf.data.Dataset`, batched or not; a
+            `keras.utils.PyDataset`; or any other iterable of batches. A list of
+            arrays is several inputs, never batches; a tuple of at most three
+            tuples is ambiguous (`(x, y)` with tuples of inputs and outputs, or
+            batches) and refused.
         probe_size: the most samples to keep.
         name: the argument named in errors. Defaults to `"probe_data"`.
 
@@ -104,7 +140,9 @@ def take_probe(data, probe_size, name="probe_data"):
         ValueError: no samples, parts of different lengths, or something that
             is not data; the message says what was received.
     """
-    if _is_array(data) or isinstance(data, (tuple, list, dict)):
+    if _is_batches(data, name):
+        x, y, weights = _take_stream(data, probe_size, name)
+    elif _is_array(data) or isinstance(data, (tuple, list, dict)):
         x, y, weights = _split(data)
         x, y, weights = (_to_numpy(part, name, data) for part in (x, y, weights))
         n = _length(x, name, data)
@@ -198,6 +236,9 @@ def _take_stream(data, probe_size, name):
         )
     except ValueError as error:  # batches of different structures or sample shapes
         raise ValueError(
-            f"`{name}` yields batches that do not stack ({error}). "
-            f"Received: {name}={describe(data)}"
+            f"`{name}` yields batches that do not stack ({error}): the probe is one array "
+            f"per input, so every batch must have the same structure and sample shape. "
+            f"Pad variable-length batches to one length (`keras.utils.pad_sequences`, or "
+            f"`padded_batch` for a tf.data.Dataset), or give one batch (or batches of one "
+            f"length) as the probe. Received: {name}={describe(data)}"
         ) from None

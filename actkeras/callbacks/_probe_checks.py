@@ -12,7 +12,7 @@ Each raises `ValueError` naming the argument (`probe_data`) and what was receive
 import keras
 import numpy as np
 
-from actkeras.callbacks._probe import _is_array, _split, describe
+from actkeras.callbacks._probe import _FORMS, _is_array, _split, describe
 
 
 def check_probe(probe, model, name="probe_data"):
@@ -25,7 +25,7 @@ def check_probe(probe, model, name="probe_data"):
     if len(arrays) != len(inputs):
         raise ValueError(
             f"`{name}` gives {len(arrays)} input arrays; the model takes {len(inputs)}. "
-            f"Received: {name}={describe(probe.x)}"
+            f"{_FORMS} Received: {name}={describe(probe.x)}"
         )
     if len(inputs) > 1:
         return  # several inputs: their order in a dict may differ; the model will tell

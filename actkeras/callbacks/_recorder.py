@@ -10,7 +10,9 @@ subclassed models, nested models and layers called several times (one *call
 site* per call) are measured alike. A site inside a `TimeDistributed` is called
 once per frame; its frames are stacked (`(samples, frames, ..., units)`) and
 handed over as one call per call of the wrapper, so that a unit counts as off
-only when it is off in every frame of every sample.
+only when it is off in every frame of every sample. Each site carries the axis
+of its units (a channel is axis 1 in a channels-first layout, see `_units`), so
+that a reduction reads units with `per_unit(tensor, site)`.
 
 How a pass runs (the mode, nothing updated) is in `_mode.py`. Unless its user
 runs the model eagerly, a monitor's pass is compiled: the pass with its
@@ -42,17 +44,9 @@ from actkeras.callbacks._backend import (
 )
 from actkeras.callbacks._bare_ops import bare_ops
 from actkeras.callbacks._mode import check_mode, measuring, patched, random_layers, run_model
+from actkeras.callbacks._units import per_unit, with_unit_axes  # noqa: F401 (per_unit: here too)
 
 MAX_ELEMENTS = 2**26  # values of the largest activation in one probe chunk (256 MB of float32)
-
-
-def per_unit(tensor):
-    """`tensor` as `(samples, units)`: a unit is the last axis (a channel for convolutions)."""
-    dtype = keras.backend.standardize_dtype(tensor.dtype)
-    tensor = keras.ops.cast(tensor, "float64" if dtype == "float64" else "float32")
-    if len(tensor.shape) < 2:
-        return keras.ops.reshape(tensor, (-1, 1))
-    return keras.ops.reshape(tensor, (-1, tensor.shape[-1]))
 
 
 @dataclass(frozen=True)
@@ -144,7 +138,9 @@ class Recorder:
 
     Args:
         model: any built Keras model.
-        sites: `ActivationSite`s of `model`.
+        sites: `ActivationSite`s of `model`; `recorder.sites` are the same as
+            `UnitSite`s, each with the axis of its units (see `_units`), and are
+            what `reduce` gets.
         mode: `"training"` or `"inference"` (see `_mode`). Defaults to `"training"`.
         compiled: compile each `reduce` into one pass (see the module) unless the
             model's user runs it eagerly; `reduce` must then return tensors (or
@@ -154,7 +150,7 @@ class Recorder:
 
     def __init__(self, model, sites, mode="training", compiled=False):
         self.model = model
-        self.sites = list(sites)
+        self.sites = with_unit_axes(model, sites)
         self.mode = check_mode(mode)
         self.compiled = bool(compiled) and traceable(model)
         self.calls = None
@@ -241,6 +237,7 @@ class Recorder:
             model = self.model
             key = ("pass", self.mode, reduce, signature, variables_key(model.variables),
                    tuple((s.name, id(s.layer), s.family, s.attribute, s.threshold, s.cap,
+                          s.unit_axis,
                           id(getattr(s.layer, s.attribute)) if s.fused else None)
                          for s in self.sites))  # fmt: skip
             build = _jax_pass if backend() == "jax" else _tf_pass

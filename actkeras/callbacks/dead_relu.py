@@ -8,7 +8,7 @@ from actkeras import checks
 from actkeras.callbacks._backend import to_numpy
 from actkeras.callbacks._activation_monitor import ActivationMonitor
 from actkeras.callbacks._monitor import NothingToWatchWarning
-from actkeras.callbacks._recorder import per_unit
+from actkeras.callbacks._units import per_unit
 
 WATCHED = ("rectifier", "leaky", "exponential", "smooth", "shrink")
 DEAD = ("rectifier", "shrink")  # the families whose off units get no gradient at all
@@ -54,8 +54,11 @@ class DeadReLUMonitor(ActivationMonitor):
     capped rectifier's unit (ReLU6) at or above its
     cap for every sample outputs the cap and gets no gradient either: it is
     *capped*, counted apart from dead units. A unit of a convolutional layer is a
-    channel (the last axis); inside a `TimeDistributed`, a unit is off only if it
-    is off in every frame of every sample.
+    channel: the last axis, or axis 1 for a layer with
+    `data_format="channels_first"` and for a standalone activation layer fed by
+    one (read from the model's graph; for a subclassed model, from its layers'
+    common `data_format`, see `actkeras.callbacks._units`); inside a
+    `TimeDistributed`, a unit is off only if it is off in every frame of every sample.
 
     Any Keras model works (Functional, Sequential, subclassed, nested at any
     depth): `find_activation_layers` finds actkeras layers,
@@ -96,8 +99,8 @@ class DeadReLUMonitor(ActivationMonitor):
 
     Args:
         probe_data: `x`, `(x, y)`, a `tf.data.Dataset` (batched or not), a
-            `PyDataset` or an iterable of batches; a sample of at most
-            `probe_size` samples is kept. Defaults to `None` (`actkeras.fit`
+            `PyDataset`, a list of `(x, y)` batches or any iterable of batches
+            (see `take_probe`); a sample of at most `probe_size` samples is kept. Defaults to `None` (`actkeras.fit`
             passes a validation sample; plain `fit` needs it).
         probe_size: the most probe samples. A unit is dead only if it is off for
             all of them, so more samples mean fewer false alarms. Defaults to `1024`.
@@ -231,7 +234,7 @@ class DeadReLUMonitor(ActivationMonitor):
 def _extremes(site, pre, out):
     """Per unit, the largest pre-activation and, for a capped rectifier or a shrink, the
     smallest."""
-    values = per_unit(pre)
+    values = per_unit(pre, site)
     high = keras.ops.max(values, axis=0)
     low = site.cap is not None or site.family == "shrink"
     return high, (keras.ops.min(values, axis=0) if low else None)
