@@ -266,10 +266,16 @@ def test_a_list_of_arrays_stays_several_inputs():
     assert record["layers"]["hidden"]["units"] == 4
 
 
-def test_a_tuple_of_up_to_three_tuples_is_ambiguous_and_says_how_to_give_each():
-    with pytest.raises(ValueError, match=r"reads both as \(x, y\).*list of \(x, y\) tuples"
-                                         r".*Received: probe_data=tuple\(tuple"):
-        take_probe(((X[:16], Y[:16]), (X[16:], Y[16:])), 100)
+def test_a_tuple_of_up_to_three_parts_is_x_y_sample_weight_as_keras_reads_it():
+    # Keras's `fit` reads ((x1, x2), (y1, y2)) as two inputs and two outputs: so does a probe.
+    xb = RNG.standard_normal((48, 3)).astype("float32")
+    probe = take_probe(((X, xb), (Y, Y)), 100)
+    assert [p.shape for p in probe.x] == [(48, 5), (48, 3)]
+    assert [len(p) for p in probe.y] == [48, 48]
+    # More than three (x, y) tuples cannot be (x, y, sample_weight): batches.
+    batches = tuple((X[i:i + 12], Y[i:i + 12]) for i in range(0, 48, 12))
+    probe = take_probe(batches, 100)
+    np.testing.assert_array_equal(probe.x, X)
 
 
 def test_variable_length_batches_say_what_to_do():

@@ -84,20 +84,14 @@ def _batch_like(element):
 
 def _is_batches(data, name):
     """True for a list of `(x,)`, `(x, y)` or `(x, y, sample_weight)` tuples, or a tuple
-    of more than three of them: a sequence of batches. A tuple of at most three such
-    tuples reads as `(x, y)` with tuples of inputs and outputs too: an error says how to
-    give each."""
+    of more than three of them: a sequence of batches. A tuple of at most three parts is
+    Keras's own `(x, y, sample_weight)` whatever its parts are (`((x1, x2), (y1, y2))`:
+    two inputs and two outputs), as `fit` reads it."""
     if not isinstance(data, (list, tuple)) or not data:
         return False
-    if not all(_batch_like(element) for element in data):
-        return False
     if isinstance(data, tuple) and len(data) <= 3:
-        raise ValueError(
-            f"`{name}` is a tuple of tuples, which reads both as (x, y) with several inputs "
-            f"or outputs and as a sequence of (x, y) batches. {_FORMS} "
-            f"Received: {name}={describe(data)}"
-        )
-    return True
+        return False
+    return all(_batch_like(element) for element in data)
 
 
 def describe(data):
@@ -131,8 +125,8 @@ def take_probe(data, probe_size, name="probe_data"):
             structure and sample shape); a `tf.data.Dataset`, batched or not; a
             `keras.utils.PyDataset`; or any other iterable of batches. A list of
             arrays is several inputs, never batches; a tuple of at most three
-            tuples is ambiguous (`(x, y)` with tuples of inputs and outputs, or
-            batches) and refused.
+            parts is `(x, y, sample_weight)` as Keras's `fit` reads it, also when its
+            parts are tuples (`((x1, x2), (y1, y2))`: two inputs, two outputs).
         probe_size: the most samples to keep.
         name: the argument named in errors. Defaults to `"probe_data"`.
 
