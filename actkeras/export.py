@@ -113,14 +113,9 @@ def check_destination(destination, overwrite=False):
         raise FileExistsError(
             f"An export already exists at {destination}; pass overwrite=True to replace "
             f"it, or choose another name. Received: name={destination.name!r}")
-    if state == "file":
-        raise ValueError(f"{destination} is a file, not an export: choose another name. "
-                         f"Received: name={destination.name!r}")
-    if state == "other":
-        raise ValueError(
-            f"{destination} is a folder that is not an actkeras export (no metadata.json "
-            f"written by actkeras; it holds {ownership.contents(destination)}), so it is "
-            f"never replaced: choose another name. Received: name={destination.name!r}")
+    problem = ownership.export_problem(destination)
+    if problem:
+        raise ValueError(f"{problem} Received: name={destination.name!r}")
 
 
 def _move(names, source, target):

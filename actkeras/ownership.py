@@ -51,6 +51,19 @@ def export_state(path):
     return "ours" if ours else "other"
 
 
+def export_problem(path):
+    """Why `path` can never take an export, whatever the overwrite option says (a file
+    there, or a folder that is not an export: never replaced), or `None`."""
+    state = export_state(path)
+    if state == "file":
+        return f"{path} is a file, not an export: choose another name."
+    if state == "other":
+        return (f"{path} is a folder that is not an actkeras export (no metadata.json written "
+                f"by actkeras; it holds {contents(path)}): it is never replaced; choose another "
+                f"name.")
+    return None
+
+
 def export_extras(path):
     """The entries of an export folder that the export did not write (the user's)."""
     return sorted(p.name for p in Path(path).iterdir() if p.name not in EXPORT_FILES)
@@ -85,6 +98,19 @@ def search_state(path):
     if (path / SEARCH_MARKER).is_file() or (path / "oracle.json").is_file():
         return "ours"
     return "other" if any(path.iterdir()) else None
+
+
+def search_problem(path, other="another directory or project name", overwrite="overwrite"):
+    """Why a search can never live in `path` (a file, or a folder holding other files: the
+    search's would mix with them, with or without `overwrite`), or `None`; `other` and
+    `overwrite` name the arguments, as the caller's user knows them."""
+    state = search_state(path)
+    if state == "file":
+        return f"{path} is a file, not a folder for the search: use {other}."
+    if state == "other":
+        return (f"{path} holds no search but other files ({contents(path)}), so the search "
+                f"does not go there, with or without {overwrite}: use {other}.")
+    return None
 
 
 def search_entries(path):

@@ -103,14 +103,9 @@ def check_destination(name, args, name_option="--name"):
     state = ownership.export_state(destination)
     if state == "ours" and not args.export_overwrite:
         raise _exists(name, args)
-    if state == "file":
-        raise UsageError(f"{destination} is a file, not an export: choose another name. "
-                         f"Received: {name_option} {name}")
-    if state == "other":
-        raise UsageError(
-            f"{destination} is a folder that is not an actkeras export (no metadata.json "
-            f"written by actkeras; it holds {ownership.contents(destination)}): it is never "
-            f"replaced; choose another name. Received: {name_option} {name}")
+    problem = ownership.export_problem(destination)
+    if problem:
+        raise UsageError(f"{problem} Received: {name_option} {name}")
     check_writable(root, option="--export-root")
 
 

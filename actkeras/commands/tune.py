@@ -136,16 +136,10 @@ def _check_folder(args):
         raise UsageError(f"--directory {directory} is a file, not a folder. "
                          f"Received: --directory {directory}")
     project = directory / args.project_name
-    state = ownership.search_state(project)
-    if state == "file":
-        raise UsageError(f"{project} is a file, not a folder for the search: choose another "
-                         f"--directory or --project-name. Received: --project-name "
-                         f"{args.project_name}")
-    if state == "other":
-        raise UsageError(
-            f"{project} holds no search but other files ({ownership.contents(project)}), so "
-            f"the search does not go there, with or without --overwrite: choose another "
-            f"--directory or --project-name. Received: --project-name {args.project_name}")
+    problem = ownership.search_problem(project, "another --directory or --project-name",
+                                       "--overwrite")
+    if problem:
+        raise UsageError(f"{problem} Received: --project-name {args.project_name}")
     check_writable(project, option="--directory")
 
 

@@ -133,15 +133,10 @@ def check_project_dir(project_dir):
     """A search lives in a folder of its own: one that does not exist, is empty or holds
     a search (resumed, or discarded with `overwrite`). A file, or a folder holding
     anything else, is refused: the search's files would mix with the user's."""
-    state = ownership.search_state(project_dir)
-    if state == "file":
-        raise ValueError(f"{project_dir} is a file, not a folder for the search: use another "
-                         f"`directory` or `project_name`. Received: {project_dir}")
-    if state == "other":
-        raise ValueError(
-            f"{project_dir} holds no search but other files ({ownership.contents(project_dir)}), "
-            f"so the search does not go there (with or without `overwrite=True`): use another "
-            f"`directory` or `project_name`. Received: {project_dir}")
+    problem = ownership.search_problem(project_dir, "another `directory` or `project_name`",
+                                       "`overwrite=True`")
+    if problem:
+        raise ValueError(f"{problem} Received: {project_dir}")
 
 
 def discard_search(project_dir):
