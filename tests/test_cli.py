@@ -550,10 +550,15 @@ def test_bench_says_which_backend_failed_and_why(tmp_path, capsys):
     other = "jax" if keras_backend() == "tensorflow" else "tensorflow"
     code = main(["bench", "--backend", other, "--source", "large", "--data-dir", str(tmp_path),
                  "--steps", "3", "--rounds", "1", "--cost-rounds", "0", "--mlp-rounds", "0"])
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     assert code == 1
-    assert f"actkeras bench: error: the {other} measurement failed (exit 1): " in err
-    assert str(tmp_path) in err  # the child's own one-line reason
+    assert (f"actkeras bench: error: the {other} measurement failed (exit 1; its error is "
+            f"above, after [{other}])") in err
+    # The child's own reason passes through with its backend's prefix, and only there.
+    lines = (out + err).splitlines()
+    assert sum(f"[{other}] actkeras bench: error: " in line for line in lines) == 1, out + err
+    naming = [line for line in lines if str(tmp_path) in line]
+    assert naming and all(line.startswith(f"[{other}] ") for line in naming), out + err
 
 
 def keras_backend():
