@@ -145,5 +145,6 @@ def test_the_other_backends_folder_is_checked_before_it_joins_a_report(tmp_path)
         compare.other_backend(jax, "quick", "jax")
     with pytest.raises(ValueError, match="'quick' preset, not 'full'"):
         compare.other_backend(jax, "full", "tensorflow")
-    with pytest.raises(ValueError, match="results.json does not exist"):
+    with pytest.raises(ValueError, match="results.json does not exist") as raised:
         compare.other_backend(tmp_path / "nowhere", "quick", "tensorflow")
+    assert str(raised.value).count("Received:") == 1, raised.value  # said once, not twice

@@ -145,8 +145,10 @@ def other_backend(folder, preset, backend):
     try:
         results = _results(folder)
     except (OSError, ValueError) as error:
+        reason = str(error).rstrip(".")  # it may name what it received already: once is enough
+        received = "" if "Received:" in reason else f". Received: compare_with={str(folder)!r}"
         raise ValueError(f"--compare-with takes the folder of a finished reproduction on the "
-                         f"other backend: {error}. Received: compare_with={str(folder)!r}") from None
+                         f"other backend: {reason}{received}") from None
     theirs = backend_of(results)
     if results.get("preset") != preset:
         raise ValueError(f"{folder} holds a reproduction of the {results.get('preset')!r} "
