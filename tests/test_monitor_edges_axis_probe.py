@@ -8,7 +8,6 @@ keras-contrib's DeadReluDetector conv cases are ported in both data formats. Eve
 is made by hand (NumPy) from the layers' own outputs. Runs on TensorFlow and on JAX.
 """
 
-import warnings
 
 import keras
 import numpy as np
@@ -16,6 +15,7 @@ import pytest
 
 from actkeras.callbacks import DeadReLUMonitor, DeadUnitWarning, GradientNormLogger
 from actkeras.callbacks._probe import take_probe
+from monitoring import measure_with_warnings
 
 BACKEND = keras.backend.backend()
 CF = "channels_first"
@@ -32,13 +32,9 @@ def _skip_tf_conv(data_format=CF):
 
 def _measure(monitor, model):
     """One measurement outside `fit` (no training step: TensorFlow's CPU kernels have no
-    channels-first convolution gradient)."""
-    monitor.set_model(model)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        monitor.on_train_begin()
-        monitor.on_epoch_end(0, {})
-    return monitor.records[-1], [w for w in caught if issubclass(w.category, DeadUnitWarning)]
+    channels-first convolution gradient), and its dead-unit warnings."""
+    record, caught = measure_with_warnings(monitor, model)
+    return record, [w for w in caught if issubclass(w.category, DeadUnitWarning)]
 
 
 def _dead_channels(values, axis):

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from actkeras.callbacks import ActivationStats, DeadReLUMonitor, GradientNormLogger
+from monitoring import measure_once
 
 RNG = np.random.default_rng(11)
 X = RNG.normal(size=(48, 4)).astype("float32")
@@ -27,14 +28,10 @@ def _compile(model, **kwargs):
 
 
 def _measure(monitor, model):
-    """One measurement outside `fit`, on the model as it is."""
-    monitor.set_model(model)
+    """One measurement outside `fit`, on the model as it is, warnings ignored."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        monitor.on_train_begin()
-        monitor.on_epoch_end(0, {})
-        monitor.on_train_end()
-    return monitor.records[-1]
+        return measure_once(monitor, model, end=True)
 
 
 def _numpy(variable):

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from actkeras.callbacks import ActivationStats, DeadReLUMonitor, GradientNormLogger
+from monitoring import measure_once
 
 BACKEND = keras.backend.backend()
 RNG = np.random.default_rng(3)
@@ -26,11 +27,7 @@ SEQ = RNG.normal(size=(32, 4, 3)).astype("float32")
 TARGET = RNG.normal(size=(32, 1)).astype("float32")
 
 
-def _measure(monitor, model):
-    monitor.set_model(model)
-    monitor.on_train_begin()
-    monitor.on_epoch_end(0, {})
-    return monitor.records[-1]
+_measure = measure_once
 
 
 def _global_norm(model, x, y):

@@ -9,7 +9,6 @@ pre-activations. Runs on TensorFlow and on JAX.
 """
 
 import functools
-import warnings
 
 import keras
 import numpy as np
@@ -22,6 +21,7 @@ from actkeras.callbacks import (
     DeadReLUMonitor,
     find_activation_layers,
 )
+from monitoring import measure_with_warnings
 
 NUM_SAMPLES = 64
 RNG = np.random.default_rng(11)
@@ -29,14 +29,10 @@ X = RNG.normal(size=(NUM_SAMPLES, 6)).astype("float32")
 Y = np.zeros((NUM_SAMPLES, 1), "float32")
 
 
-def _measure(monitor, model, x=X):
-    """One measurement outside `fit`, warnings kept."""
-    monitor.set_model(model)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        monitor.on_train_begin()
-        monitor.on_epoch_end(0, {})
-    return monitor.records[-1], [str(w.message) for w in caught]
+def _measure(monitor, model):
+    """One measurement outside `fit`, and its warnings' messages."""
+    record, caught = measure_with_warnings(monitor, model)
+    return record, [str(w.message) for w in caught]
 
 
 def _outputs(inputs, tensors, x=X):
@@ -70,7 +66,7 @@ def test_std_is_right_for_a_large_mean_and_a_small_spread_over_several_chunks():
     model = keras.Model(inputs, keras.layers.Dense(1)(merged))
     stats = ActivationStats(probe_data=x)
     stats.chunk_size = 100  # three chunks: 100, 100 and 56 samples
-    record, _ = _measure(stats, model, x)
+    record, _ = _measure(stats, model)  # (the probe is the monitor's own)
     for name, out in zip(["sig", "relu", "plain"], _outputs(inputs, [sig, relu, plain], x)):
         layer = record["layers"][name]
         # Before: sig 0.0 (NumPy 5.7e-6), relu 0.034 (NumPy 0.017) on TensorFlow.
