@@ -13,6 +13,7 @@ adds the traceback (the exit code stays) and shows TensorFlow's own start-up log
 """
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
@@ -96,9 +97,13 @@ def main(argv=None):
             _check_env_data_dir(args)
             if hasattr(module, "check"):
                 module.check(args)  # before the backend loads: a bad argument costs nothing
-            if not args.debug and len(chosen) < 2:  # several backends: each in its own process
-                quiet.start_quietly()
-            return int(module.run(args) or 0)
+            # The command's settings for the processes it runs, this one included: before
+            # Keras loads here.
+            environment = getattr(module, "environment", lambda args: contextlib.nullcontext())
+            with environment(args):
+                if not args.debug and len(chosen) < 2:  # several backends: each in its own process
+                    quiet.start_quietly()
+                return int(module.run(args) or 0)
     except KeyboardInterrupt:
         if args.debug:
             traceback.print_exc()

@@ -6,9 +6,12 @@ second invocation skips the finished runs (`--force` runs them again).
 `--backend jax` runs the reproduction on Keras's JAX backend in processes of its own
 (this one, where Keras has not loaded yet, else a fresh one), into a folder of its own;
 `--compare-with` adds the other backend's verdicts to the sensitivity tables;
-`--scheduler` sends the runs to a Dask cluster (`experiments.cluster`).
+`--scheduler` sends the runs to a Dask cluster (`experiments.cluster`). On JAX, the
+command's processes keep compiled programs in JAX's persistent compilation cache
+(`experiments.compile_cache`).
 """
 
+import contextlib
 import shlex
 import sys
 
@@ -151,8 +154,26 @@ def run(args):
     return reproduce(
         args.preset, args.out, claim_ids=args.claims, seeds=args.seeds, force=args.force,
         verbose=0 if args.quiet else 2, data_dir=args.data_dir, export=args.export,
-        readme=args.readme, progress=lambda line: print(line, flush=True), command=command,
+        readme=args.readme, progress=progress, command=command,
         jobs=args.jobs, overwrite=args.overwrite, stale=args.stale or "refuse",
         backend=args.backend, compare_with=args.compare_with, scheduler=args.scheduler,
         replace_readme=args.readme_replace,
     )
+
+
+def progress(line):
+    print(line, flush=True)
+
+
+def environment(args):
+    """The command's processes on JAX, this one from before Keras loads, keep compiled
+    programs in JAX's persistent compilation cache (`experiments.compile_cache`); nothing
+    for TensorFlow, or for a remote cluster's workers, which keep their own settings."""
+    from actkeras import backends
+
+    backend = args.backend or backends.requested()
+    if backend != "jax" or args.scheduler not in (None, "local"):
+        return contextlib.nullcontext()
+    from actkeras.experiments.compile_cache import for_reproduction
+
+    return for_reproduction(progress)
