@@ -42,6 +42,8 @@ def test_the_users_own_settings_win(tmp_path, clean_env):
     env, note = settings(tmp_path / "other")
     assert env == {} and note.endswith(f"{tmp_path / 'mine'} (your {ENV_DIR})")
     assert not (tmp_path / "other").exists()  # nothing made
+    clean_env.setenv("ACTKERAS_NO_CACHE", "1")  # JAX still uses the user's folder: said so
+    assert settings(tmp_path)[1].endswith(f"(your {ENV_DIR})")
     clean_env.delenv(ENV_DIR)
     clean_env.setenv("ACTKERAS_NO_CACHE", "1")
     assert settings(tmp_path) == ({}, "JAX compilation cache: off (ACTKERAS_NO_CACHE=1)")

@@ -63,8 +63,8 @@ def folder(root=None):
 
 
 def _unsafe(path):
-    """Why `path` (and its folders up to the first that exists) may not hold the cache,
-    or `None`. Made here with the user's permissions only."""
+    """Why the folder `path` may not hold the cache, or `None`; made here (for the user
+    alone) if missing."""
     try:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
         info = path.stat()
@@ -83,11 +83,11 @@ def settings(root=None):
     """`(environment, note)`: the variables that turn JAX's cache on for the processes
     started with them (`{}` when it stays off), and one line saying where it is or why
     it is off."""
+    path = folder(root)
+    if os.environ.get(ENV_DIR) and os.environ[ENV_DIR] != str(path):  # JAX will use it
+        return {}, f"JAX compilation cache: {os.environ[ENV_DIR]} (your {ENV_DIR})"
     if not cache.enabled():
         return {}, f"JAX compilation cache: off ({cache.ENV_NO_CACHE}=1)"
-    path = folder(root)
-    if os.environ.get(ENV_DIR) and os.environ[ENV_DIR] != str(path):
-        return {}, f"JAX compilation cache: {os.environ[ENV_DIR]} (your {ENV_DIR})"
     why = _unsafe(path)
     if why:
         return {}, f"JAX compilation cache: off, {why}: {path}"
