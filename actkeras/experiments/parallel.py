@@ -21,7 +21,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 
-from actkeras import quiet
+from actkeras import backends, quiet
 from actkeras.experiments.runner import (
     DataCache,
     clock,
@@ -57,7 +57,11 @@ def run_parallel(specs, out, jobs, *, force=False, data_dir=None, export=False,
         return set()
     workers = min(jobs, len(todo))
     threads = max(1, (os.cpu_count() or 1) // workers)
-    progress(f"{len(todo)} runs for {workers} worker processes ({threads} CPU threads each)")
+    # TensorFlow's threads are set per worker (`start_worker`); XLA's CPU client takes
+    # every core in each process, and limiting it to one measured slower on 2 cores.
+    share = (f"{threads} CPU threads each" if backends.requested() != "jax"
+             else "each with XLA's threads on every core")
+    progress(f"{len(todo)} runs for {workers} worker processes ({share})")
     finished = Finished(todo, progress)
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=start_worker, initargs=(threads, data_dir))
