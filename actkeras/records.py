@@ -29,14 +29,23 @@ def version(package):
         return None
 
 
-def _cpu_model():
+def cpu_info(*fields):
+    """`{field: value}` of the first CPU's `fields` in `/proc/cpuinfo` (Linux; `{}` elsewhere)."""
+    found = {}
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
     except OSError:
-        pass
-    return platform.processor() or platform.machine()
+        return found
+    for line in lines:
+        key, _, value = line.partition(":")
+        if key.strip() in fields:
+            found.setdefault(key.strip(), value.strip())
+    return found
+
+
+def _cpu_model():
+    return (cpu_info("model name").get("model name") or platform.processor()
+            or platform.machine())
 
 
 def _accelerators(backend):

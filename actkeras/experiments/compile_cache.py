@@ -26,12 +26,11 @@ machine's programs to another.
 
 import contextlib
 import hashlib
-import importlib.metadata
 import os
 import platform
 import stat
-from pathlib import Path
 
+from actkeras import records
 from actkeras.data import cache
 
 ENV_DIR = "JAX_COMPILATION_CACHE_DIR"
@@ -43,21 +42,14 @@ SETTINGS = {"JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
 
 def _cpu():
     """The CPU's model and instruction-set flags (Linux), else what `platform` knows."""
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError:
-        lines = []
-    wanted = [line for line in lines if line.split(":")[0].strip() in ("model name", "flags")]
-    return "\n".join(dict.fromkeys(wanted)) or f"{platform.processor()} {platform.machine()}"
+    info = records.cpu_info("model name", "flags")
+    return "\n".join(info.values()) or f"{platform.processor()} {platform.machine()}"
 
 
 def folder(root=None):
     """This jaxlib's and this CPU's cache folder under `root` (default: actkeras's
     cache folder)."""
-    try:
-        jaxlib = importlib.metadata.version("jaxlib")
-    except importlib.metadata.PackageNotFoundError:
-        jaxlib = "none"
+    jaxlib = records.version("jaxlib") or "none"
     cpu = hashlib.sha256(_cpu().encode()).hexdigest()[:12]
     return cache.cache_dir(root) / "jax" / f"jaxlib-{jaxlib}-{platform.machine()}-{cpu}"
 
