@@ -160,3 +160,37 @@ def test_a_finished_search_from_before_the_rule_is_resumed_and_widened(tmp_path,
     from actkeras.experiments.compare import run_digest
 
     assert run_digest({"search": resumed}) == run_digest({"search": result["search"]})
+
+
+def test_a_search_finding_sets_its_lead_beside_the_judged_seeds_spread():
+    # Claim 1's ReLU search in the committed report: 1.5 led 0.5 by 0.12 points in one run
+    # each, while the judged seeds at 1.5 spread by about half a point.
+    search = {"rates": [0.05, 0.15, 0.5, 1.5, 5.0], "best": 1.5, "added": {},
+              "scores": [0.8609, 0.8882, 0.8917, 0.8929, 0.0]}
+    seeds = {0: 0.872, 1: 0.873, 2: 0.882, 3: 0.885, 4: 0.879}
+    close = c.search_margin(search, seeds)
+    assert close.startswith("it led the next best rate, 0.5, by 0.1 points (one run each)")
+    assert "less than the spread of the arm's 5 judged seeds at 1.5" in close
+    assert "another seed could reverse" in close
+    clear = c.search_margin(dict(search, scores=[0.80, 0.85, 0.86, 0.95, 0.0]), seeds)
+    assert "by 9.0 points" in clear and "more than the spread" in clear
+    assert "reverse" not in clear
+    tiny = c.search_margin(dict(search, scores=[0.8, 0.8, 0.8928, 0.8930, 0.0]), seeds)
+    assert "by 0.02 points" in tiny  # a lead under 0.1 point is not printed as 0.0
+    # No judged seeds (or one): the lead alone; a diverged seed is not a value.
+    lead = "it led the next best rate, 0.5, by 0.1 points (one run each)"
+    assert c.search_margin(search, {0: 0.87, 1: None}) == lead
+    assert c.search_margin(search, None) == lead
+    # A tie in the grid is said as a tie; one with an added rate is left to `search_note`.
+    tied = dict(search, scores=[0.1, 0.2, 0.9, 0.9, 0.0], best=0.5)
+    assert c.search_margin(tied, seeds) == "1.5 scored exactly as 0.5 (a tie goes to the lower rate)"
+    assert c.search_margin(dict(tied, added={1.5: "top"}), seeds) == ""
+    # Nothing to compare with: one rate scored, or none.
+    assert c.search_margin({"rates": [0.5], "scores": [0.9], "best": 0.5}, seeds) == ""
+    assert c.search_margin({"rates": [], "scores": [], "best": None}, seeds) == ""
+    # In the findings, the search's arm is read from the tuned setting by its label.
+    numbers = {"searches": {"relu (search)": dict(search, trains=True, grid=search["rates"])},
+               "settings": {"tuned": {"relu": {"values": {"valid": seeds}}}}}
+    [finding] = c.search_findings(numbers)
+    assert finding.startswith("search relu (search): best learning rate 1.5 (it led")
+    assert "5 judged seeds" in finding

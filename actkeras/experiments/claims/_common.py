@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 
 from actkeras.experiments import decide, stats
+from actkeras.experiments.rules import TUNED
 
 
 @dataclass(frozen=True)
@@ -171,10 +172,42 @@ def search_note(search):
     return "; ".join(text)
 
 
+def search_margin(search, judged):
+    """One clause on how far a search's best rate led the next best, in its one run per
+    rate, beside the spread of the arm's judged seeds at the best rate (`judged`: their
+    final validation accuracies, the search's own score), or `""` without a next best.
+
+    A search scores each rate on one seed; a lead smaller than the spread between seeds
+    at one rate is a pick that another seed, or another backend's float rounding, can
+    turn (a finding: the rule stays as declared)."""
+    scores = dict(zip(search.get("rates") or [], search.get("scores") or []))
+    best = search.get("best")
+    others = sorted(((s, r) for r, s in scores.items() if r != best and s is not None),
+                    key=lambda sr: (-sr[0], sr[1]))
+    if best is None or scores.get(best) is None or not others:
+        return ""
+    runner_score, runner = others[0]
+    if runner_score == scores[best]:  # a tie goes to the lower rate
+        return ("" if runner in (search.get("added") or {})  # `search_note` says so
+                else f"{runner:g} scored exactly as {best:g} (a tie goes to the lower rate)")
+    lead = 100 * (scores[best] - runner_score)
+    shown = f"{lead:.1f}" if lead >= 0.095 else f"{lead:.1g}"  # never "by 0.0 points"
+    text = f"it led the next best rate, {runner:g}, by {shown} points (one run each)"
+    seeds = stats.summarize((judged or {}).values())
+    if seeds is None or seeds.n < 2:
+        return text
+    spread = (f"the spread of the arm's {seeds.n} judged seeds at {best:g} (standard "
+              f"deviation {100 * seeds.std:.1f} points)")
+    if lead < 100 * seeds.std:
+        return f"{text}, less than {spread}: a lead that another seed could reverse"
+    return f"{text}, more than {spread}"
+
+
 def search_findings(numbers):
     """One finding per finished learning-rate search of `numbers["searches"]`: its best
-    rate, where it lies and what the grid-extension rule did (`search_note`), or that no
-    rate took the arm above chance."""
+    rate, where it lies and what the grid-extension rule did (`search_note`), how far it
+    led the next best rate (`search_margin`), or that no rate took the arm above chance."""
+    tuned = (numbers.get("settings") or {}).get(TUNED) or {}
     found = []
     for label, search in (numbers.get("searches") or {}).items():
         if search.get("best") is None:
@@ -188,8 +221,10 @@ def search_findings(numbers):
                          "rate at which it trains, so its tuned runs show the arm at one more "
                          "rate, not at its best")
             continue
-        note = search_note(search)
-        found.append(text + (f" ({note})" if note else ""))
+        arm = label.removesuffix(" (search)")
+        judged = ((tuned.get(arm) or {}).get("values") or {}).get("valid")
+        notes = [n for n in (search_note(search), search_margin(search, judged)) if n]
+        found.append(text + (f" ({'; '.join(notes)})" if notes else ""))
     return found
 
 

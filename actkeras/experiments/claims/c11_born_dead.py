@@ -40,9 +40,12 @@ INITS = {"he": "He normal, zero biases", "rai": "randomized asymmetric (RAI)"}
 QUOTED = {(10, 10): ("under 1 %", 0.01, "below"), (5, 10): ("over 10 %", 0.10, "above"),
           (3, 10): ("about 60 %", 0.60, "about")}
 UNCONFIRMED = ("the three numbers are quoted from secondary summaries of the paper (issue 31, "
-               "and a public summary that gives the same three); its text could not be read "
-               "here, so they are shown beside ours and not judged, and the verdict rests on "
-               "the trends alone")
+               "and a public summary that gives the same three, calling them probabilities of "
+               "'collapse', the word the authors' earlier paper uses for networks that end "
+               "constant after training); the paper's text could not be read here (the "
+               "copies searched on 7 December 2026 hold its abstract and the opening of its "
+               "introduction only), so they are shown beside ours and not judged, and the "
+               "verdict rests on the trends alone")
 
 
 def key(width, depth):

@@ -104,7 +104,8 @@ def build(sizes, tuned):
                                             "diminishing; He converges"},
                    "14-layer model (Table 2)": {"top-1 / top-5 error (%)": "Xavier 33.90 / "
                                                 "13.44, He 33.82 / 13.34"}},
-        published_source="He et al. 2015, section 2.2 and Figures 2 and 3 (ImageNet)",
+        published_source="He et al. 2015, section 2.2, Table 2 and Figures 2 and 3 (ImageNet; "
+                         "checked against the text of arXiv:1502.01852v1)",
     )
 
 

@@ -172,8 +172,8 @@ def trainability(claim, results, labels, search_numbers):
         search = search_numbers.get(f"{label} (search)") or {}
         best = "–"
         if search.get("best") is not None:
-            note = c.search_note(search)
-            best = f"{search['best']:g}" + (f" ({note})" if note else "")
+            notes = [n for n in (c.search_note(search), c.search_margin(search, valid)) if n]
+            best = f"{search['best']:g}" + (f" ({'; '.join(notes)})" if notes else "")
         if search and not search.get("trains", True):
             best = "none: at chance at every rate of its grid"
         added = search.get("added") or {}
