@@ -170,15 +170,23 @@ def _offer_probe_data(callbacks, data):
             callback.set_probe_data(x, y)
 
 
-def evaluate(model, data, batch_size=EVAL_BATCH, history=None):
-    """Loss and accuracy on every non-empty split of `data`, as plain floats.
+SPLITS = ("train", "valid", "test")
+
+
+def evaluate(model, data, batch_size=EVAL_BATCH, history=None, splits=SPLITS):
+    """Loss and accuracy on every non-empty split of `data` named in `splits`, as plain
+    floats (`{"train_loss", "train_accuracy", ...}`).
 
     With the `History` of the `fit` that left the model as it is, the validation split's
     numbers are its last epoch's: `fit` validated after its last step through the same
     pipeline and batch size, so evaluating again would give them again, bitwise."""
+    unknown = [s for s in splits if s not in SPLITS]
+    if unknown or not splits:
+        raise ValueError(f"`splits` names the splits to score, some of {', '.join(SPLITS)}. "
+                         f"Received: splits={splits!r}")
     results = {}
     validated = _last_validation(history) if batch_size == EVAL_BATCH else None
-    for split in ("train", "valid", "test"):
+    for split in (s for s in SPLITS if s in splits):
         x, y = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")
         if split == "valid" and validated is not None:
             results.update(validated)

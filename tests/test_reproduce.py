@@ -136,6 +136,24 @@ def test_reproduce_end_to_end_then_resume_only_what_is_missing(tmp_path):
     assert _results(out) == first
 
 
+def test_a_run_that_skips_the_final_training_split_records_the_rest_unchanged(tmp_path):
+    base = RunSpec(claim=0, label="ok", activation="relu", preset="mlp", dataset="fashion_mnist",
+                   subset=(256, 64, 64), overrides={"units": 8, "depth": 1, "epochs": 1},
+                   monitors=("dead",))
+    lean = replace(base, final_train=False)
+    diverging = replace(lean, label="nan", overrides={"units": 8, "depth": 1, "epochs": 2,
+                                                      "learning_rate": 1e30})
+    assert lean.run_id != base.run_id  # another record, so another run
+    results = run_specs([base, lean, diverging], tmp_path, verbose=0)
+    full, short = results[base.run_id], results[lean.run_id]
+    assert full["status"] == short["status"] == "ok"
+    assert set(full["metrics"]) - set(short["metrics"]) == {"train_loss", "train_accuracy"}
+    assert short["metrics"] == {k: v for k, v in full["metrics"].items()
+                                if not k.startswith("train_")}
+    assert short["history"] == full["history"] and short["monitors"] == full["monitors"]
+    assert results[diverging.run_id]["status"] == "diverged"
+
+
 @pytest.mark.slow
 def test_failed_and_diverged_runs_are_recorded_and_the_rest_goes_on(tmp_path):
     base = RunSpec(claim=0, label="ok", activation="relu", preset="mlp", dataset="fashion_mnist",

@@ -221,6 +221,11 @@ def test_fit_by_epochs_and_evaluate():
     metrics = evaluate(model, _data())
     assert set(metrics) == {"train_loss", "train_accuracy", "valid_loss", "valid_accuracy"}
     assert 0.0 <= metrics["train_accuracy"] <= 1.0
+    assert evaluate(model, _data(), splits=("valid",)) == {
+        k: v for k, v in metrics.items() if k.startswith("valid_")}
+    for bad in (("training",), ()):
+        with pytest.raises(ValueError, match="Received: splits="):
+            evaluate(model, _data(), splits=bad)
 
 
 @pytest.mark.parametrize("length", [{"epochs": 2}, {"steps": 25}])

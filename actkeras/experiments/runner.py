@@ -260,7 +260,7 @@ def _data_record(data):
 
 def _train(spec, data, verbose):
     from actkeras.models import build_model
-    from actkeras.training import evaluate, fit, history_records
+    from actkeras.training import SPLITS, evaluate, fit, history_records
 
     overrides = dict(spec.overrides)
     overrides.setdefault("seed", spec.seed)
@@ -280,8 +280,12 @@ def _train(spec, data, verbose):
         history = fit(model, data, callbacks=callbacks, verbose=verbose, log_every=spec.log_every,
                       check_every=1)
     records = history_records(history)
-    metrics = plain(evaluate(model, data, history=history))
-    diverged = (any(row.get("loss") is None for row in records) or metrics.get("train_loss") is None
+    splits = SPLITS if spec.final_train else tuple(s for s in SPLITS if s != "train")
+    metrics = plain(evaluate(model, data, history=history, splits=splits))
+    # A loss that is not a number (None once plain) on the first split scored: diverged.
+    first = next((f"{s}_loss" for s in splits if f"{s}_loss" in metrics), None)
+    diverged = (any(row.get("loss") is None for row in records)
+                or first is None or metrics[first] is None
                 or getattr(history, "diverged_at_step", None) is not None)
     measured = {}
     if not diverged:

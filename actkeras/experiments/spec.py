@@ -25,7 +25,7 @@ _DISPLAY_FIELDS = ("claim", "label", "tuned_from")
 _TUPLES = ("monitors", "eval_steps", "eval_epochs", "measures", "grid")
 # Fields added after runs were made, with the value every earlier run had: left out of
 # `run_id` at that value, so that the earlier runs keep their ids.
-_LATER_FIELDS = {"eval_train_every": True, "minibatch": False}
+_LATER_FIELDS = {"eval_train_every": True, "minibatch": False, "final_train": True}
 
 
 def without_later_defaults(fields):
@@ -89,6 +89,10 @@ class RunSpec:
             accuracy of the training minibatches themselves as the training step
             scores them (Keras's compiled `accuracy`, each batch before its update),
             accumulated from step 0 (`BudgetEvaluator`). Defaults to `False`.
+        final_train: score the whole training split once training is over (its loss and
+            accuracy in the run's `metrics`; `False`: the validation and test splits only,
+            for a claim that reads neither, and the run's divergence is read from the
+            first split scored). Defaults to `True`.
         measures: named measurements taken after training (`MEASURES` in
             `actkeras.experiments.measures`). Defaults to `()`.
         monitor_every: the monitors also measure every this many steps (`None`:
@@ -118,6 +122,7 @@ class RunSpec:
     eval_train_epochs: float | None = None
     eval_train_every: bool = True
     minibatch: bool = False
+    final_train: bool = True
     measures: tuple = ()
     monitor_every: int | None = None
     grid: tuple = ()

@@ -71,7 +71,7 @@ def glorot_run(sizes, arm, depth, seed, *, learning_rate=None, tuned_from=None):
                    "batch_size": P["batch"], "steps": steps, "steps_per_execution": 10},
         dataset="fashion_mnist", source=sizes.source, subset=sizes.glorot_subset, seed=seed,
         log_every=steps, monitors=("histograms",), probe_size=P["probe"],
-        monitor_every=monitor_every(steps), tuned_from=tuned_from,
+        monitor_every=monitor_every(steps), tuned_from=tuned_from, final_train=False,
     )
 
 
@@ -118,7 +118,9 @@ def tuned_runs(sizes, tuned):
 def build(sizes, tuned):
     steps = sizes.glorot_steps
     rates = ", ".join(f"{r:g}" for r in grid(sizes))
-    notes = [f"{seeds_note(sizes, PROTOCOL)}.",
+    notes = [f"{seeds_note(sizes, PROTOCOL)}. After training only the validation and test "
+             "splits are scored: nothing here reads the training split's final loss or "
+             "accuracy, so the runs do not compute them.",
              f"{steps:,} updates of {P['batch']} images, SGD at {P['learning_rate']:g} as run: "
              + reason("glorot_steps", sizes),
              (f"Tuned: each network a part judges ({', '.join(judged_labels())} hidden layers) "

@@ -60,11 +60,14 @@ def train_run(sizes, init, depth, seed):
                    "batch_size": P["batch"], "steps": sizes.he_steps, "steps_per_execution": 10},
         dataset="fashion_mnist", source=sizes.source, subset=sizes.fashion_subset, seed=seed,
         log_every=sizes.he_steps, monitors=("gradients",), probe_size=sizes.probe_size,
+        final_train=False,
     )
 
 
 def build(sizes, tuned):
-    notes = [f"{seeds_note(sizes, PROTOCOL)}.",
+    notes = [f"{seeds_note(sizes, PROTOCOL)}. After training only the validation and test "
+             "splits are scored: nothing here reads the training split's final loss or "
+             "accuracy, so the runs do not compute them.",
              f"Trained for {sizes.he_steps} updates: " + reason("he_steps", sizes),
              "Xavier is glorot_uniform, Keras's default and the paper's reference [7] (a "
              "uniform distribution, the forward and backward variances averaged): 1 / n in the "
