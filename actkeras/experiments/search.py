@@ -36,9 +36,10 @@ class FinalScore(ActivationHyperModel):
         return {OBJECTIVE: float(final)}
 
 
-def _grid(spec, data, directory, rates):
-    """Runs (or resumes) a keras-tuner grid search over `rates` in `directory`; returns
-    `[{"learning_rate", "score", "status"}]` in the order of `rates`."""
+def score_rates(spec, data, directory, rates):
+    """Runs (or resumes) a keras-tuner grid search over `rates` in `directory`, one training
+    per rate seeded with `spec.seed`; returns `[{"learning_rate", "score", "status"}]` in
+    the order of `rates`. The grid extension is `search_learning_rate`'s, not this."""
     overrides = {k: v for k, v in spec.overrides.items() if k != "learning_rate"}
     hypermodel = FinalScore(spec.preset, activations=[spec.activation],
                             learning_rates=list(rates), seed=spec.seed, monitors=False,
@@ -104,13 +105,14 @@ def search_learning_rate(spec, data, directory, rule=None):
     """
     if rule is None:
         from actkeras.experiments.rules import GRID_EXTENSION as rule
-    trials = [{**t, "added": None} for t in _grid(spec, data, directory, spec.grid)]
+    trials = [{**t, "added": None} for t in score_rates(spec, data, directory, spec.grid)]
     left_chance = _left_chance(data)
     while True:
         state = rule.next_rate(spec.grid, trials, left_chance)
         if state["next"] is None:
             break
-        [trial] = _grid(spec, data, extension_folder(directory, state["next"]), (state["next"],))
+        added = extension_folder(directory, state["next"])
+        [trial] = score_rates(spec, data, added, (state["next"],))
         trials.append({**trial, "added": state["side"]})
     trials.sort(key=lambda t: t["learning_rate"])
     scored = [t for t in trials if t["score"] is not None]
