@@ -235,8 +235,9 @@ md("""Parts (a) to (c) are about ReLU's units dying and staying dead, (d) to (g)
 ELU losing clearly fewer than ReLU under each stress. None of them measures accuracy: a network
 that keeps its units is not, by that alone, a network that learns better. The verdict's mark
 speaks for the verdict only: read the line "parts a moved rule changes" above, which names each
-part that a halved or doubled margin, or the alternative aggregate, would change (where "stay
-dead", part (c), or ELU's part (e) appears there, quote it with that rule).
+part that a halved or doubled margin, the alternative aggregate, or the same runs on Keras's
+other backend would change (where "stay dead", part (c), or ELU's part (e) appears there,
+quote it with that rule: on JAX, part (e) is undecided).
 
 ## Conclusion
 
