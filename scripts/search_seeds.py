@@ -159,9 +159,9 @@ def _extend(spec, result, seeds, cache, out):
     while True:
         by_seed = seed_scores(result, out)
         state = extension(result, summary(by_seed)["means"])
-        if state["next"] is None:
-            return added
         rate = state["next"]
+        if rate is None or rate in added:  # a rate that failed on a seed ends the widening
+            return added
         for seed in seeds:
             if rate not in by_seed.get(seed, {}):
                 _score(spec, seed, [rate], cache, out, name=f"lr{rate:g}")
@@ -279,7 +279,7 @@ def write(args):
         records = [json.loads(p.read_text()) for p in Path(out).glob("tune-*.json")]
         seconds = sum(r.get("seconds") or 0 for r in records)
         spent.append(f"{name} {seconds / 60:.0f} min over {len(records)} files")
-    lines.append(f"Time the added scoring took, summed over its processes: {'; '.join(spent)}.")
+    lines += ["", f"Time the added scoring took, summed over its processes: {'; '.join(spent)}."]
     if args.variant:
         lines += ["", *verdict_lines(args.backend, dict(args.variant))]
     text = "\n".join(lines) + "\n"

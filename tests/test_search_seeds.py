@@ -212,3 +212,19 @@ def test_the_verdicts_that_move_with_the_mean_picks_and_the_backends_agreement(t
                     "reproduced (a: holds, b: holds) |"]  # "as run" did not move: not listed
     assert lines[-1] == ("Between tf and jax: with one-seed searches, 1 of 2 verdicts and 2 of 3 "
                          "parts agree; with mean picks, 2 of 2 verdicts and 3 of 3 parts agree.")
+
+
+def test_a_rate_that_fails_on_a_seed_ends_the_widening(tmp_path, monkeypatch):
+    result = _search(tmp_path / "f", "tune-a", "relu (search)", {0.5: 0.8, 1.5: 0.85, 5.0: 0.9},
+                     5.0)
+    made = []
+
+    def score(spec, seed, rates, cache, folder, name=None):  # 15.8 does not finish
+        made.append(seed)
+        Path(folder, f"tune-a-s{seed}-{name}.json").write_text(
+            json.dumps({"seed": seed, "scores": {str(rate): None for rate in rates}}))
+
+    monkeypatch.setattr(search_seeds, "_score", score)
+    spec = type("Spec", (), {"run_id": "tune-a"})()
+    assert search_seeds._extend(spec, result, [1000], None, tmp_path / "f") == [15.8]
+    assert made == [1000]
