@@ -111,8 +111,8 @@ def search_learning_rate(spec, data, directory, rule=None):
         state = rule.next_rate(spec.grid, trials, left_chance)
         if state["next"] is None:
             break
-        added = extension_folder(directory, state["next"])
-        [trial] = score_rates(spec, data, added, (state["next"],))
+        folder = extension_folder(directory, state["next"])
+        [trial] = score_rates(spec, data, folder, (state["next"],))
         trials.append({**trial, "added": state["side"]})
     trials.sort(key=lambda t: t["learning_rate"])
     scored = [t for t in trials if t["score"] is not None]
