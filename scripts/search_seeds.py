@@ -40,7 +40,7 @@ Usage:
     python scripts/search_seeds.py keep reproduction/full SCRATCH/tf SCRATCH/variant-tf
     python scripts/search_seeds.py write --backend tensorflow reproduction/full SCRATCH/tf \
         --backend jax reproduction/full-jax SCRATCH/jax --variant tensorflow \
-        SCRATCH/variant-tf --variant jax SCRATCH/variant-jax --write FILE
+        SCRATCH/variant-tf --variant jax SCRATCH/variant-jax --write FILE --figure PNG
 """
 
 import argparse
@@ -234,14 +234,15 @@ def write(args):
     lines += ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     counts = {"one": 0, "mean": 0, "stable": {name: 0 for name in names},
               "clear": {name: 0 for name in names}, "trained": [0, 0, 0]}
-    seed_sets = {}
+    seed_sets, panels = {}, []
     for run_id in run_ids:
         spec = backends[0][1][run_id]["spec"]
         row = [str(spec["claim"]), spec["label"].replace(" (search)", "")]
-        ones, means, trained = [], [], []
+        ones, means, trained, scored = [], [], [], {}
         for name, found, out in backends:
             result = found[run_id]
-            s = summary(seed_scores(result, out))
+            scored[name] = seed_scores(result, out)
+            s = summary(scored[name])
             seed_sets[tuple(s["seeds"])] = seed_sets.get(tuple(s["seeds"]), 0) + 1
             ones.append(result["search"]["best"])
             means.append(s["mean_pick"])
@@ -259,6 +260,7 @@ def write(args):
         counts["one"] += agree_one
         counts["mean"] += agree_mean
         if all(trained):
+            panels.append((f"claim {spec['claim']}: {row[1]}", scored))
             counts["trained"] = [counts["trained"][0] + 1, counts["trained"][1] + agree_one,
                                  counts["trained"][2] + agree_mean]
         row += ["yes" if agree_one else "**no**", "yes" if agree_mean else "**no**"]
@@ -280,6 +282,9 @@ def write(args):
         seconds = sum(r.get("seconds") or 0 for r in records)
         spent.append(f"{name} {seconds / 60:.0f} min over {len(records)} files")
     lines += ["", f"Time the added scoring took, summed over its processes: {'; '.join(spent)}."]
+    if args.figure and panels:
+        figure(panels, args.figure)
+        lines += ["", f"![The searches that left chance, by rate]({Path(args.figure).name})"]
     if args.variant:
         lines += ["", *verdict_lines(args.backend, dict(args.variant))]
     text = "\n".join(lines) + "\n"
@@ -288,6 +293,58 @@ def write(args):
 
         atomic.write_text(args.write, text)
     print(text)
+
+
+WINDOW = 15  # points of validation accuracy each panel shows below its best score
+
+
+def figure(panels, path):
+    """Writes the searches' scores by rate as small multiples: one panel a search, one colour a
+    backend, a thin line each seed and a thick one their mean, the mean pick circled.
+
+    Args:
+        panels: `[(title, {backend: {seed: {rate: score}}})]`.
+        path: the PNG to write.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from actkeras import atomic
+
+    columns = min(4, len(panels))
+    rows = math.ceil(len(panels) / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.6 * rows), squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    for ax, (title, by_backend) in zip(axes.flat, panels):
+        top = 0.0
+        for colour, (name, by_seed) in zip(("tab:blue", "tab:orange"), by_backend.items()):
+            s = summary(by_seed)
+            top = max([top, *(100 * score for scores in by_seed.values()
+                              for score in scores.values())])
+            for scores in by_seed.values():
+                ax.plot(s["rates"], [100 * scores[r] for r in s["rates"]], color=colour,
+                        lw=0.7, alpha=0.6)
+            ax.plot(s["rates"], [100 * s["means"][r] for r in s["rates"]], color=colour, lw=2,
+                    label=name)
+            if s["mean_pick"] is not None:
+                ax.plot([s["mean_pick"]], [100 * s["means"][s["mean_pick"]]], "o", ms=9,
+                        mfc="none", color=colour)
+        ax.set_xscale("log")
+        ax.set_ylim(top - WINDOW, top + 0.5)  # the picks are made near the top
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("learning rate", fontsize=8)
+        ax.set_ylabel("validation accuracy (%)", fontsize=8)
+        ax.tick_params(labelsize=7)
+    axes.flat[0].legend(fontsize=7)
+    fig.suptitle(f"Each search's rates scored on three seeds (thin) and their mean (thick; "
+                 f"circle: the mean pick); each panel the {WINDOW} points below its best score",
+                 fontsize=10)
+    fig.tight_layout()
+    atomic.write_figure(path, fig)
+    plt.close(fig)
 
 
 def variant(args):
@@ -419,6 +476,7 @@ def main(argv=None):
                    metavar=("NAME", "FOLDER"),
                    help="a backend's variant tuned by the mean picks, reproduced")
     w.add_argument("--write")
+    w.add_argument("--figure", help="a PNG of the searches that left chance (beside --write)")
     w.add_argument("--overwrite", action="store_true")
     v = commands.add_parser("variant", help="a copy of FOLDER tuned by the mean picks")
     v.add_argument("folder")
@@ -432,9 +490,11 @@ def main(argv=None):
     if args.command == "variant" and Path(args.into).exists():
         v.error(f"{args.into} exists: the variant goes to a new folder. Received: "
                 f"into={args.into}")
-    if args.command == "write" and args.write and Path(args.write).exists() and not args.overwrite:
-        w.error(f"{args.write} exists: pass --overwrite to replace it. Received: "
-                f"write={args.write}")
+    if args.command == "write" and not args.overwrite:
+        for name in ("write", "figure"):
+            if getattr(args, name) and Path(getattr(args, name)).exists():
+                w.error(f"{getattr(args, name)} exists: pass --overwrite to replace it. "
+                        f"Received: {name}={getattr(args, name)}")
     if args.command == "variant":
         variant(args)
     elif args.command == "keep":

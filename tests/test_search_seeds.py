@@ -76,11 +76,12 @@ def test_the_table_counts_where_the_backends_picks_agree(tmp_path, capsys):
         _search(tmp_path / name, "tune-b", "sigmoid (search)", {0.5: 0.7, 5.0: 0.8}, 5.0)
         _search(tmp_path / name, "tune-d", "tanh (search)", {0.5: 0.1, 5.0: 0.105}, 5.0)
         _search(tmp_path / name, "tune-c", "failed", {0.5: 0.7}, 0.5, status="failed")
-    target = tmp_path / "table.md"
+    target, picture = tmp_path / "table.md", tmp_path / "searches.png"
     search_seeds.main(["write", "--backend", "tf", str(tmp_path / "tf"), str(tmp_path / "tf-out"),
                        "--backend", "jax", str(tmp_path / "jax"), str(tmp_path / "jax-out"),
-                       "--write", str(target)])
+                       "--write", str(target), "--figure", str(picture)])
     text = target.read_text()
+    assert picture.read_bytes().startswith(b"\x89PNG") and "](searches.png)" in text
     assert "| 1 | relu | 0.1 | 0.1 (not widened) | 0.1, 0.1 |" in text
     # relu: leads of 1 and 15 points (tf), -1 and 15 (jax), inside two SE; sigmoid: one seed
     assert "more than two standard errors in 0 (tf), 0 (jax)." in text
@@ -91,6 +92,18 @@ def test_the_table_counts_where_the_backends_picks_agree(tmp_path, capsys):
     assert ("Of 3 searches, the backends' one-seed picks agree in 2, their mean picks in 3; of "
             "the 2 in which the mean pick left chance on every backend, in 1 and 2." in text)
     assert text in capsys.readouterr().out
+
+
+def test_the_figure_has_a_panel_for_each_search_it_is_given(tmp_path, monkeypatch):
+    from actkeras import atomic
+
+    seen = []
+    monkeypatch.setattr(atomic, "write_figure", lambda path, fig, dpi=110: seen.append(
+        [ax.get_title() for ax in fig.axes if ax.get_visible()]))
+    scores = {"tf": {1000: {0.1: 0.8, 1.0: 0.9}, 1001: {0.1: 0.7, 1.0: 0.9}},
+              "jax": {1000: {0.1: 0.85, 1.0: 0.0}}}
+    search_seeds.figure([(f"claim 1: arm {k}", scores) for k in range(5)], tmp_path / "f.png")
+    assert seen == [[f"claim 1: arm {k}" for k in range(5)]]  # 5 panels of a 2 x 4 grid shown
 
 
 def test_a_table_already_written_is_kept_unless_overwrite_is_asked(tmp_path, capsys):
@@ -105,6 +118,12 @@ def test_a_table_already_written_is_kept_unless_overwrite_is_asked(tmp_path, cap
     assert target.read_text() == "mine"
     search_seeds.main(args + ["--overwrite"])
     assert "| 1 | relu | 0.1 |" in target.read_text()
+    picture = tmp_path / "mine.png"
+    picture.write_text("mine")
+    with pytest.raises(SystemExit) as stop:
+        search_seeds.main(args[:-1] + [str(tmp_path / "new.md"), "--figure", str(picture)])
+    assert stop.value.code == 2 and "mine.png exists" in capsys.readouterr().err
+    assert picture.read_text() == "mine" and not (tmp_path / "new.md").exists()
 
 
 @pytest.mark.parametrize("extra, message", [
