@@ -103,11 +103,11 @@ def _score(spec, seed, rates, cache, out, name=None):
     return scores
 
 
-def run(args):
+def run(args, mine):
+    """`run` on `mine`, the searches of `args.folder` (`searches`)."""
     from actkeras.experiments.runner import DataCache
     from actkeras.experiments.spec import RunSpec
 
-    mine = searches(args.folder)
     others = [searches(folder) for folder in args.also]
     cache = DataCache(args.data_dir)
     if args.check:
@@ -511,7 +511,7 @@ def main(argv=None):
             r.error(f"no search {args.check!r} in {args.folder}; its searches: "
                     f"{', '.join(sorted(found))}. Received: check={args.check}")
         quiet.start_quietly()
-        run(args)
+        run(args, found)
     else:
         write(args)
 

@@ -86,6 +86,11 @@ def chance_info(result):
 
 
 VALID = Metric(final("valid_accuracy"), "pts", "final validation accuracy", chance=0.1)
+
+# The report note of a claim whose training runs are made with `RunSpec(final_train=False)`.
+NO_FINAL_TRAIN = ("After training only the validation and test splits are scored: nothing here "
+                  "reads the training split's final loss or accuracy, so the runs do not "
+                  "compute them.")
 VALID_LAST3 = Metric(last_budgets(3), "pts",
                      "validation accuracy, mean of the last three budgets", chance=0.1)
 

@@ -118,9 +118,7 @@ def tuned_runs(sizes, tuned):
 def build(sizes, tuned):
     steps = sizes.glorot_steps
     rates = ", ".join(f"{r:g}" for r in grid(sizes))
-    notes = [f"{seeds_note(sizes, PROTOCOL)}. After training only the validation and test "
-             "splits are scored: nothing here reads the training split's final loss or "
-             "accuracy, so the runs do not compute them.",
+    notes = [f"{seeds_note(sizes, PROTOCOL)}. {c.NO_FINAL_TRAIN}",
              f"{steps:,} updates of {P['batch']} images, SGD at {P['learning_rate']:g} as run: "
              + reason("glorot_steps", sizes),
              (f"Tuned: each network a part judges ({', '.join(judged_labels())} hidden layers) "

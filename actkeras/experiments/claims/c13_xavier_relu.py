@@ -65,9 +65,7 @@ def train_run(sizes, init, depth, seed):
 
 
 def build(sizes, tuned):
-    notes = [f"{seeds_note(sizes, PROTOCOL)}. After training only the validation and test "
-             "splits are scored: nothing here reads the training split's final loss or "
-             "accuracy, so the runs do not compute them.",
+    notes = [f"{seeds_note(sizes, PROTOCOL)}. {c.NO_FINAL_TRAIN}",
              f"Trained for {sizes.he_steps} updates: " + reason("he_steps", sizes),
              "Xavier is glorot_uniform, Keras's default and the paper's reference [7] (a "
              "uniform distribution, the forward and backward variances averaged): 1 / n in the "
