@@ -4,9 +4,10 @@ The public names below, and the subpackages (`actkeras.callbacks`, `actkeras.dat
 `actkeras.layers`, ...), are imported on first use (PEP 562), so that `import
 actkeras` and `actkeras --help` do not start TensorFlow.
 
-Importing the package still registers every activation layer with Keras's
-serialisation (package `actkeras`): the layers are imported as soon as Keras is, so
-saved models reload after `import actkeras` whichever of the two came first. A Keras
+Importing the package still registers every object a built model may hold with
+Keras's serialisation (package `actkeras`: the activation layers, `ScaledInitializer`
+and `PulseSchedule`): their modules are imported as soon as Keras is, so saved models
+reload after `import actkeras` whichever of the two came first. A Keras
 backend actkeras cannot run on (not installed, or not TensorFlow or JAX) makes that first
 import raise `ImportError` with one line saying what to install (`actkeras.backends`).
 Keras and TensorFlow imported after `actkeras` leave out TensorFlow's C++ start-up
@@ -40,6 +41,13 @@ _EXPORTS = {
 }
 _SUBPACKAGES = ("callbacks", "data", "experiments", "layers", "plots", "tuning")
 _MODULES = ("bench", "export", "models", "registry", "training")  # as `import actkeras` gave
+# Registered with Keras's serialisation: imported as soon as Keras is.
+_REGISTERED = ("actkeras.layers", "actkeras.initializers", "actkeras.schedules")
+
+
+def _register():
+    for module in _REGISTERED:
+        importlib.import_module(module)
 
 
 def __getattr__(name):
@@ -60,7 +68,8 @@ def __dir__():
 class _AfterImport(importlib.abc.MetaPathFinder):
     """Wraps the imports of `keras` and `tensorflow`: both run through
     `actkeras.quiet.quietly` (their C++ start-up chatter dropped, nothing else), and
-    `actkeras.layers` is imported right after `keras` finishes importing.
+    the registered objects' modules (`_REGISTERED`) are imported right after `keras`
+    finishes importing.
 
     Keras has no hook for lazily registered objects: a `.keras` file names
     `actkeras>PReLU`, which must be registered before `keras.saving.load_model`
@@ -86,7 +95,7 @@ class _AfterImport(importlib.abc.MetaPathFinder):
                     importlib.import_module("actkeras.backends").check()
                 importlib.import_module("actkeras.quiet").load_quietly(exec_module, module)
                 if name == "keras":
-                    importlib.import_module("actkeras.layers")
+                    _register()
 
             spec.loader.exec_module = exec_quietly
         return spec
@@ -94,7 +103,7 @@ class _AfterImport(importlib.abc.MetaPathFinder):
 
 if "keras" in sys.modules:
     importlib.import_module("actkeras.backends").check()
-    importlib.import_module("actkeras.layers")
+    _register()
 if "tensorflow" not in sys.modules or "keras" not in sys.modules:
     sys.meta_path.insert(0, _AfterImport())
 

@@ -8,7 +8,9 @@ import keras
 import numpy as np
 
 from actkeras import checks
+from actkeras.initializers import ScaledInitializer
 from actkeras.registry import describe_activation, get_activation
+from actkeras.schedules import PulseSchedule
 
 OPTIMIZERS = {
     "sgd": keras.optimizers.SGD,
@@ -34,45 +36,6 @@ INITIALIZERS = {
         stddev=stddev, seed=seed
     ),
 }
-
-
-@keras.saving.register_keras_serializable(package="actkeras")
-class ScaledInitializer(keras.initializers.Initializer):
-    """Another initializer's values multiplied by `gain` (a weight scale that travels
-    with nothing else: the same draws, larger or smaller).
-
-    Args:
-        base: a Keras initializer (or its serialized config).
-        gain: the factor, finite and > 0.
-    """
-
-    def __init__(self, base, gain):
-        self.base = keras.initializers.get(base)
-        self.gain = checks.finite("gain", gain, low=0, strict_low=True)
-
-    def __call__(self, shape, dtype=None):
-        return self.base(shape, dtype=dtype) * self.gain
-
-    def get_config(self):
-        return {"base": keras.initializers.serialize(self.base), "gain": self.gain}
-
-
-@keras.saving.register_keras_serializable(package="actkeras")
-class PulseSchedule(keras.optimizers.schedules.LearningRateSchedule):
-    """A constant learning rate with a pulse: `peak` for `first_step <= step < end_step`."""
-
-    def __init__(self, base, peak, first_step, end_step):
-        self.base, self.peak = float(base), float(peak)
-        self.first_step, self.end_step = int(first_step), int(end_step)
-
-    def __call__(self, step):
-        step = keras.ops.cast(step, "float32")
-        inside = keras.ops.logical_and(step >= self.first_step, step < self.end_step)
-        return keras.ops.where(inside, self.peak, self.base)
-
-    def get_config(self):
-        return {"base": self.base, "peak": self.peak, "first_step": self.first_step,
-                "end_step": self.end_step}
 
 
 def _python(value):

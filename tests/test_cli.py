@@ -321,13 +321,17 @@ def test_the_package_exposes_its_subpackages_and_names_lazily():
 
 @pytest.mark.slow
 def test_import_actkeras_still_registers_the_layers_for_load_model():
-    """Lazy, yet `import actkeras` then `import keras` (either order) registers the layers."""
+    """Lazy, yet `import actkeras` then `import keras` (either order) registers the layers
+    and the other objects a built model may hold (`init_gain`, `lr_pulse`)."""
     for first, second in (("actkeras", "keras"), ("keras", "actkeras")):
         out = _python(f"""
             import {first}, {second}
-            print(keras.saving.get_registered_object("actkeras>PReLU"))
+            for name in ("PReLU", "ScaledInitializer", "PulseSchedule"):
+                print(keras.saving.get_registered_object("actkeras>" + name))
         """, TF_CPP_MIN_LOG_LEVEL="3")
-        assert "actkeras.layers.prelu.PReLU" in out.stdout, (first, out.stdout)
+        for name in ("layers.prelu.PReLU", "initializers.ScaledInitializer",
+                     "schedules.PulseSchedule"):
+            assert f"actkeras.{name}" in out.stdout, (first, out.stdout)
 
 
 @pytest.mark.parametrize("argv, message", [

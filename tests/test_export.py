@@ -30,6 +30,8 @@ NUM_SAMPLES = 8
 HAS_TF = importlib.util.find_spec("tensorflow") is not None
 SERVING = ("serve", "serving_default") if HAS_TF else ()
 THROWAWAY_PACKAGE = "actkeras_test_throwaway"
+# Models that hold actkeras objects other than layers (registered with Keras too).
+EXTRAS = {"gain": {"init_gain": 2.0}, "pulse": {"lr_pulse": (0.5, 1, 3)}}
 
 FRESH_PROCESS = textwrap.dedent(
     """
@@ -42,6 +44,7 @@ FRESH_PROCESS = textwrap.dedent(
     import keras
 
     root = Path(sys.argv[1])
+    EXTRAS = json.loads(sys.argv[2])
     x = np.load(root / "inputs.npz")["x"]
     predictions, report = {}, {"configs": {}}
     for name in actkeras.activation_names():
@@ -63,6 +66,16 @@ FRESH_PROCESS = textwrap.dedent(
         (key,) = signature.structured_input_signature[1]
         (output,) = signature(**{key: tf.constant(x)}).values()
         predictions[name + "/serving_default"] = output.numpy()
+    # Models holding actkeras's other registered objects: a scaled initializer, a pulse
+    report["extras"] = {}
+    for name in EXTRAS:
+        model = actkeras.load_exported(name, root=root / "extras")
+        predictions[name + "/extra"] = model.predict(x, verbose=0)
+        report["extras"][name] = {
+            "initializer": next(layer.kernel_initializer.get_config()
+                                for layer in model.layers if hasattr(layer, "kernel")),
+            "schedule": model.optimizer.get_config()["learning_rate"],
+        }
     np.savez(root / "reloaded.npz", **predictions)
 
     try:
@@ -97,7 +110,7 @@ def exported(tmp_path_factory):
     root = tmp_path_factory.mktemp("saved_models")
     rng = np.random.default_rng(0)
     x = rng.normal(size=(NUM_SAMPLES, 28, 28)).astype("float32")
-    expected = {}
+    expected, extras = {}, {}
     for name, entry in ACTIVATIONS.items():
         model = _tiny_model(name, activation_kwargs=entry.test_kwargs)
         for layer in model.layers:
@@ -106,16 +119,21 @@ def exported(tmp_path_factory):
         expected[name] = model.predict(x, verbose=0)
         export_model(model, name, root=root,
                      metadata={"dataset": "synthetic", "metrics": {"accuracy": 0.5}})
+    for name, kwargs in EXTRAS.items():
+        model = _tiny_model(**kwargs)
+        extras[name] = model.predict(x, verbose=0)
+        export_model(model, name, root=root / "extras")
     np.savez(root / "inputs.npz", x=x)
     _save_throwaway_model(root / "custom.keras")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [
         str(Path(actkeras.__file__).parents[1]), os.environ.get("PYTHONPATH")]))}
-    done = subprocess.run([sys.executable, "-c", FRESH_PROCESS, str(root)], env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run([sys.executable, "-c", FRESH_PROCESS, str(root), json.dumps(EXTRAS)],
+                          env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     return {
         "root": root,
         "expected": expected,
+        "extras": extras,
         "reloaded": dict(np.load(root / "reloaded.npz")),
         "report": json.loads((root / "report.json").read_text()),
     }
@@ -127,6 +145,19 @@ def test_every_activation_reloads_exactly_in_a_fresh_process(exported):
         for how in ("keras",) + SERVING:
             np.testing.assert_allclose(exported["reloaded"][f"{name}/{how}"], expected,
                                        rtol=0, atol=1e-6, err_msg=f"{name} via {how}")
+
+
+@pytest.mark.slow
+def test_models_with_a_weight_gain_or_a_rate_pulse_reload_after_import_actkeras(exported):
+    """`init_gain` and `lr_pulse` put actkeras objects in the model (its initializers, its
+    optimizer's schedule): a fresh process that only imports actkeras reloads them."""
+    for name in EXTRAS:
+        np.testing.assert_allclose(exported["reloaded"][f"{name}/extra"],
+                                   exported["extras"][name], rtol=0, atol=1e-6)
+    extras = exported["report"]["extras"]
+    assert extras["gain"]["initializer"]["gain"] == 2.0
+    assert extras["pulse"]["schedule"]["config"] == {"base": 0.05, "peak": 0.5,
+                                                     "first_step": 1, "end_step": 3}
 
 
 @pytest.mark.slow
