@@ -200,6 +200,23 @@ def test_every_tuner_searches_and_records_the_monitors(name, tmp_path):
         assert [seed for _, seed in _Trainings.started] == [0, 1]
 
 
+@pytest.mark.parametrize("name", ["random", "bayesian", "hyperband"])
+def test_seed_0_seeds_the_oracle_as_any_other_seed(name, tmp_path):
+    """keras-tuner's `Oracle` reads a seed of 0 as none (`seed or random.randint(...)`):
+    the CLI's default `--seed 0` gave each search other trials."""
+
+    def first_trials(folder):
+        tuner = make_tuner(name, _hypermodel(activations=activation_names()), tmp_path / folder,
+                           max_trials=3, seed=0)
+        assert tuner.oracle.seed == 0
+        trials = [tuner.oracle.create_trial(f"tuner{k}") for k in range(3)]
+        return [trial.hyperparameters.values for trial in trials]
+
+    assert first_trials("a") == first_trials("b")
+    saved = json.loads(next((tmp_path / "a").rglob("oracle.json")).read_text())
+    assert saved["seed"] == 0
+
+
 @pytest.mark.slow
 def test_same_seed_same_trials_and_scores(tmp_path):
     def search(folder):

@@ -36,6 +36,15 @@ def search_signature(name, hypermodel, objective, executions_per_trial):
     }
 
 
+class _OracleSeed(int):
+    """A seed keras-tuner keeps when it is 0: its `Oracle` takes `seed or
+    random.randint(1, 10000)`, so a plain 0 (the CLI's default) would seed each search
+    at random. The oracle saves it as the number it is."""
+
+    def __bool__(self):
+        return True
+
+
 def _check_marker(project_dir, signature):
     path = project_dir / MARKER
     if not path.exists():
@@ -77,7 +86,8 @@ def make_tuner(name, hypermodel, directory, project_name="actkeras", max_trials=
         max_trials: trials at most (`None`: the whole grid; Hyperband has its own
             budget, `hypermodel`'s epoch count as `max_epochs`). Defaults to `10`.
         executions_per_trial: trainings averaged per trial. Defaults to `1`.
-        seed: the oracle's seed. Defaults to `hypermodel.seed`.
+        seed: the oracle's seed (0 included: same seed, same trials; `None` draws one).
+            Defaults to `hypermodel.seed`.
         objective: the metric to optimise: minimised if its name holds "loss",
             else maximised (`val_*` needs a validation split). Defaults to
             `"val_accuracy"`.
@@ -112,7 +122,8 @@ def make_tuner(name, hypermodel, directory, project_name="actkeras", max_trials=
         _check_marker(project_dir, signature)
     direction = "min" if "loss" in objective else "max"
     kwargs = dict(hypermodel=hypermodel, objective=keras_tuner.Objective(objective, direction),
-                  seed=seed, max_retries_per_trial=max_retries_per_trial,
+                  seed=None if seed is None else _OracleSeed(seed),
+                  max_retries_per_trial=max_retries_per_trial,
                   directory=str(directory), project_name=project_name, overwrite=False)
     if name == "hyperband":
         config = resolve_config(hypermodel.preset, **hypermodel.overrides)
