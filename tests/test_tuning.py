@@ -107,6 +107,25 @@ def test_bad_input_is_a_clear_error(tmp_path):
     make_tuner("grid", other, tmp_path, max_trials=1, overwrite=True)  # the fix named
 
 
+def test_a_plain_keras_tuner_search_in_the_folder_is_refused_not_resumed(tmp_path):
+    """A search actkeras did not start (an oracle.json, no marker) would be resumed and its
+    trials and hyperparameters mixed with this search's."""
+
+    def build(hp):
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(hp.Int("units", 2, 8))])
+        model.compile("sgd", "mse")
+        return model
+
+    plain = keras_tuner.RandomSearch(build, objective="val_loss", max_trials=1, seed=1,
+                                     directory=tmp_path, project_name="actkeras")
+    plain.oracle.create_trial("tuner0")  # saves its oracle.json
+    with pytest.raises(ValueError, match=r"Keras Tuner search that actkeras did not start "
+                       r"\(an oracle.json, no actkeras_search.json\).*overwrite=True"):
+        make_tuner("random", _hypermodel(), tmp_path, max_trials=1)
+    tuner = make_tuner("random", _hypermodel(), tmp_path, max_trials=1, overwrite=True)
+    assert not tuner.oracle.trials and "units" not in tuner.oracle.hyperparameters
+
+
 def test_an_objective_no_trial_logs_is_refused_before_any_trial(tmp_path, capsys):
     with pytest.raises(ValueError, match="logs loss, accuracy, val_loss, val_accuracy, "
                        "gradient_ratio.*Received: objective='val_acc'"):

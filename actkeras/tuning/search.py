@@ -45,9 +45,17 @@ class _OracleSeed(int):
         return True
 
 
-def _check_marker(project_dir, signature):
+def _check_marker(project_dir, signature, mode=None):
     path = project_dir / MARKER
     if not path.exists():
+        if (project_dir / "oracle.json").is_file() and mode != "worker":
+            # `make_tuner` writes its marker before any trial: this search is not one of ours
+            raise ValueError(
+                f"{project_dir} holds a Keras Tuner search that actkeras did not start (an "
+                f"oracle.json, no {MARKER}): its trials would mix with this search's. Use a "
+                f"new `directory` or `project_name`, or discard it with `overwrite=True`. "
+                f"Received: directory={str(project_dir.parent)!r}, "
+                f"project_name={project_dir.name!r}")
         return
     saved = json.loads(path.read_text())
     saved.setdefault("activation_kwargs", {})  # searches saved before the key existed
@@ -119,7 +127,7 @@ def make_tuner(name, hypermodel, directory, project_name="actkeras", max_trials=
     if overwrite:
         discard_search(project_dir)  # keras-tuner's own overwrite deletes the whole folder
     else:
-        _check_marker(project_dir, signature)
+        _check_marker(project_dir, signature, mode)
     direction = "min" if "loss" in objective else "max"
     kwargs = dict(hypermodel=hypermodel, objective=keras_tuner.Objective(objective, direction),
                   seed=None if seed is None else _OracleSeed(seed),
