@@ -262,6 +262,24 @@ def test_a_list_of_arrays_stays_several_inputs():
     assert record["layers"]["hidden"]["units"] == 4
 
 
+def test_the_same_arrays_as_a_dict_and_as_a_list_measure_alike_on_one_model():
+    """The compiled passes were cached by the arrays' shapes and dtypes only: on TensorFlow
+    a second probe of the same arrays in another structure was bound to the first's
+    signature and failed."""
+    a, b = keras.Input((5,), name="a"), keras.Input((3,), name="b")
+    h = keras.layers.Dense(4, activation="relu", name="hidden")(keras.layers.Concatenate()([a, b]))
+    model = keras.Model([a, b], keras.layers.Dense(1)(h))
+    model.compile("sgd", "mse")
+    xb = RNG.standard_normal((48, 3)).astype("float32")
+    y = RNG.standard_normal((48, 1)).astype("float32")
+    dead, norms = [], []
+    for probe in ({"a": X, "b": xb}, [X, xb], {"a": X, "b": xb}):
+        dead.append(_measure(DeadReLUMonitor(probe_data=probe), model)[0]["layers"]["hidden"])
+        norms.append(_measure(GradientNormLogger(probe_data=(probe, y)), model)[0]["global"])
+    assert dead[0] == dead[1] == dead[2]
+    assert norms[0] == pytest.approx(norms[1], rel=1e-6) and norms[0] == norms[2]
+
+
 def test_a_tuple_of_up_to_three_parts_is_x_y_sample_weight_as_keras_reads_it():
     # Keras's `fit` reads ((x1, x2), (y1, y2)) as two inputs and two outputs: so does a probe.
     xb = RNG.standard_normal((48, 3)).astype("float32")

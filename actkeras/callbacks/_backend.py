@@ -49,6 +49,15 @@ def compiled_once(model, key, build):
     return functions[key]
 
 
+def arrays_key(x):
+    """Identifies what a traced function of the arrays `x` depends on: their structure
+    (a dict and a list of the same arrays trace apart) and each one's per-sample shape
+    and dtype."""
+    structure = repr(keras.tree.map_structure(lambda _: None, x))
+    return structure, tuple((tuple(np.shape(a)[1:]), str(np.asarray(a).dtype))
+                            for a in keras.tree.flatten(x))  # fmt: skip
+
+
 def variables_key(variables):
     """Identifies a list of variables, in order (a changed list means a new trace)."""
     return tuple(id(v) for v in variables)

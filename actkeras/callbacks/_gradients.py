@@ -33,6 +33,7 @@ import numpy as np
 
 from actkeras.callbacks._backend import (
     BatchTraced,
+    arrays_key,
     backend,
     compiled_once,
     traceable,
@@ -103,8 +104,7 @@ class GradientFunction:
 
     def _key(self, kind, x, y, sample_weight):
         model = self.model
-        signature = tuple((tuple(np.shape(a)[1:]), str(np.asarray(a).dtype))
-                          for a in keras.tree.flatten((x, y, sample_weight)))  # fmt: skip
+        signature = arrays_key((x, y, sample_weight))
         # What the traced loss depends on besides the arguments: a recompiled model
         # (new loss or optimizer) or a changed variable list gets a new function. (On
         # TensorFlow the variables are captured, not passed: the metrics' may come later.)

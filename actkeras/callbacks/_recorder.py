@@ -36,6 +36,7 @@ import numpy as np
 
 from actkeras.callbacks._backend import (
     BatchTraced,
+    arrays_key,
     backend,
     compiled_once,
     tensor_specs,
@@ -231,8 +232,7 @@ class Recorder:
 
     def _compiled(self, reduce, x):
         """The compiled pass for `reduce` on this model (see `compiled_once`)."""
-        signature = tuple((tuple(np.shape(a)[1:]), str(np.asarray(a).dtype))
-                          for a in keras.tree.flatten(x))  # fmt: skip
+        signature = arrays_key(x)
         if (reduce, signature) not in self._functions:
             model = self.model
             key = ("pass", self.mode, reduce, signature, variables_key(model.variables),
