@@ -667,3 +667,28 @@ def test_a_measurement_in_a_short_last_group_is_labelled_with_the_steps_done(siz
     for monitor in monitors:
         steps = [(r["trigger"], r["step"]) for r in monitor.records]
         assert steps == [("batch_end", 20), ("batch_end", 36), ("epoch_end", 36)], type(monitor).__name__
+
+
+def test_every_counts_the_batches_run_when_a_loss_scale_optimizer_skips_updates():
+    """Under mixed precision a `LossScaleOptimizer` skips the updates whose scaled gradients
+    overflow (the loss scale starts at 2**15), so its count falls behind the batches: the
+    schedule read it and measured at almost every batch, with repeated labels."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 4)).astype("float32")
+    y = (rng.normal(size=(40, 1)) * 30).astype("float32")
+    policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"),
+                                  keras.layers.Dense(1, dtype="float32")])
+    finally:
+        keras.config.set_dtype_policy(policy)
+    model.compile("sgd", "mse")
+    monitors = [ActivationStats(probe_data=x, every=5),
+                GradientNormLogger(probe_data=(x, y), every=5)]
+    model.fit(x, y, epochs=2, batch_size=4, verbose=0, callbacks=monitors)
+    assert int(ops.convert_to_numpy(model.optimizer.iterations.value)) < 20  # updates skipped
+    for monitor in monitors:
+        steps = [(r["trigger"], r["step"]) for r in monitor.records]
+        assert steps == [("batch_end", 5), ("batch_end", 10), ("epoch_end", 10),
+                         ("batch_end", 15), ("batch_end", 20), ("epoch_end", 20)], steps

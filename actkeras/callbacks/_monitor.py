@@ -67,9 +67,11 @@ class Monitor(keras.callbacks.Callback):
         every: `None` to measure at each epoch end only, or `N` to also measure
             every `N` training steps, into `records` and `log_dir` (Keras calls
             batch hooks once per `steps_per_execution` steps: a measurement
-            then comes at the first call past each multiple of `N`). Setting it
-            overrides `on_train_batch_end`, which switches off Keras's
-            asynchronous batch dispatch.
+            then comes at the first call past each multiple of `N`). Steps are
+            counted from the optimizer's count when `fit` begins, then by the batches
+            run (under mixed precision, the updates a `LossScaleOptimizer` skips
+            included). Setting it overrides `on_train_batch_end`, which switches off
+            Keras's asynchronous batch dispatch.
         log_dir: a directory for this monitor's own TensorBoard event file (every
             measurement at its step, histograms included). Defaults to `None`.
         mode: `"training"` to measure as the model trains (BatchNorm with the
@@ -179,7 +181,7 @@ class Monitor(keras.callbacks.Callback):
         self._epoch = epoch
         if self._pending:
             self._begin_late()
-        self._base = self._step()
+        self._base = self._steps_done()
         if not self._active:
             return
         scalars = self._record("epoch_end", self._base)
@@ -263,12 +265,22 @@ class Monitor(keras.callbacks.Callback):
             return self._base + ((self.params or {}).get("steps") or 0)
         return int(to_numpy(iterations))
 
+    def _steps_done(self):
+        """The steps run so far: the optimizer's count, but under a `LossScaleOptimizer`,
+        which leaves out the updates it skipped (their gradients overflowed) and so falls
+        behind the batches, the steps before this epoch plus its length, where known."""
+        steps = (self.params or {}).get("steps")
+        optimizer = getattr(self.model, "optimizer", None)
+        if steps and isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+            return self._base + steps
+        return self._step()
+
     def _record(self, trigger, step):
         sync_state(self.model)
         # Keras reports an epoch's short last group of `steps_per_execution` steps as a
         # whole one (36 steps, groups of 10: "batch 39"): the label is never more than the
         # steps done, read once the state is in the model's variables.
-        step = min(step, self._step())
+        step = min(step, self._steps_done())
         measured = self._measure(self._probe_in_use)
         if measured is None:  # the subclass found nothing to measure after all
             return {}
