@@ -692,3 +692,35 @@ def test_every_counts_the_batches_run_when_a_loss_scale_optimizer_skips_updates(
         steps = [(r["trigger"], r["step"]) for r in monitor.records]
         assert steps == [("batch_end", 5), ("batch_end", 10), ("epoch_end", 10),
                          ("batch_end", 15), ("batch_end", 20), ("epoch_end", 20)], steps
+
+
+# A diverged model: NaN weights.
+
+
+def test_a_diverged_model_is_measured_not_crashed_nor_called_dead():
+    """NaN weights: `ActivationStats(histograms=True)` crashed `fit` (NumPy's histogram of
+    NaN), and `DeadReLUMonitor` called every unit dead ('pre-activation <= 0') and stopped
+    training on it, though no pre-activation was <= 0."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 4)).astype("float32")
+    y = rng.normal(size=(32, 1)).astype("float32")
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, name="pre"),
+                              keras.layers.Activation("sigmoid", name="s"),
+                              keras.layers.ReLU(name="r"), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    model.get_layer("pre").kernel.assign(np.full((4, 8), np.nan, "float32"))
+    stats = ActivationStats(probe_data=x, histograms=True)
+    dead = DeadReLUMonitor(probe_data=x, stop_above=0.5)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history = model.fit(x, y, epochs=2, verbose=0, callbacks=[stats, dead])
+    assert len(history.epoch) == 2 and not any(r.get("stopped") for r in dead.records)
+    layer = dead.records[-1]["layers"]["r"]
+    assert (layer["nan_units"], layer["inactive_units"], layer["fraction"]) == (8, 0, 0.0)
+    # (A ReLU of NaN is NaN on JAX and 0 on TensorFlow; a sigmoid's is NaN on both.)
+    histogram = stats.records[-1]["layers"]["s"]["histogram"]
+    assert histogram["nonfinite"] == 8 * len(x) and sum(histogram["counts"]) == 0
+    messages = [str(w.message) for w in caught]
+    assert sum("NaN pre-activations" in m for m in messages) == 1, messages
+    assert any("outputs of 's' are NaN or infinite" in m for m in messages), messages
+    assert not any("dead (pre-activation" in m for m in messages), messages

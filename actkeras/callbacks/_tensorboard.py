@@ -48,10 +48,13 @@ class EventWriter:
         self._event([value(tag=tag, simple_value=float(v)) for tag, v in values.items()], int(step))
 
     def histogram(self, tag, values, step, bins=30):
-        """Writes the histogram of the array `values` at `step`."""
+        """Writes the histogram of the array's finite `values` at `step` (none: nothing)."""
         from tensorboard.compat.proto import summary_pb2
 
         values = np.asarray(values, dtype="float64").ravel()
+        values = values[np.isfinite(values)]
+        if not values.size:
+            return
         counts, edges = np.histogram(values, bins=bins)
         proto = summary_pb2.HistogramProto(
             min=float(values.min()),

@@ -118,7 +118,8 @@ class ActivationStats(ActivationMonitor):
     `records`: `{"epoch", "step", "trigger", "mode", "layers": {name: {"family",
     "mean", "std", "zero_fraction", "saturated_fraction", "histogram"}}}`,
     `saturated_fraction` None where it does not apply, `histogram`
-    (`{"counts", "edges"}`) only with `histograms=True`.
+    (`{"counts", "edges"}`, of the finite outputs; `"nonfinite"` counts the others when
+    there are any) only with `histograms=True`.
 
     Example:
     >>> stats = ActivationStats(probe_data=x_valid, histograms=True, log_dir="logs")
@@ -199,8 +200,16 @@ class ActivationStats(ActivationMonitor):
                     scalars[f"act_{key}/{call.name}"] = stats[key]
             if self.histograms:
                 values = np.concatenate(kept[i])
-                counts, edges = np.histogram(values, bins=BINS)
+                finite = np.isfinite(values)
+                counts, edges = np.histogram(values[finite], bins=BINS)
                 stats["histogram"] = {"counts": counts.tolist(), "edges": edges.tolist()}
-                histograms[f"activations/{call.name}"] = values
+                if not finite.all():  # a diverged model: the run goes on, measured
+                    stats["histogram"]["nonfinite"] = int(values.size - finite.sum())
+                    self._warn(("nonfinite", call.name),
+                               f"{values.size - finite.sum():,} of the {values.size:,} outputs "
+                               f"of {call.name!r} are NaN or infinite (has training "
+                               "diverged?): its histograms count the finite ones, and the "
+                               "record's histogram says how many others in 'nonfinite'.")
+                histograms[f"activations/{call.name}"] = values[finite]
             layers[call.name] = stats
         return {"layers": layers}, scalars, histograms

@@ -3,6 +3,7 @@
 import warnings
 
 import keras
+import numpy as np
 
 from actkeras import checks
 from actkeras.callbacks._backend import to_numpy
@@ -147,7 +148,7 @@ class DeadReLUMonitor(ActivationMonitor):
         return True
 
     def _measure(self, probe):
-        active, capped = {}, {}
+        active, capped, nonfinite = {}, {}, {}
         recorder = self._recorder
         for x, _, _ in probe.chunks(recorder.chunk_size(self.chunk_size)):
             found = recorder(x, _extremes)
@@ -157,10 +158,14 @@ class DeadReLUMonitor(ActivationMonitor):
                     continue  # a call the model skipped on this batch
                 site, (high, low) = recorder.sites[call.index], found[key]
                 # Reduced on the device: one or two numbers per unit are fetched.
-                fired = to_numpy(high) > site.threshold
+                high = to_numpy(high)
+                fired = high > site.threshold
+                nan = np.isnan(high)  # NaN is not <= threshold: neither off nor firing
                 if site.family == "shrink":  # off only inside [-threshold, threshold]
                     fired |= to_numpy(low) < -site.threshold
+                    nan |= np.isnan(to_numpy(low))
                 active[key] = fired if key not in active else active[key] | fired
+                nonfinite[key] = nan if key not in nonfinite else nonfinite[key] | nan
                 if site.cap is not None:
                     stuck = to_numpy(low) >= site.cap
                     capped[key] = stuck if key not in capped else capped[key] & stuck
@@ -172,12 +177,20 @@ class DeadReLUMonitor(ActivationMonitor):
                 continue
             site, fired = recorder.sites[call.index], active[key]
             kind = "dead" if site.family in DEAD else "inactive"
-            units, off = int(fired.size), int(fired.size - fired.sum())
+            nan = nonfinite[key] & ~fired
+            off_units = ~fired & ~nan
+            units, off = int(fired.size), int(off_units.sum())
             info = {"family": site.family, "kind": kind, "units": units,
                     "inactive_units": off, "fraction": off / units,
                     "threshold": site.threshold}  # fmt: skip
+            if nan.any():
+                info["nan_units"] = int(nan.sum())
+                self._warn(("nan", call.name),
+                           f"{int(nan.sum())} of the {units} units of layer {call.name!r} have "
+                           "NaN pre-activations (has training diverged?): they are counted "
+                           "neither as firing nor as off ('nan_units' in the record).")
             if self.record_units:
-                info["off_units"] = [int(i) for i in (~fired).nonzero()[0]]
+                info["off_units"] = [int(i) for i in off_units.nonzero()[0]]
             scalars[f"{kind}_fraction/{call.name}"] = off / units
             totals[kind][0] += off
             totals[kind][1] += units
