@@ -23,6 +23,7 @@ from actkeras.callbacks import (
     NothingToWatchWarning,
     find_activation_layers,
 )
+from monitoring import measure_once
 
 BACKEND = keras.backend.backend()
 NUM_SAMPLES = 32
@@ -364,13 +365,18 @@ def test_keys_line_up_across_keras_tuner_trials(tmp_path):
 N_OUT = 11  # one dead unit of 11 is just below the 10 % threshold
 
 
+# The outputs are ReLU's, all 0 when every unit is dead: read as probabilities they sum to
+# 0 and give a NaN loss, whose step turns every weight NaN (then neither dead nor alive).
+_CONTRIB_LOSS = keras.losses.CategoricalCrossentropy(from_logits=True)
+
+
 def _contrib_dense(weights, bias=None):
     shape = (9, 3, 4) if bias is None else (9, 4)
     model = keras.Sequential([keras.Input(shape[1:]),
                               keras.layers.Dense(N_OUT, activation="relu", name="dense",
                                                  use_bias=bias is not None)])  # fmt: skip
     model.set_weights([weights] if bias is None else [weights, bias])
-    model.compile(optimizer="sgd", loss="categorical_crossentropy")
+    model.compile(optimizer="sgd", loss=_CONTRIB_LOSS)
     return model, np.ones(shape, "float32"), np.ones((*shape[:-1], N_OUT), "float32")
 
 
@@ -379,7 +385,7 @@ def _contrib_conv(weights):
                               keras.layers.Conv2D(N_OUT, (5, 5), activation="relu", name="conv"),
                               keras.layers.Flatten()])  # fmt: skip
     model.set_weights([weights, np.zeros(N_OUT)])
-    model.compile(optimizer="sgd", loss="categorical_crossentropy")
+    model.compile(optimizer="sgd", loss=_CONTRIB_LOSS)
     return model, np.ones((9, 5, 5, 4), "float32"), np.ones((9, N_OUT), "float32")
 
 
@@ -724,3 +730,79 @@ def test_a_diverged_model_is_measured_not_crashed_nor_called_dead():
     assert sum("NaN pre-activations" in m for m in messages) == 1, messages
     assert any("outputs of 's' are NaN or infinite" in m for m in messages), messages
     assert not any("dead (pre-activation" in m for m in messages), messages
+
+
+def test_gradient_norms_of_a_model_whose_whole_loss_is_added_in_call():
+    """An autoencoder compiled without `loss` trains on what its layers `add_loss`: the
+    logger refused it ("call model.compile(..., loss=...)") and asked for targets. Checked
+    against the update of one SGD step at rate 1 on the same batch (minus the gradient)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(16, 4)).astype("float32")
+
+    class Reconstruction(keras.layers.Layer):
+        def call(self, inputs):
+            original, rebuilt = inputs
+            self.add_loss(ops.mean(ops.square(original - rebuilt)))
+            return rebuilt
+
+    inputs = keras.Input((4,))
+    rebuilt = keras.layers.Dense(4)(keras.layers.Dense(2, activation="relu")(inputs))
+    model = keras.Model(inputs, Reconstruction()([inputs, rebuilt]))
+    model.compile(keras.optimizers.SGD(1.0))
+    logger = GradientNormLogger(probe_data=x)
+    record = measure_once(logger, model, end=True)
+    before = [ops.convert_to_numpy(v).astype("float64") for v in model.trainable_variables]
+    model.train_on_batch(x)
+    after = [ops.convert_to_numpy(v).astype("float64") for v in model.trainable_variables]
+    step = np.sqrt(sum(np.sum((a - b) ** 2) for a, b in zip(after, before)))
+    assert record["global"] == pytest.approx(step, rel=1e-5)
+    # Compiled without a loss and adding none: no gradient to measure, said before training.
+    plain = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="relu")])
+    plain.compile("sgd")
+    with pytest.raises(ValueError, match="compiled without `loss` and adds no loss of its own"):
+        measure_once(GradientNormLogger(probe_data=x), plain)
+
+
+@pytest.mark.parametrize("one_hot", [False, True], ids=["class_indices", "one_hot"])
+def test_gradient_norms_weigh_the_probe_by_fits_class_weight(one_hot):
+    """`fit(class_weight=...)` minimises a class-weighted loss; the logger left the weights
+    out without a word. Checked against the update of one SGD step at rate 1 of `fit`
+    itself on the probe batch (minus the gradient), learning rate 0 for the measured fit."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(16, 3)).astype("float32")
+    y = rng.integers(0, 3, size=(16,))
+    if one_hot:
+        y = np.eye(3, dtype="float32")[y]
+    class_weight = {0: 5.0, 1: 1.0, 2: 0.1}
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation="relu"),
+                              keras.layers.Dense(3, activation="softmax")])
+    loss = "categorical_crossentropy" if one_hot else "sparse_categorical_crossentropy"
+    model.compile(keras.optimizers.SGD(1.0), loss)
+    before = [ops.convert_to_numpy(v).astype("float64") for v in model.trainable_variables]
+    model.fit(x, y, class_weight=class_weight, batch_size=16, epochs=1, verbose=0)
+    after = [ops.convert_to_numpy(v).astype("float64") for v in model.trainable_variables]
+    step = np.sqrt(sum(np.sum((a - b) ** 2) for a, b in zip(after, before)))
+    for variable, value in zip(model.trainable_variables, before):
+        variable.assign(value.astype("float32"))
+    model.optimizer.learning_rate.assign(0.0)  # the epoch-end record at the same weights
+    logger = GradientNormLogger(probe_data=(x, y))
+    model.fit(x, y, class_weight=class_weight, batch_size=16, epochs=1, verbose=0,
+              callbacks=[logger])
+    assert logger.records[0]["global"] == pytest.approx(step, rel=1e-5)
+
+
+@pytest.mark.parametrize("below", [False, True], ids=["a_file", "below_a_file"])
+def test_a_log_dir_that_cannot_hold_event_files_fails_before_any_step(below, tmp_path):
+    """A file as `log_dir` was found at the first write, after the first epoch, by
+    TensorBoard's own error, which did not name `log_dir`."""
+    (tmp_path / "notes.txt").write_text("mine")
+    log_dir = tmp_path / "notes.txt" / ("run1" if below else "")
+    model = _compile(_regular_model())
+    steps = []
+    counter = keras.callbacks.LambdaCallback(on_train_batch_end=lambda *_: steps.append(1))
+    for monitor in (DeadReLUMonitor, ActivationStats):
+        with pytest.raises(ValueError, match=r"log_dir must be a folder .* is a file\. "
+                                             r"Received: log_dir="):
+            model.fit(X, Y, epochs=1, verbose=0,
+                      callbacks=[monitor(probe_data=X, log_dir=log_dir), counter])
+    assert steps == [] and (tmp_path / "notes.txt").read_text() == "mine"

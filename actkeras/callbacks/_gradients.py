@@ -53,15 +53,32 @@ def check_backend():
         )
 
 
-def check_compiled(model):
-    """Raises `ValueError` unless `model` was compiled (the gradient is of its loss)."""
-    if not getattr(model, "compiled", False) or getattr(model, "_compile_loss", True) is None \
-            and not model.losses:  # fmt: skip
+def check_compiled(model, x):
+    """Raises `ValueError` unless `model` was compiled (the gradient is of its loss) with a
+    `loss`, or adds losses of its own (`add_loss`) on the probe's inputs `x`, as a model
+    compiled without one (an autoencoder's reconstruction loss) trains on."""
+    if not getattr(model, "compiled", False):
         raise ValueError(
             f"GradientNormLogger measures the gradient of the model's training loss, and "
             f"model {model.name!r} has none: call model.compile(optimizer=..., loss=...) "
             "first. Received: an uncompiled model"
         )
+    if compiled_loss(model):
+        return
+    with keras.StatelessScope(collect_losses=True) as scope:
+        model(x, training=False)
+    if not scope.losses:
+        raise ValueError(
+            f"GradientNormLogger measures the gradient of the model's training loss, and "
+            f"model {model.name!r} has none: it was compiled without `loss` and adds no loss "
+            "of its own (add_loss) on the probe. Call model.compile(optimizer=..., loss=...). "
+            "Received: a model compiled without a loss"
+        )
+
+
+def compiled_loss(model):
+    """Whether `model` was compiled with a `loss` (whose targets a probe must hold)."""
+    return getattr(model, "_compile_loss", None) is not None
 
 
 class GradientFunction:

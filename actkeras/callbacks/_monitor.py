@@ -32,7 +32,7 @@ from actkeras.callbacks._backend import sync_state, to_numpy
 from actkeras.callbacks._mode import check_mode, inference_layers, run_model
 from actkeras.callbacks._probe import take_probe
 from actkeras.callbacks._probe_checks import check_against_data, check_probe
-from actkeras.callbacks._tensorboard import EventWriter
+from actkeras.callbacks._tensorboard import EventWriter, check_log_dir
 from actkeras.callbacks._tree import check_selection, tree
 
 # Callbacks that read the epoch's `logs` when their turn comes: placed before a
@@ -89,6 +89,11 @@ class Monitor(keras.callbacks.Callback):
             (`keras.layers.Conv2D` selects the convolutions' activations), or a
             list of them. An item that matches nothing is an error at
             `on_train_begin`. Defaults to `None` (all).
+
+    Attributes:
+        records: the measurements of the `fit` running or last run: a new `fit`
+            starts them afresh (keep `list(monitor.records)` between calls to
+            gather several), its steps continuing from the optimizer's count.
     """
 
     suffix = ".monitor"  # event file suffix
@@ -131,6 +136,7 @@ class Monitor(keras.callbacks.Callback):
         self._writer = None
         self._probe_in_use = None
         self._epoch = 0
+        self._class_weight = None  # `fit`'s, where it can be seen
         self._base = 0  # training steps before the current epoch
         self._last_step = 0
         self._notes = {}  # caveats every record carries (see `_record`)
@@ -149,7 +155,9 @@ class Monitor(keras.callbacks.Callback):
                 "`probe_data=(x, y)` (or train with `actkeras.fit`, which passes a "
                 "sample of the validation split). Received: probe_data=None"
             )
-        callbacks, data = _fit_context()
+        if self.log_dir is not None:
+            check_log_dir(self.log_dir)
+        callbacks, data, self._class_weight = _fit_context()
         self._check_order(callbacks)
         built = self.model.built
         if not built and data is not None:  # nothing else to check it against before a step
@@ -340,8 +348,8 @@ class Monitor(keras.callbacks.Callback):
 
 
 def _fit_context():
-    """`(callbacks of the running fit in order, (training x, y) or None)`, or
-    `(None, None)` when they cannot be seen (the monitor was called outside `fit`).
+    """`(callbacks of the running fit in order, (training x, y) or None, its class_weight)`,
+    or `(None, None, None)` when they cannot be seen (the monitor was called outside `fit`).
 
     Keras hands callbacks neither the list of the others nor the data; the
     `CallbackList` calling `on_train_begin` is the caller a few frames up, and
@@ -350,16 +358,17 @@ def _fit_context():
     frame = sys._getframe(1)
     for _ in range(8):
         if frame is None:
-            return None, None
+            return None, None, None
         owner = frame.f_locals.get("self")
         if isinstance(owner, keras.callbacks.CallbackList):
             fit = frame.f_back
-            data = None
+            data = class_weight = None
             if fit is not None and fit.f_code.co_name == "fit" and "x" in fit.f_locals:
                 data = (fit.f_locals.get("x"), fit.f_locals.get("y"))
-            return list(owner.callbacks), data
+                class_weight = fit.f_locals.get("class_weight")
+            return list(owner.callbacks), data, class_weight
         frame = frame.f_back
-    return None, None
+    return None, None, None
 
 
 def _reads_logs(callback):

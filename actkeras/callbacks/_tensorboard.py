@@ -6,9 +6,27 @@ It writes scalars and histograms as classic `Summary` protos with the
 `EventAccumulator`, reads them back. The file is opened on the first write.
 """
 
+import os
 import time
+from pathlib import Path
 
 import numpy as np
+
+
+def check_log_dir(log_dir):
+    """Raises `ValueError` naming `log_dir` when its event files could not be written (an
+    existing file, or a folder that cannot be written in): said before training, not at
+    the first write, after an epoch. Remote paths (`gs://...`) are left to TensorBoard."""
+    if "://" in str(log_dir):
+        return
+    path = Path(log_dir)
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        raise ValueError(f"log_dir must be a folder (made if needed), and {existing} is a "
+                         f"file. Received: log_dir={str(log_dir)!r}")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"log_dir: the folder {existing} cannot be written in. Received: "
+                         f"log_dir={str(log_dir)!r}")
 
 
 class EventWriter:

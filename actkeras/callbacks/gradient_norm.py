@@ -18,7 +18,9 @@ class GradientNormLogger(Monitor):
 
     The gradient is that of the loss `fit` minimises (the compiled loss plus
     `model.losses`: weight regularisers, activity regularisers and `add_loss`
-    losses) on one probe batch, in `mode` (training mode by default:
+    losses; a model compiled without `loss` has these alone, and its probe needs no
+    targets; `fit`'s `class_weight` weighs the probe's samples by their labels as
+    `fit` does) on one probe batch, in `mode` (training mode by default:
     `training=True` with Dropout and noise layers off), computed in
     `actkeras.callbacks._gradients` (TensorFlow `GradientTape` or `jax.grad`);
     measuring never changes the model. Layers are taken input to output: a
@@ -62,7 +64,7 @@ class GradientNormLogger(Monitor):
     """
 
     suffix = ".gradient_norm"
-    _dropped = ("_recorder", "_squared_norms")
+    _dropped = ("_recorder", "_squared_norms", "_weights")
 
     def __init__(self, probe_data=None, probe_size=256, every=None, layers=None, log_dir=None,
                  mode="training"):  # fmt: skip
@@ -70,12 +72,13 @@ class GradientNormLogger(Monitor):
 
     @property
     def _needs_labels(self):
-        return True
+        # A model compiled without `loss` trains on its own losses (`add_loss`): no targets.
+        return _gradients.compiled_loss(self.model)
 
     def _setup(self, probe):
         _gradients.check_backend()
-        _gradients.check_compiled(self.model)
-        if probe.y is None:
+        _gradients.check_compiled(self.model, self._sample(probe))
+        if probe.y is None and self._needs_labels:
             raise ValueError(
                 "GradientNormLogger needs targets to compute the loss: pass "
                 f"`probe_data=(x, y)`. Received: probe_data={describe(probe.x)}"
@@ -90,7 +93,8 @@ class GradientNormLogger(Monitor):
             )
             return False
         self._paths = [v.path for v in model.trainable_variables]
-        self._squared_norms = _trace(model, self.mode, probe)
+        self._weights = self._sample_weight(probe)
+        self._squared_norms = _trace(model, self.mode, probe, self._weights)
         self._groups = None  # in call order, known once the pass has run
         return True
 
@@ -100,8 +104,28 @@ class GradientNormLogger(Monitor):
         return select([((name, layer.name), layer, (name, members))
                        for name, members, layer in groups], self.layers)  # fmt: skip
 
+    def _sample_weight(self, probe):
+        """The probe's sample weights, or with `fit`'s `class_weight` each sample's class
+        weight, read off its label as Keras reads it (a class index, or the largest of a
+        one-hot row; 1 for a class it does not name)."""
+        if not self._class_weight or not self._needs_labels:
+            return probe.sample_weight
+        labels = keras.tree.flatten(probe.y)
+        if probe.sample_weight is not None or len(labels) != 1:
+            self._warn("class_weight",
+                       "fit's class_weight is left out of the gradient: the probe holds "
+                       "sample weights of its own or the model has several outputs, which "
+                       "fit refuses with class_weight too.")
+            return probe.sample_weight
+        y = np.asarray(labels[0])
+        if y.ndim > 1:
+            y = np.argmax(y, axis=-1) if y.shape[-1] > 1 else y[..., 0]
+        classes = np.round(y).astype("int64").reshape(len(y))
+        return np.array([self._class_weight.get(int(c), 1.0) for c in classes],
+                        dtype=keras.config.floatx())
+
     def _measure(self, probe):
-        squares = self._squared_norms(probe.x, probe.y, probe.sample_weight).tolist()
+        squares = self._squared_norms(probe.x, probe.y, self._weights).tolist()
         if self._groups is None:  # after the pass: a model run eagerly first runs here
             self._groups = self._chosen(self._squared_norms.call_order)
         layers = {name: float(np.sqrt(sum(squares[i] for i in members)))
@@ -119,12 +143,11 @@ class GradientNormLogger(Monitor):
         return fields, scalars, None
 
 
-def _trace(model, mode, probe):
+def _trace(model, mode, probe, sample_weight):
     """The compiled gradient, traced on the probe: labels the loss cannot take fail here,
     before training, with a message that names `probe_data`."""
     try:
-        function = _gradients.GradientFunction(model, mode, probe.x, probe.y,
-                                               probe.sample_weight)  # fmt: skip
+        function = _gradients.GradientFunction(model, mode, probe.x, probe.y, sample_weight)
     except Exception as error:  # a backend's shape error deep in the loss: say what failed
         outputs = _output_shapes(model)
         expected = f" The model's output has shape {outputs} per sample." if outputs else ""
