@@ -31,6 +31,17 @@ def contents(folder, limit=3):
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
+def write_problem(path, overwrite, flag="--overwrite", option="--write"):
+    """Why a command's output file cannot go to `path` (a folder there; a file there and
+    no `overwrite`: a file of the user's is never replaced unasked), or `None`."""
+    path = Path(path)
+    if path.is_dir():
+        return f"{option} {path} is a folder: give a file name."
+    if path.exists() and not overwrite:
+        return f"{option} {path} exists: pass {flag} to replace it, or give another name."
+    return None
+
+
 def _read_json(path):
     try:
         with open(path) as handle:

@@ -1,6 +1,11 @@
-"""Writes the notebooks (without outputs) from one place; run from the repo root:
-`python scripts/make_notebooks.py`. Edit here (or in `scripts/notebook_sources/`, one
-module per notebook), not in the .ipynb files."""
+"""Writes the notebooks (without outputs) from one place: `python scripts/make_notebooks.py`
+writes the repository's `notebooks/` (wherever it is run from). Edit here (or in
+`scripts/notebook_sources/`, one module per notebook), not in the .ipynb files. A notebook
+holding outputs (one you ran and saved) is not replaced without `--overwrite`."""
+
+import argparse
+import sys
+from pathlib import Path
 
 import nbformat as nbf
 from nbformat.v4 import new_notebook, new_markdown_cell as md, new_code_cell as code
@@ -234,7 +239,31 @@ Check: `list(mlp_dead.records[-1]["layers"])` names only the sites under `block_
 written = [(source.NOTEBOOK, source.FILE) for source in (start_here, course_network, depth_and_init,
                                                            tuning_and_export, vanishing_and_batchnorm,
                                                            dying_relu, cost_speed_linearity)]
-for notebook, name in written + [(nb4, "04_monitors_on_your_model.ipynb")]:
-    for index, cell in enumerate(notebook.cells):
-        cell.id = f"cell-{index:02d}"  # stable ids: a regenerated notebook diffs only where it changed
-    nbf.write(notebook, f"notebooks/{name}")
+FOLDER = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def _has_outputs(path):
+    if not path.is_file():
+        return False
+    return any(cell.get("outputs") for cell in nbf.read(path, as_version=4).cells)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--overwrite", action="store_true",
+                        help="also replace notebooks that hold outputs")
+    args = parser.parse_args(argv)
+    notebooks = written + [(nb4, "04_monitors_on_your_model.ipynb")]
+    kept = [name for _, name in notebooks if _has_outputs(FOLDER / name)]
+    if kept and not args.overwrite:
+        verb = "holds" if len(kept) == 1 else "hold"
+        parser.error(f"{', '.join(kept)} in {FOLDER} {verb} outputs (run and saved): pass "
+                     "--overwrite to replace them with the sources' notebooks, or move them")
+    for notebook, name in notebooks:
+        for index, cell in enumerate(notebook.cells):
+            cell.id = f"cell-{index:02d}"  # stable ids: a regenerated notebook diffs only where it changed
+        nbf.write(notebook, FOLDER / name)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -9,7 +9,7 @@ cost runs are timings and are left out, as in `compare`.
 
 Usage:
     python scripts/repeat_sample.py reproduction/full /tmp/repeat --minutes 20 \
-        --write reproduction/full/repeat.md
+        --write reproduction/full/repeat.md --overwrite
 """
 
 import argparse
@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from actkeras import quiet
+from actkeras import ownership, quiet
 from actkeras.atomic import write_text
 from actkeras.experiments.compare import _is_cost, _runs, run_digest
 
@@ -72,10 +72,15 @@ def main(argv=None):
                         help="the sample's recorded run time, in minutes (default 20)")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--write", default=None, help="write the table to this markdown file")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="let --write replace an existing file")
     parser.add_argument("--again", action="store_true",
                         help="INTO holds an earlier repeat of this sample: reuse its finished "
                              "runs and compare again")
     args = parser.parse_args(argv)
+    problem = args.write and ownership.write_problem(args.write, args.overwrite)
+    if problem:
+        parser.error(problem)
     if not args.again and Path(args.into).exists() and any(Path(args.into).iterdir()):
         parser.error(f"{args.into} is not empty: the repeat goes to a fresh folder. "
                      f"Received: into={args.into}")

@@ -4,6 +4,8 @@ lets anyone check a repeat from the repository."""
 
 import json
 
+import pytest
+
 from actkeras.experiments import compare
 
 
@@ -99,6 +101,23 @@ def test_the_digest_checks_a_repeat_from_the_repository(tmp_path, capsys):
     assert compare.main(["--digest", str(first), "--write", str(path)]) == 0
     assert compare.main(["--check-digest", str(path), str(second)]) == 0
     assert compare.main(["--check-digest", str(path), str(third)]) == 1
+
+
+def test_write_never_replaces_a_file_unasked(tmp_path, capsys):
+    """`--write` replaced any file there (a user's notes) without a word."""
+    first, second = _folder(tmp_path, "one"), _folder(tmp_path, "two")
+    notes = tmp_path / "notes.md"
+    notes.write_text("mine")
+    for argv in ([str(first), str(second)], ["--digest", str(first)]):
+        with pytest.raises(SystemExit) as exit_:
+            compare.main([*argv, "--write", str(notes)])
+        assert exit_.value.code == 2 and notes.read_text() == "mine"
+        assert "exists: pass --overwrite to replace it" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        compare.main(["--digest", str(first), "--write", str(tmp_path)])
+    assert "is a folder: give a file name" in capsys.readouterr().err
+    assert compare.main(["--digest", str(first), "--write", str(notes), "--overwrite"]) == 0
+    assert json.loads(notes.read_text())["runs"]
 
 
 def test_which_code_made_a_run_is_not_one_of_its_numbers(tmp_path):

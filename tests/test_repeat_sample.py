@@ -56,3 +56,12 @@ def test_training_numbers_leave_out_only_what_the_monitors_measured():
     assert repeat_sample._training(moved) == repeat_sample._training(run)
     trained_otherwise = {**run, "history": [{**run["history"][0], "loss": 0.6}]}
     assert repeat_sample._training(trained_otherwise) != repeat_sample._training(run)
+
+
+def test_write_never_replaces_a_file_unasked(tmp_path, capsys):
+    notes = tmp_path / "notes.md"
+    notes.write_text("mine")
+    with pytest.raises(SystemExit) as exit_:
+        repeat_sample.main([str(tmp_path), str(tmp_path / "into"), "--write", str(notes)])
+    assert exit_.value.code == 2 and notes.read_text() == "mine"
+    assert "exists: pass --overwrite to replace it" in capsys.readouterr().err

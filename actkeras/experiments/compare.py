@@ -18,7 +18,7 @@ recorded (timings left out): committed beside a report, it lets anyone check fro
 repository that a second run gave bit-identical results (`--check-digest`).
 
 Usage:
-    python -m actkeras.experiments.compare reproduction/full /tmp/full2 [--write FILE]
+    python -m actkeras.experiments.compare reproduction/full /tmp/full2 [--write FILE [--overwrite]]
     python -m actkeras.experiments.compare reproduction/quick reproduction/quick-jax
     python -m actkeras.experiments.compare --digest reproduction/full [--write FILE]
     python -m actkeras.experiments.compare --check-digest DIGEST.json /tmp/full2
@@ -30,6 +30,7 @@ import json
 import sys
 from pathlib import Path
 
+from actkeras import ownership
 from actkeras.atomic import write_text
 from actkeras.experiments.spec import without_later_defaults
 
@@ -345,7 +346,12 @@ def main(argv=None):
     parser.add_argument("--check-digest", nargs=2, metavar=("DIGEST", "FOLDER"),
                         help="check FOLDER's runs against a saved digest")
     parser.add_argument("--write", metavar="FILE", help="also write the output to FILE")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="let --write replace an existing file")
     args = parser.parse_args(argv)
+    problem = args.write and ownership.write_problem(args.write, args.overwrite)
+    if problem:
+        parser.error(problem)
     try:
         if args.digest:
             text = json.dumps(digest(args.digest), indent=1, sort_keys=True) + "\n"
