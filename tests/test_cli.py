@@ -341,6 +341,8 @@ def test_import_actkeras_still_registers_the_layers_for_load_model():
     (["train", "--seed", "-1"], "argument --seed: must be 0 or more. Received: -1"),
     (["tune", "--widths", "8,x"], "argument --widths: expected an integer. Received: x"),
     (["bench", "--variants", "a,e"], "argument --variants: takes a subset of a,b,c,d"),
+    (["bench", "--write", "same.out", "--json", "./same.out"],
+     "--write and --json name the same file"),
     (["bench", "--backend", "torch"], "argument --backend: takes tensorflow or jax"),
     (["bench", "--presets", "udacity,resnet"],
      "argument --presets: takes udacity, fashion_mlp, mlp, or several comma-separated. "

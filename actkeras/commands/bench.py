@@ -107,6 +107,10 @@ def check(args):
                 f"--preset-train must be at least {need} ({INNER} whole batches of "
                 f"{max(PRESET_BATCH[p] for p in deep)}, for the bound e of "
                 f"{', '.join(deep)}). Received: --preset-train {args.preset_train}")
+    if args.write and args.json and os.path.abspath(args.write) == os.path.abspath(args.json):
+        raise UsageError(f"--write and --json name the same file: the tables would replace "
+                         f"every round kept in it; give two names. Received: --write "
+                         f"{args.write} --json {args.json}")
     for option, path, kind in (("--write", args.write, "markdown"),
                                ("--json", args.json, "json")):
         if path is None:
