@@ -499,6 +499,19 @@ def test_sigkill_at_several_points_then_restart_gives_the_uninterrupted_results(
     assert _results(killed) == _results(reference)
 
 
+def test_a_data_folder_without_the_data_is_one_error_before_the_folder_is_touched(tmp_path):
+    """An empty data folder ran every run of the claims (each failing with the same
+    message) and wrote a report of failures; with `force` it replaced finished runs."""
+    from actkeras.data import DataError
+
+    empty, out = tmp_path / "empty", tmp_path / "out"
+    empty.mkdir()
+    with pytest.raises(DataError, match=r"The fashion_mnist data was not found"):
+        reproduce("full", out, claim_ids=[3], data_dir=empty, verbose=0,
+                  progress=lambda line: None)
+    assert not out.exists()
+
+
 def test_a_failed_run_makes_the_exit_code_1_and_the_report_says_why(tmp_path, monkeypatch):
     import actkeras.experiments.claims as registry
 

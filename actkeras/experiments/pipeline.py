@@ -19,6 +19,7 @@ workers.
 """
 
 import contextlib
+import dataclasses
 import os
 import sys
 import time
@@ -73,6 +74,22 @@ def _provenance(all_claims, data, backend):
                 "data": data.fingerprint(spec)}
 
     return provenance
+
+
+def check_data(chosen, data):
+    """Loads each data set the chosen claims' runs read, before the folder is touched: a
+    data folder without them (empty, or another one) is one message naming it, not a
+    failed run for each, and finished runs are never replaced by failures (`force`).
+
+    Raises:
+        DataError: the first data set not found, with where it was looked for.
+    """
+    seen = set()
+    for spec in (spec for claim in chosen for spec in (*claim.tuning, *claim.runs)):
+        if spec.source == "generated" or (spec.dataset, spec.source) in seen:
+            continue
+        seen.add((spec.dataset, spec.source))
+        data.get(dataclasses.replace(spec, subset=None))
 
 
 def validate_claims(ids):
@@ -237,6 +254,8 @@ def reproduce(preset="quick", out=None, *, claim_ids=None, seeds=None, force=Fal
         from actkeras.experiments.compare import other_backend
 
         other = other_backend(compare_with, preset, backend)
+    data = DataCache(data_dir)
+    check_data(select(claims(sizes=sizes_), ids), data)
     # The scheduler answers, and its workers match, before the folder is touched.
     with _cluster(scheduler, jobs, backend) as client:
         default = default_out(preset, claim_ids, seeds, backend)
@@ -245,7 +264,6 @@ def reproduce(preset="quick", out=None, *, claim_ids=None, seeds=None, force=Fal
                           overwrite=overwrite, backend=backend, default=default)
         if removed:
             progress(f"removed {removed} partial files left by an interrupted run")
-        data = DataCache(data_dir)
         executed = set()
         common = dict(jobs=jobs, force=force, verbose=verbose, data_dir=data_dir, export=export,
                       progress=progress, stale=stale, executed=executed, client=client,
