@@ -122,6 +122,33 @@ def test_ctrl_c_in_train_keeps_the_finished_epochs_and_their_model(tmp_path, cap
     assert json.loads((out / "metrics.json").read_text())["interrupted_after_epoch"] == 2
 
 
+def test_ctrl_c_after_training_ended_lets_the_run_be_written_whole(tmp_path, capsys,
+                                                                  monkeypatch):
+    """A Ctrl-C in the final evaluation escaped to the top: the run, trained to its end,
+    kept config.json only (and the same command was then refused)."""
+    import os
+    import signal
+
+    from actkeras import training
+
+    evaluate = training.evaluate
+
+    def interrupted_evaluate(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C, while the evaluation runs
+        return evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(training, "evaluate", interrupted_evaluate)
+    out = tmp_path / "run"
+    code = main([*TINY_TRAIN, "--epochs", "1", "--quiet", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 130, err
+    assert "training has ended; evaluating and writing the run first" in err
+    assert f"interrupted after training ended; the run is whole in {out}" in err
+    assert {"config.json", "history.json", "history.csv", "metrics.json",
+            "model.keras"} <= {p.name for p in out.iterdir()}
+    assert "test_accuracy" in json.loads((out / "metrics.json").read_text())
+
+
 def test_a_real_sigint_stops_train_at_the_end_of_its_step_and_a_second_stops_at_once(
         tmp_path, capsys, monkeypatch):
     # A KeyboardInterrupt raised inside TensorFlow's code could abort the process on a

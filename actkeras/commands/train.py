@@ -140,19 +140,26 @@ def run(args):
         return _interrupted(model, kept, out, time.perf_counter() - start)
     seconds = time.perf_counter() - start
     records = history_records(history)
-    metrics = {**evaluate(model, data), "train_seconds": seconds}
-
-    with writing(out):
-        write_json(out / "history.json", records)
-        write_text(out / "history.csv", history_csv(records))
-        write_json(out / "metrics.json", metrics)
-        if history.diverged_at_step is not None:
-            # The history is kept for a look; a diverged model is not worth saving.
-            raise UserError(divergence_message(history.diverged_at_step, config.learning_rate)
-                            + f" The history up to there is in {out}.")
-        with temporary_path(out / "model.keras", suffix=".keras") as tmp:  # never half written
-            model.save(tmp)
+    # Training has ended: a Ctrl-C now lets the evaluation and the files finish first (it
+    # escaped to the top before, and the finished run kept config.json only).
+    with kept.catching_interrupt(_finishing):
+        metrics = {**evaluate(model, data), "train_seconds": seconds}
+        with writing(out):
+            write_json(out / "history.json", records)
+            write_text(out / "history.csv", history_csv(records))
+            write_json(out / "metrics.json", metrics)
+            if history.diverged_at_step is not None:
+                # The history is kept for a look; a diverged model is not worth saving.
+                raise UserError(divergence_message(history.diverged_at_step,
+                                                   config.learning_rate)
+                                + f" The history up to there is in {out}.")
+            with temporary_path(out / "model.keras", suffix=".keras") as tmp:  # never half written
+                model.save(tmp)
     print("  ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
+    if kept.interrupted:
+        print(f"actkeras train: interrupted after training ended; the run is whole in {out}",
+              file=sys.stderr)
+        return 130
     return 0
 
 
@@ -167,6 +174,11 @@ def _monitors(args):
 def _stopping():
     print("\nactkeras train: Ctrl-C: stopping at the end of this step (Ctrl-C again: at once)",
           file=sys.stderr, flush=True)
+
+
+def _finishing():
+    print("\nactkeras train: Ctrl-C: training has ended; evaluating and writing the run first "
+          "(Ctrl-C again: at once)", file=sys.stderr, flush=True)
 
 
 def _interrupted(model, kept, out, seconds):
