@@ -20,6 +20,12 @@ distributed = pytest.importorskip("distributed")  # the `test` extra installs it
 
 @pytest.mark.parametrize("argv, message", [
     (["--scheduler", "tcp://host:8786 extra"], "--scheduler takes a Dask scheduler's address"),
+    # Malformed addresses Dask itself only refused after TensorFlow started (exit 1), or,
+    # with a port out of range, after its 30 s connect timeout.
+    (["--scheduler", "bogus"], "a host and a port from 1 to 65535"),
+    (["--scheduler", "tcp://:abc"], "Received: scheduler='tcp://:abc'"),
+    (["--scheduler", "http://x:1"], "--scheduler takes a Dask scheduler's address"),
+    (["--scheduler", "tcp://host:99999"], "a host and a port from 1 to 65535"),
     (["--scheduler", "tcp://127.0.0.1:8786", "--jobs", "2"],
      "--jobs sets the worker processes of --scheduler local"),
 ])

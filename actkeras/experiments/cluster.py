@@ -41,7 +41,9 @@ from actkeras import quiet
 from actkeras.errors import UserError
 
 LOCAL = "local"
-_ADDRESS = re.compile(r"^([a-z][a-z0-9+.-]*://)?\S+$")
+# A scheduler's address: [tcp:// | tls:// | ws:// | wss:// | ucx://]host:port (an IPv6 host in
+# brackets), as a Dask client connects to it.
+_ADDRESS = re.compile(r"^(?:(?:tcp|tls|ws|wss|ucx)://)?(\[[0-9a-fA-F:.]+\]|[^\s:/\[\]]+):(\d+)$")
 _run_lock = threading.Lock()  # one run at a time in a worker process
 _caches = {}  # data_dir -> the worker's DataCache
 
@@ -58,9 +60,11 @@ def check_scheduler(scheduler, jobs=1):
                          f'pip install "actkeras[dask]". Received: scheduler={scheduler!r}')
     if scheduler == LOCAL:
         return
-    if not _ADDRESS.match(scheduler or ""):
+    found = _ADDRESS.match(scheduler or "")
+    if not found or not 0 < int(found.group(2)) < 65536:
         raise ValueError(f"--scheduler takes a Dask scheduler's address (tcp://host:8786, "
-                         f"tls://host:8786) or 'local'. Received: scheduler={scheduler!r}")
+                         f"tls://host:8786: a host and a port from 1 to 65535) or 'local'. "
+                         f"Received: scheduler={scheduler!r}")
     if jobs != 1:
         raise ValueError(f"--jobs sets the worker processes of --scheduler local; a running "
                          f"scheduler's workers are its own: leave --jobs out. "
