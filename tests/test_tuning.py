@@ -1,5 +1,7 @@
 """Keras Tuner over the activation: hypermodel, the four tuners, resume, seeds, errors, workers."""
 
+import contextlib
+import io
 import json
 import os
 import signal
@@ -73,6 +75,21 @@ def test_a_trial_without_rectifiers_is_quiet_about_the_dead_unit_monitor():
         warnings.simplefilter("always")
         hypermodel.fit(hp, model, DATA)
     assert [str(w.message) for w in caught if "DeadReLUMonitor" in str(w.message)] == []
+
+
+def test_a_diverged_trial_is_a_failed_one_listed_last_and_never_the_best(tmp_path):
+    """A trial whose loss went NaN was COMPLETED and ranked by its score before diverging,
+    with nothing saying so (`actkeras train` stops such a run as diverged)."""
+    hypermodel = _hypermodel(["linear"], learning_rates=[0.01, 1e30])
+    tuner = make_tuner("grid", hypermodel, tmp_path, max_trials=2)
+    with contextlib.redirect_stdout(io.StringIO()) as said:
+        rows = run_search(tuner, DATA)
+    assert [(row["learning_rate"], row["status"]) for row in rows] == [
+        (0.01, "COMPLETED"), (1e30, "FAILED")]
+    assert rows[1]["score"] is None
+    failed = next(t for t in tuner.oracle.trials.values() if t.status == "FAILED")
+    assert "training diverged at step" in failed.message
+    assert "diverged" in said.getvalue()
 
 
 def test_hyperband_epochs_of_by_step_presets():

@@ -28,7 +28,7 @@ class FinalScore(ActivationHyperModel):
     end of training (not at their best epoch), and whose diverged trials score 0."""
 
     def fit(self, hp, model, data, **kwargs):
-        history = super().fit(hp, model, data, **kwargs)
+        history = self.train(hp, model, data, **kwargs)
         final = (history.history.get(OBJECTIVE) or [None])[-1]
         diverged = getattr(history, "diverged_at_step", None) is not None
         if diverged or final is None or not math.isfinite(final):

@@ -45,6 +45,9 @@ class ActivationHyperModel(keras_tuner.HyperModel):
     `DeadReLUMonitor` and `GradientNormLogger`, so each trial's metrics hold
     `dead_fraction` (rectifiers), `inactive_fraction` (leaky and exponential
     units) and `gradient_ratio` (first/last layer gradient norm) beside its score.
+    A trial whose training diverged (its loss not finite) is a failed trial
+    (`keras_tuner.errors.FailedTrialError`, not retried): it is listed last and is
+    never the best, where its score of the epochs before would rank it.
 
     Example:
     >>> hypermodel = ActivationHyperModel("mlp", activations=["relu", "sigmoid"],
@@ -153,9 +156,23 @@ class ActivationHyperModel(keras_tuner.HyperModel):
     def _seed(self):
         return None if self.seed is None else self.seed + self.execution
 
-    def fit(self, hp, model, data, callbacks=(), epochs=None, initial_epoch=0,
-            verbose=0, log_every=500):
-        """Trains on an `actkeras.data.Dataset`; returns the `History`.
+    def fit(self, hp, model, data, **kwargs):
+        """Trains on an `actkeras.data.Dataset` (`train`); returns the `History`.
+
+        Raises:
+            keras_tuner.errors.FailedTrialError: the training diverged.
+        """
+        history = self.train(hp, model, data, **kwargs)
+        if getattr(history, "diverged_at_step", None) is not None:
+            raise keras_tuner.errors.FailedTrialError(
+                f"training diverged at step {history.diverged_at_step}: its loss was not "
+                f"finite (at learning rate {model.actkeras_config.learning_rate:g})")
+        return history
+
+    def train(self, hp, model, data, callbacks=(), epochs=None, initial_epoch=0,
+              verbose=0, log_every=500):
+        """Trains on an `actkeras.data.Dataset`; returns the `History` (with
+        `diverged_at_step`, `None` unless the loss stopped being finite).
 
         `epochs`/`initial_epoch` come from Hyperband: only the difference is run (the
         model already holds the earlier epochs' weights). For by-step presets one

@@ -60,7 +60,9 @@ class _SearchMixin:
     def on_trial_end(self, trial):
         super().on_trial_end(trial)
         score = self.oracle.get_trial(trial.trial_id).score
-        print(f"{self.tuner_id}: trial {trial.trial_id} ends {trial.status} score={score}",
+        message = (getattr(trial, "message", None) or "").strip()
+        why = f": {message.splitlines()[-1]}" if trial.status == "FAILED" and message else ""
+        print(f"{self.tuner_id}: trial {trial.trial_id} ends {trial.status} score={score}{why}",
               flush=True)
 
 
