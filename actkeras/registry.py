@@ -147,6 +147,8 @@ def describe_activation(activation, activation_kwargs=None):
     import keras
 
     if isinstance(activation, keras.layers.Layer):
+        if activation_kwargs:
+            get_activation(activation, activation_kwargs)  # refused: configure the instance
         config = activation.get_config()
         base = set(keras.layers.Layer().get_config())
         kwargs = {k: v for k, v in config.items() if k not in base}

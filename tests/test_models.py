@@ -89,6 +89,18 @@ def test_activation_kwargs_and_layer_instances():
     assert model.actkeras_config.activation == "ELU"
 
 
+def test_arguments_for_a_layer_instance_and_a_softmax_over_no_unit_axis_are_refused():
+    """`activation_kwargs` beside a layer instance were dropped without a word; a softmax
+    axis out of range failed only inside `fit`, and axis 0 mixed each batch's samples."""
+    with pytest.raises(ValueError, match="only applies to a registry name"):
+        build_model(keras.layers.ELU(alpha=1.0), preset="mlp", activation_kwargs={"alpha": 0.5})
+    with pytest.raises(ValueError, match="axes 1 to 1 .* rank 2. Received: axis=5"):
+        build_model("softmax", preset="mlp", activation_kwargs={"axis": 5})
+    with pytest.raises(ValueError, match="is the batch axis"):
+        build_model("softmax", preset="mlp", activation_kwargs={"axis": 0})
+    assert build_model("softmax", preset="mlp", activation_kwargs={"axis": 1}).built
+
+
 def test_resolved_config_is_json_ready_and_rebuilds_the_same_model():
     model = build_model("elu", preset="udacity", seed=3)
     payload = json.loads(json.dumps(model.actkeras_config.to_dict()))
