@@ -6,6 +6,7 @@ parser without them.
 
 import argparse
 import contextlib
+import math
 import os
 import subprocess
 import sys
@@ -57,6 +58,8 @@ _KINDS = {int: "an integer", float: "a number", str: "text"}
 
 
 def positive(value):
+    if isinstance(value, float) and not math.isfinite(value):  # nan and inf pass `<= 0`
+        raise ValueError(f"must be a finite positive number. Received: {value!r}")
     if value <= 0:
         raise ValueError(f"must be positive. Received: {value!r}")
     return value

@@ -71,7 +71,14 @@ def check(args):
     """Before Keras loads: `--set`'s keys, and a folder holding a run is replaced only
     with `--overwrite`."""
     key_values(args.set)  # KEY=VALUE, with a known key
+    if args.epochs is not None and args.steps is not None:
+        raise UsageError(f"--epochs and --steps both set the training's length: give one. "
+                         f"Received: --epochs {args.epochs} --steps {args.steps}")
     out = _out(args)
+    above = next((p for p in (out, *out.parents) if p.exists()), None)
+    if above is not None and not above.is_dir():
+        raise UsageError(f"--out must be a folder, and {above} is a file: choose another "
+                         f"folder. Received: --out {out}")
     found = [name for name in RUN_FILES if (out / name).exists()]
     if found and not args.overwrite:
         raise UsageError(
