@@ -328,3 +328,15 @@ def test_a_full_disk_mid_reproduction_keeps_the_finished_runs(tmp_path, monkeypa
     assert json.loads((out / "results.json").read_text())["claims"][0]["id"] == 9
     assert Path(out / "manifest.json").is_file()
 
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_an_export_root_that_cannot_be_made_is_blamed_on_export_root(tmp_path, capsys):
+    """/proc/x cannot be made (as root too): the error named --from, as if its run had no
+    model, after TensorFlow started."""
+    (tmp_path / "run").mkdir()
+    _small_model().save(tmp_path / "run" / "model.keras")
+    code = main(["export", "--from", str(tmp_path / "run"), "--export-root", "/proc/x"])
+    err = capsys.readouterr().err
+    assert code == 1 and "cannot write to /proc/x" in err and "--export-root" in err, err
+    assert "--from" not in err, err

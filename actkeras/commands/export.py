@@ -126,6 +126,8 @@ def run(args):
 
     name = _name(args)
     with writing(args.export_root, option="--export-root"):
+        # A root that cannot be made is --export-root's error, not a missing model in --from.
+        Path(args.export_root).mkdir(parents=True, exist_ok=True)
         try:
             path = export_run(args.run_dir, name, root=args.export_root,
                               overwrite=args.export_overwrite,
