@@ -143,12 +143,17 @@ def get_activation(activation, activation_kwargs=None, **layer_kwargs):
 
 
 def describe_activation(activation, activation_kwargs=None):
-    """JSON-ready `(name, kwargs)` for a registry name or a layer instance."""
+    """JSON-ready `(name, kwargs)` for a registry name or a layer instance (a registry
+    layer's instance by its registry name, as `build_from_config` rebuilds it; another
+    layer by its class name, which describes it only)."""
     import keras
 
     if isinstance(activation, keras.layers.Layer):
         if activation_kwargs:
             get_activation(activation, activation_kwargs)  # refused: configure the instance
+        entry = next((e for e in _ENTRIES if type(activation) is e.layer), None)
+        if entry is not None:  # one of the registry's layers: its name, so it rebuilds
+            return entry.name, {k: getattr(activation, k) for k in entry.parameters}
         config = activation.get_config()
         base = set(keras.layers.Layer().get_config())
         kwargs = {k: v for k, v in config.items() if k not in base}

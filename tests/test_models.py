@@ -87,6 +87,11 @@ def test_activation_kwargs_and_layer_instances():
     first, second = model.get_layer("activation_0"), model.get_layer("activation_1")
     assert first is not second and isinstance(first, keras.layers.ELU)
     assert model.actkeras_config.activation == "ELU"
+    # A registry layer's instance is described by its registry name, so that it rebuilds.
+    mine = build_model(actkeras.ELU(alpha=0.5), preset="mlp", depth=2).actkeras_config
+    assert (mine.activation, mine.activation_kwargs) == ("elu", {"alpha": 0.5})
+    rebuilt = actkeras.build_from_config(actkeras.ModelConfig.from_dict(mine.to_dict()))
+    assert rebuilt.get_layer("activation_0").alpha == 0.5
 
 
 def test_arguments_for_a_layer_instance_and_a_softmax_over_no_unit_axis_are_refused():
