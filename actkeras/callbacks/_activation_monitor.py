@@ -54,8 +54,8 @@ class ActivationMonitor(Monitor):
         for site in chosen:
             if site.via_lambda:
                 self._warn(("lambda", site.name),
-                           f"measures Lambda layer {site.name!r} as {_article(site.family)} {site.family} "
-                           "activation "
+                           f"measures Lambda layer {site.name!r} as "
+                           f"{_article(site.family)} {site.family} activation "
                            f"because its function is {site.layer.function.__name__!r}; a Lambda "
                            "may do more than its function's name says. Prefer "
                            "keras.layers.Activation.")  # fmt: skip
