@@ -33,12 +33,18 @@ def writing(path, option="--out", note=""):
         raise output_error(error, path, option, note) from error
 
 
-def check_writable(path, option="--out"):
-    """Raises `output_error(...)` if `path`, or the folder it would be made in, is read-only
-    or not the user's: for a command whose writing comes at the end of long work."""
+def nearest_existing(path):
+    """`path` made absolute, or its nearest parent that exists (what a write there meets)."""
     folder = Path(path).absolute()
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
+    return folder
+
+
+def check_writable(path, option="--out"):
+    """Raises `output_error(...)` if `path`, or the folder it would be made in, is read-only
+    or not the user's: for a command whose writing comes at the end of long work."""
+    folder = nearest_existing(path)
     if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
         read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
         code = errno.EROFS if read_only else errno.EACCES

@@ -51,7 +51,7 @@ import statistics
 import time
 from pathlib import Path
 
-from actkeras import quiet
+from actkeras import ownership, quiet
 
 
 def searches(folder):
@@ -490,11 +490,12 @@ def main(argv=None):
     if args.command == "variant" and Path(args.into).exists():
         v.error(f"{args.into} exists: the variant goes to a new folder. Received: "
                 f"into={args.into}")
-    if args.command == "write" and not args.overwrite:
+    if args.command == "write":
         for name in ("write", "figure"):
-            if getattr(args, name) and Path(getattr(args, name)).exists():
-                w.error(f"{getattr(args, name)} exists: pass --overwrite to replace it. "
-                        f"Received: {name}={getattr(args, name)}")
+            problem = getattr(args, name) and ownership.write_problem(
+                getattr(args, name), args.overwrite, option=f"--{name}")
+            if problem:
+                w.error(problem)
     if args.command == "variant":
         variant(args)
     elif args.command == "keep":

@@ -8,9 +8,10 @@ It writes scalars and histograms as classic `Summary` protos with the
 
 import os
 import time
-from pathlib import Path
 
 import numpy as np
+
+from actkeras.errors import nearest_existing
 
 
 def check_log_dir(log_dir):
@@ -19,8 +20,7 @@ def check_log_dir(log_dir):
     the first write, after an epoch. Remote paths (`gs://...`) are left to TensorBoard."""
     if "://" in str(log_dir):
         return
-    path = Path(log_dir)
-    existing = next(p for p in (path, *path.parents) if p.exists())
+    existing = nearest_existing(log_dir)
     if not existing.is_dir():
         raise ValueError(f"log_dir must be a folder (made if needed), and {existing} is a "
                          f"file. Received: log_dir={str(log_dir)!r}")

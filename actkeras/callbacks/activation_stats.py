@@ -203,10 +203,11 @@ class ActivationStats(ActivationMonitor):
                 finite = np.isfinite(values)
                 counts, edges = np.histogram(values[finite], bins=BINS)
                 stats["histogram"] = {"counts": counts.tolist(), "edges": edges.tolist()}
-                if not finite.all():  # a diverged model: the run goes on, measured
-                    stats["histogram"]["nonfinite"] = int(values.size - finite.sum())
+                nonfinite = int(values.size - finite.sum())
+                if nonfinite:  # a diverged model: the run goes on, measured
+                    stats["histogram"]["nonfinite"] = nonfinite
                     self._warn(("nonfinite", call.name),
-                               f"{values.size - finite.sum():,} of the {values.size:,} outputs "
+                               f"{nonfinite:,} of the {values.size:,} outputs "
                                f"of {call.name!r} are NaN or infinite (has training "
                                "diverged?): its histograms count the finite ones, and the "
                                "record's histogram says how many others in 'nonfinite'.")

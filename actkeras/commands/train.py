@@ -27,7 +27,7 @@ from actkeras.commands.common import (
     key_values,
     load_data,
 )
-from actkeras.errors import UserError, writing
+from actkeras.errors import UserError, nearest_existing, writing
 
 # What a run writes to --out: an existing one is replaced only with --overwrite.
 RUN_FILES = ("config.json", "history.json", "history.csv", "metrics.json", "model.keras")
@@ -75,8 +75,8 @@ def check(args):
         raise UsageError(f"--epochs and --steps both set the training's length: give one. "
                          f"Received: --epochs {args.epochs} --steps {args.steps}")
     out = _out(args)
-    above = next((p for p in (out, *out.parents) if p.exists()), None)
-    if above is not None and not above.is_dir():
+    above = nearest_existing(out)
+    if not above.is_dir():
         raise UsageError(f"--out must be a folder, and {above} is a file: choose another "
                          f"folder. Received: --out {out}")
     found = [name for name in RUN_FILES if (out / name).exists()]
