@@ -73,12 +73,27 @@ def test_train_into_a_run_folder_refuses_unless_overwrite(tmp_path, capsys):
                            "add --overwrite to replace it, or choose another folder with --out. "
                            f"Received: --out {out}")
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # nothing touched
-    # --overwrite replaces the whole run: a diverging one leaves no model of the old run.
+    # --overwrite with a run that diverges: the earlier run stays whole (it lost its model
+    # and history when the new run started), the new history is put beside it.
     assert main([*argv, "--overwrite", "--learning-rate", "1e30", "--set", "units=128",
                  "--no-monitors"]) == 1
-    assert "Lower the learning rate" in capsys.readouterr().err
-    assert not (out / "model.keras").exists() and (out / "history.json").is_file()
-    assert json.loads((out / "config.json").read_text())["model"]["learning_rate"] == 1e30
+    err = capsys.readouterr().err
+    assert "Lower the learning rate" in err
+    assert (f"The history up to there is in {out / 'diverged-run'}; the earlier run in {out} "
+            "is kept.") in err
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    diverged = out / "diverged-run"
+    assert sorted(p.name for p in out.iterdir()) == sorted([*before, "diverged-run"])
+    assert sorted(p.name for p in diverged.iterdir()) == ["config.json", "history.csv",
+                                                          "history.json", "metrics.json"]
+    assert json.loads((diverged / "config.json").read_text())["model"]["learning_rate"] == 1e30
+    # A run that trains replaces the earlier one, file by file, and the diverged history goes.
+    (out / "notes.txt").write_text("mine")
+    assert main([*argv, "--overwrite", "--activation", "elu"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted([*before, "notes.txt"])
+    assert json.loads((out / "config.json").read_text())["model"]["activation"] == "elu"
+    assert (out / "model.keras").read_bytes() != before["model.keras"]
+    assert (out / "notes.txt").read_text() == "mine"
     # A folder holding other things, but no run, is used as it is.
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("mine")
@@ -120,6 +135,57 @@ def test_ctrl_c_in_train_keeps_the_finished_epochs_and_their_model(tmp_path, cap
     for kept, weights in zip(ctrl_c.kept, saved.get_weights()):
         np.testing.assert_array_equal(kept, weights)  # epoch 2's end, not part-way into 3
     assert json.loads((out / "metrics.json").read_text())["interrupted_after_epoch"] == 2
+
+
+def test_overwrite_keeps_the_earlier_run_until_the_new_one_has_a_model(tmp_path, capsys,
+                                                                     monkeypatch):
+    """`--overwrite` deleted the earlier run's files when the new run started: a Ctrl-C in
+    its first epoch, or a crash, left neither run."""
+    import keras
+
+    from actkeras.commands import train
+
+    out = tmp_path / "run"
+    argv = [*TINY_TRAIN, "--batch-size", "1024", "--set", "steps_per_execution=1", "--quiet",
+            "--out", str(out)]  # 3,200 images: 4 batches an epoch
+    assert main([*argv, "--epochs", "1"]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    class Stop(keras.callbacks.Callback):
+        def __init__(self, at, error):
+            super().__init__()
+            self.at, self.error = at, error
+
+        def on_train_batch_end(self, batch, logs=None):
+            if int(self.model.optimizer.iterations.numpy()) == self.at:
+                raise self.error
+
+    for at, error in ((2, KeyboardInterrupt), (2, RuntimeError("a crash")),
+                      (6, RuntimeError("a crash"))):
+        monkeypatch.setattr(train, "_monitors", lambda args: [Stop(at, error)])
+        if error is KeyboardInterrupt:
+            assert main([*argv, "--epochs", "3", "--overwrite"]) == 130
+            assert (f"interrupted before the first epoch ended; nothing trained to keep (the "
+                    f"earlier run in {out} is kept)") in capsys.readouterr().err
+        else:
+            with pytest.raises(RuntimeError, match="a crash"):
+                main([*argv, "--epochs", "3", "--overwrite"])
+        # The earlier run as it was, and no staging folder left behind.
+        assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    # Ctrl-C after the first epoch: the new run has a model, and replaces the earlier one.
+    monkeypatch.setattr(train, "_monitors", lambda args: [Stop(6, KeyboardInterrupt)])
+    assert main([*argv, "--epochs", "3", "--overwrite", "--activation", "elu"]) == 130
+    assert f"kept the 1 finished epoch: " in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == sorted(before)
+    assert json.loads((out / "metrics.json").read_text())["interrupted_after_epoch"] == 1
+    assert json.loads((out / "config.json").read_text())["model"]["activation"] == "elu"
+    # A staging folder left by a killed run is ours, and removed by the next run there.
+    leftover = out / ".run.abcdefgh.tmp"
+    leftover.mkdir()
+    (leftover / "config.json").write_text("{}")
+    monkeypatch.setattr(train, "_monitors", lambda args: [])
+    assert main([*argv, "--epochs", "1", "--overwrite"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(before)
 
 
 def test_ctrl_c_after_training_ended_lets_the_run_be_written_whole(tmp_path, capsys,

@@ -4,6 +4,12 @@ Writes `config.json`, `history.csv`, `history.json`, `metrics.json` and the trai
 `model.keras` (for `actkeras export --from`) to `--out`; a folder that already holds a
 run is refused unless `--overwrite`. Interrupted (Ctrl-C), it keeps the finished
 epochs' history and the model at the last finished epoch, and exits with code 130.
+
+With `--overwrite`, the new run is written in a hidden folder inside `--out` and moved
+over the earlier run's files only when it has a model to keep (at its end, or at a
+Ctrl-C after its first epoch): a run that diverges, fails or is stopped before its
+first epoch ends leaves the earlier run as it was (a diverged run's history goes to
+`diverged-run/` beside it).
 """
 
 import sys
@@ -11,7 +17,8 @@ import time
 import warnings
 from pathlib import Path
 
-from actkeras.atomic import temporary_path, write_json, write_text
+from actkeras.atomic import leftovers, remove, replace_folder, staging_folder, temporary_path
+from actkeras.atomic import write_json, write_text
 from actkeras.commands.common import (
     ACTIVATION_SPEC,
     COUNT,
@@ -31,6 +38,8 @@ from actkeras.errors import UserError, nearest_existing, writing
 
 # What a run writes to --out: an existing one is replaced only with --overwrite.
 RUN_FILES = ("config.json", "history.json", "history.csv", "metrics.json", "model.keras")
+# Where a new run that diverged leaves its history when --out held an earlier run.
+DIVERGED = "diverged-run"
 
 
 def add_arguments(parser):
@@ -87,19 +96,10 @@ def check(args):
 
 
 def run(args):
-    from actkeras.callbacks import DeadUnitWarning, NothingToWatchWarning
     from actkeras.models import build_model
     from actkeras.registry import parse_activation_spec
     from actkeras.seeding import seed_everything
-    from actkeras.training import (
-        FinishedEpochs,
-        check_data,
-        divergence_message,
-        evaluate,
-        fit,
-        history_csv,
-        history_records,
-    )
+    from actkeras.training import check_data
 
     overrides = key_values(args.set)
     for key in ("learning_rate", "initializer", "batch_size", "seed"):
@@ -113,18 +113,41 @@ def run(args):
         name, kwargs = parse_activation_spec(args.activation)
         seed_everything(args.seed)
         model = build_model(name, preset=args.preset, activation_kwargs=kwargs, **overrides)
-    config = model.actkeras_config
     dataset = args.dataset or DATASET_OF_PRESET[args.preset]
     data = load_data(dataset, args)
     with arguments():  # e.g. `--set input_shape=...` against the data's images
         check_data(model, data)
     out = _out(args)
+    earlier = [name for name in RUN_FILES if (out / name).exists()]  # only with --overwrite
     with writing(out):
         out.mkdir(parents=True, exist_ok=True)
-        for old in RUN_FILES:  # --overwrite: nothing of the earlier run mixes with this one
-            (out / old).unlink(missing_ok=True)
-        write_json(out / "config.json", {"model": config.to_dict(), "dataset": data.info})
+        for leftover in leftovers(out):  # a killed run's staging folder (only ours are so named)
+            remove(leftover)
+        # The earlier run stays in place until this one has a model to replace it with.
+        target = staging_folder(out, "run") if earlier else out
+        write_json(target / "config.json",
+                   {"model": model.actkeras_config.to_dict(), "dataset": data.info})
+    try:
+        return _train(args, model, data, dataset, out, target)
+    finally:
+        if target != out:
+            remove(target)  # not moved into place: failed, or stopped before a model was kept
 
+
+def _train(args, model, data, dataset, out, target):
+    """Trains `model` and writes the run to `target`: `out` itself, or a staging folder
+    moved over `out`'s earlier run when this one keeps a model (`_replace`)."""
+    from actkeras.callbacks import DeadUnitWarning, NothingToWatchWarning
+    from actkeras.training import (
+        FinishedEpochs,
+        divergence_message,
+        evaluate,
+        fit,
+        history_csv,
+        history_records,
+    )
+
+    config = model.actkeras_config
     print(f"Training {model.name}: {model.count_params():,} parameters on {dataset} "
           f"({len(data.x_train):,} train images) -> {out}")
     kept = FinishedEpochs()
@@ -144,7 +167,7 @@ def run(args):
     if kept.interrupted:
         if not args.quiet:
             print(flush=True)  # past Keras's progress bar, which the interruption cut short
-        return _interrupted(model, kept, out, time.perf_counter() - start)
+        return _interrupted(model, kept, out, target, time.perf_counter() - start)
     seconds = time.perf_counter() - start
     records = history_records(history)
     # Training has ended: a Ctrl-C now lets the evaluation and the files finish first (it
@@ -152,16 +175,24 @@ def run(args):
     with kept.catching_interrupt(_finishing):
         metrics = {**evaluate(model, data), "train_seconds": seconds}
         with writing(out):
-            write_json(out / "history.json", records)
-            write_text(out / "history.csv", history_csv(records))
-            write_json(out / "metrics.json", metrics)
+            write_json(target / "history.json", records)
+            write_text(target / "history.csv", history_csv(records))
+            write_json(target / "metrics.json", metrics)
             if history.diverged_at_step is not None:
-                # The history is kept for a look; a diverged model is not worth saving.
+                # The history is kept for a look; a diverged model is not worth saving, nor
+                # worth an earlier run's place.
+                where = out
+                if target != out:
+                    where = out / DIVERGED
+                    replace_folder(target, where, overwrite=True)
                 raise UserError(divergence_message(history.diverged_at_step,
                                                    config.learning_rate)
-                                + f" The history up to there is in {out}.")
-            with temporary_path(out / "model.keras", suffix=".keras") as tmp:  # never half written
-                model.save(tmp)
+                                + f" The history up to there is in {where}"
+                                + (f"; the earlier run in {out} is kept." if where != out
+                                   else "."))
+            with temporary_path(target / "model.keras", suffix=".keras") as tmp:  # never half
+                model.save(tmp)                                                 # written
+            _replace(target, out)
     print("  ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
     if kept.interrupted:
         print(f"actkeras train: interrupted after training ended; the run is whole in {out}",
@@ -188,25 +219,42 @@ def _finishing():
           "(Ctrl-C again: at once)", file=sys.stderr, flush=True)
 
 
-def _interrupted(model, kept, out, seconds):
+def _replace(target, out):
+    """Moves the new run's files from the staging folder `target` over the earlier run's
+    in `out` (each file by one rename); the earlier run's other files, and the history of
+    a new run that diverged in between, go."""
+    if target == out:
+        return
+    for name in RUN_FILES:
+        if (target / name).exists():
+            (target / name).replace(out / name)
+        else:
+            (out / name).unlink(missing_ok=True)
+    remove(out / DIVERGED)
+
+
+def _interrupted(model, kept, out, target, seconds):
     """Ctrl-C: the finished epochs' history and the model at the last of them are
     written (each file whole, as always); exit code 130."""
     from actkeras.training import history_csv, history_records
 
     if not kept.restore():
+        kept_what = (f"the earlier run in {out} is kept" if target != out
+                     else f"{out} holds config.json only")
         print(f"actkeras train: interrupted before the first epoch ended; nothing trained "
-              f"to keep ({out} holds config.json only)", file=sys.stderr)
+              f"to keep ({kept_what})", file=sys.stderr)
         return 130
     records = history_records(kept)
     finished = len(records)
     with writing(out):
-        write_json(out / "history.json", records)
-        write_text(out / "history.csv", history_csv(records))
-        write_json(out / "metrics.json", {"interrupted_after_epoch": finished,
-                                          "interrupted_after_step": kept.step,
-                                          "train_seconds": seconds})
-        with temporary_path(out / "model.keras", suffix=".keras") as tmp:
+        write_json(target / "history.json", records)
+        write_text(target / "history.csv", history_csv(records))
+        write_json(target / "metrics.json", {"interrupted_after_epoch": finished,
+                                             "interrupted_after_step": kept.step,
+                                             "train_seconds": seconds})
+        with temporary_path(target / "model.keras", suffix=".keras") as tmp:
             model.save(tmp)
+        _replace(target, out)
     epochs = f"{finished} finished epoch{'s' if finished != 1 else ''}"
     print(f"actkeras train: interrupted; kept the {epochs}: their history (history.json, "
           f"history.csv) and the model at the end of epoch {finished} (step {kept.step:,}, "
