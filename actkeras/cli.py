@@ -16,6 +16,7 @@ import argparse
 import contextlib
 import importlib
 import os
+import re
 import sys
 import traceback
 
@@ -62,7 +63,7 @@ def build_parser():
 
 def main(argv=None):
     """Runs the CLI; returns the exit code (0 success, 1 failure, 2 usage error)."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = _join_negative_lists(list(sys.argv[1:] if argv is None else argv))
     parser = build_parser()
     try:
         args, unknown = parser.parse_known_args(argv)
@@ -114,6 +115,24 @@ def main(argv=None):
             traceback.print_exc()
         print(f"actkeras {args.command}: error: {error}", file=sys.stderr)
         return 2 if isinstance(error, UsageError) else 1
+
+
+# A value that starts with a minus, and is a list of numbers (`-0.1,0.1`): argparse takes it
+# for an option (only a single number passes as a value), and says "expected one argument".
+_NEGATIVE_LIST = re.compile(r"-\.?\d[^=]*,")
+
+
+def _join_negative_lists(argv):
+    """`--learning-rates -0.1,0.1` becomes `--learning-rates=-0.1,0.1`, so that the option's
+    own check answers (it refuses the negative rate, naming it)."""
+    joined = []
+    for token in argv:
+        if (_NEGATIVE_LIST.match(token) and joined and joined[-1].startswith("--")
+                and "=" not in joined[-1]):
+            joined[-1] = f"{joined[-1]}={token}"
+        else:
+            joined.append(token)
+    return joined
 
 
 def _check_env_data_dir(args):

@@ -308,16 +308,20 @@ def _metadata(model, name, extra, files):
 
 
 def _activations_in(model):
-    """The distinct actkeras activation layers of a model without a `ModelConfig`."""
+    """The distinct activation layers of a model without a `ModelConfig`: actkeras's, and
+    Keras's own (`ReLU`, `LeakyReLU`, ..., `Activation`; a `build_model` model given one of
+    them, reloaded, has no other record of it)."""
     from actkeras.layers import BaseActivation
     from actkeras.registry import describe_activation
 
+    kinds = (BaseActivation, keras.layers.ReLU, keras.layers.LeakyReLU, keras.layers.ELU,
+             keras.layers.PReLU, keras.layers.Softmax, keras.layers.Activation)
     found, stack = [], list(model.layers)
     while stack:
         layer = stack.pop(0)
         if isinstance(layer, keras.Model):
             stack[:0] = layer.layers
-        elif isinstance(layer, BaseActivation):
+        elif isinstance(layer, kinds):
             layer_name, kwargs = describe_activation(layer)
             entry = {"name": layer_name, "kwargs": kwargs}
             if entry not in found:

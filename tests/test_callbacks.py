@@ -176,6 +176,15 @@ def test_every_n_batches_and_tf_data_input():
         steps = [(r["trigger"], r["step"]) for r in monitor.records]
         assert steps == [("batch_end", 3), ("batch_end", 6), ("epoch_end", 8), ("batch_end", 9),
                          ("batch_end", 12), ("batch_end", 15), ("epoch_end", 16)]  # fmt: skip
+    # An epoch ending on a multiple of `every`: both schedules' records at its last step, with
+    # the same numbers (the documented doubling).
+    monitor = GradientNormLogger(probe_data=(X, Y), every=4)
+    model.fit(X, Y, batch_size=8, epochs=1, verbose=0, callbacks=[monitor])
+    assert [(r["trigger"], r["step"]) for r in monitor.records] == [
+        ("batch_end", 20), ("batch_end", 24), ("epoch_end", 24)]
+    last, end = monitor.records[-2:]
+    assert {k: v for k, v in last.items() if k != "trigger"} == \
+        {k: v for k, v in end.items() if k != "trigger"}
     # Without `every` the batch hook stays Keras's default (async dispatch kept).
     assert getattr(DeadReLUMonitor().on_train_batch_end, "_is_default", False)
     assert not getattr(monitors[0].on_train_batch_end, "_is_default", False)

@@ -436,6 +436,10 @@ def test_import_actkeras_still_registers_the_layers_for_load_model():
     (["train", "--epochs", "3", "--steps", "5"], "--epochs and --steps both set the training"),
     (["train", "--out", f"{__file__}/run"], f"--out must be a folder, and {__file__} is a file"),
     (["tune", "--widths", "8,x"], "argument --widths: expected an integer. Received: x"),
+    # A list that starts with a minus is the list's value, not an unknown option.
+    (["tune", "--learning-rates", "-0.1,0.1"],
+     "argument --learning-rates: must be positive. Received: -0.1"),
+    (["tune", "--widths", "-8,8"], "argument --widths: must be positive. Received: -8"),
     (["bench", "--variants", "a,e"], "argument --variants: takes a subset of a,b,c,d"),
     (["bench", "--write", "same.out", "--json", "./same.out"],
      "--write and --json name the same file"),

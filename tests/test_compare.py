@@ -103,6 +103,22 @@ def test_the_digest_checks_a_repeat_from_the_repository(tmp_path, capsys):
     assert compare.main(["--check-digest", str(path), str(third)]) == 1
 
 
+def test_a_digest_that_is_missing_or_not_a_digest_is_one_clear_line(tmp_path, capsys):
+    """A missing digest printed the raw `[Errno 2]` line; another JSON file a KeyError's
+    traceback."""
+    folder = _folder(tmp_path, "one")
+    (tmp_path / "notes.md").write_text("# mine")
+    (tmp_path / "manifest.json").write_text('{"tool": "actkeras reproduce"}')
+    for name, problem in (("missing.json", "does not exist"), ("notes.md", "is not JSON"),
+                          ("manifest.json", 'holds no digest (no "runs" table)'),
+                          ("one", "is a folder")):
+        assert compare.main(["--check-digest", str(tmp_path / name), str(folder)]) == 2
+        err = capsys.readouterr().err
+        assert err == (f"error: {tmp_path / name} {problem}" + err.split(problem, 1)[1]), err
+        assert err.strip().endswith("(a reproduction's digest.json). Received: "
+                                    f"{tmp_path / name}") and len(err.splitlines()) == 1
+
+
 def test_write_never_replaces_a_file_unasked(tmp_path, capsys):
     """`--write` replaced any file there (a user's notes) without a word."""
     first, second = _folder(tmp_path, "one"), _folder(tmp_path, "two")

@@ -238,6 +238,29 @@ def test_unbuilt_and_uncompiled_models_are_refused(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
+def test_a_reloaded_model_exported_again_keeps_its_activation(tmp_path):
+    """A model given one of Keras's own layers, exported, reloaded and exported again, had
+    `"activation": null` in the second metadata (a reloaded model has no ModelConfig)."""
+    for activation, expected in (
+            (keras.layers.LeakyReLU(negative_slope=0.2),
+             {"name": "LeakyReLU", "kwargs": {"negative_slope": 0.2}}),
+            ("elu", {"name": "elu", "kwargs": {"alpha": 1.0}})):
+        model = actkeras.build_model(activation, preset="mlp", units=8, depth=2)
+        first = export_model(model, "first", root=tmp_path, serving=False, overwrite=True)
+        again = export_model(load_exported(first), "again", root=tmp_path, serving=False,
+                             overwrite=True)
+        assert read_metadata(first)["activation"] == expected
+        assert read_metadata(again)["activation"] == expected
+    # A plain Keras model: its activation layers, Keras's own included, each once.
+    plain = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3), keras.layers.ReLU(),
+                              keras.layers.Dense(3), keras.layers.Activation("tanh")])
+    plain.compile(optimizer="sgd", loss="mse")
+    path = export_model(plain, "plain", root=tmp_path, serving=False)
+    assert read_metadata(path)["activation"] == [
+        {"name": "ReLU", "kwargs": {"max_value": None, "negative_slope": 0.0, "threshold": 0.0}},
+        {"name": "Activation", "kwargs": {"activation": "tanh"}}]
+
+
 def test_existing_destination_needs_overwrite(tmp_path):
     model = _tiny_model()
     export_model(model, "run", root=tmp_path, metadata={"metrics": {"n": 1}}, serving=False)

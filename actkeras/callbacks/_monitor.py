@@ -94,6 +94,11 @@ class Monitor(keras.callbacks.Callback):
         records: the measurements of the `fit` running or last run: a new `fit`
             starts them afresh (keep `list(monitor.records)` between calls to
             gather several), its steps continuing from the optimizer's count.
+            Each record's `"trigger"` says which schedule made it: `"train_begin"`,
+            `"batch_end"` (`every`) or `"epoch_end"`. With `every=N`, an epoch that
+            ends on a multiple of `N` gives two records at its last step, its
+            `"batch_end"` then its `"epoch_end"` (the one whose numbers go into the
+            epoch's `logs`): select by `"trigger"` for one schedule alone.
     """
 
     suffix = ".monitor"  # event file suffix

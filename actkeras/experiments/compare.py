@@ -111,6 +111,22 @@ def digest(folder):
     return {"preset": _results(folder).get("preset"), "runs": runs}
 
 
+def read_digest(path):
+    """The digest saved in `path` (`--digest`'s output), or a `ValueError` naming the fix."""
+    path = Path(path)
+    fix = ("give a digest written by `python -m actkeras.experiments.compare --digest FOLDER` "
+           f"(a reproduction's digest.json). Received: {path}")
+    if not path.is_file():
+        raise ValueError(f"{path} {'is a folder' if path.is_dir() else 'does not exist'}: {fix}")
+    try:
+        saved = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path} is not JSON ({error}): {fix}") from None
+    if not isinstance(saved, dict) or not isinstance(saved.get("runs"), dict):
+        raise ValueError(f"{path} holds no digest (no \"runs\" table): {fix}")
+    return saved
+
+
 def check_digest(saved, folder):
     """`{"identical", "different": [names], "missing": [names], "extra": [names]}`."""
     mine = digest(folder)["runs"]
@@ -357,7 +373,7 @@ def main(argv=None):
             text = json.dumps(digest(args.digest), indent=1, sort_keys=True) + "\n"
             ok = True
         elif args.check_digest:
-            saved = json.loads(Path(args.check_digest[0]).read_text())
+            saved = read_digest(args.check_digest[0])
             found = check_digest(saved, args.check_digest[1])
             text = json.dumps(found, indent=1) + "\n"
             ok = not (found["different"] or found["missing"])
