@@ -20,6 +20,7 @@ from actkeras.callbacks import (
     DeadReLUMonitor,
     DeadUnitWarning,
     GradientNormLogger,
+    NonFiniteWarning,
     NothingToWatchWarning,
     find_activation_layers,
 )
@@ -729,6 +730,9 @@ def test_a_diverged_model_is_measured_not_crashed_nor_called_dead():
     messages = [str(w.message) for w in caught]
     assert sum("NaN pre-activations" in m for m in messages) == 1, messages
     assert any("outputs of 's' are NaN or infinite" in m for m in messages), messages
+    # Both of their own category, which `train`, `tune` and `reproduce` silence (a diverged
+    # run says so in its own line).
+    assert {w.category for w in caught if "NaN" in str(w.message)} == {NonFiniteWarning}
     assert not any("dead (pre-activation" in m for m in messages), messages
 
 

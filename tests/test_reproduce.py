@@ -680,6 +680,12 @@ def test_the_wall_time_of_runs_made_by_two_invocations_leaves_out_the_gap_betwee
               "busy_seconds": busy_seconds(results, ids),
               "run_seconds_by_claim": run_seconds_by_claim(results, ids)}
     text = _environment_markdown(env, timing)
+    # The machine is this invocation's, which made none of these runs: the line says so.
+    assert text.startswith("- Machine of this invocation: cpu, 2 CPU cores, accelerators: none; "
+                           "linux (0 of the 5 runs made here; the others by earlier "
+                           "invocations, whose machines the runs do not record)\n")
+    assert "runs made here" not in _environment_markdown(env, {**timing, "executed": 5,
+                                                               "reused": 0})
     assert "some run was running during 4:00 of wall time" in text
     assert "first start to last finish: 4:01:00, the gaps between invocations included" in text
     assert "Run time by claim, largest first: claim 2 3:20, claim 1 1:30, claim 3 0:05" in text

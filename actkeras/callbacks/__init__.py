@@ -18,7 +18,7 @@ tensors at those sites for code that wants more than the monitors' summaries.
 
 from actkeras.callbacks._sites import FAMILIES, ActivationSite, find_activation_layers
 from actkeras.callbacks.activation_stats import ActivationStats
-from actkeras.callbacks._monitor import NothingToWatchWarning
+from actkeras.callbacks._monitor import NonFiniteWarning, NothingToWatchWarning
 from actkeras.callbacks.dead_relu import DeadReLUMonitor, DeadUnitWarning
 from actkeras.callbacks.divergence import DivergenceGuard
 from actkeras.callbacks.gradient_norm import GradientNormLogger
@@ -32,6 +32,7 @@ __all__ = [
     "DeadUnitWarning",
     "DivergenceGuard",
     "GradientNormLogger",
+    "NonFiniteWarning",
     "NothingToWatchWarning",
     "Tap",
     "find_activation_layers",

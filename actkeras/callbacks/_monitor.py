@@ -50,6 +50,12 @@ def plain(value):
     return value if math.isfinite(value) else None
 
 
+class NonFiniteWarning(UserWarning):
+    """A monitor met NaN or infinite values in what it measures (training has diverged):
+    it measures on, and its records say how many (`nan_units`, a histogram's
+    `nonfinite`)."""
+
+
 class NothingToWatchWarning(UserWarning):
     """A monitor found nothing it measures in the model (no unit `DeadReLUMonitor`
     watches, no activation for `ActivationStats`, no trainable weight for
@@ -334,10 +340,10 @@ class Monitor(keras.callbacks.Callback):
                 stacklevel=4,
             )
 
-    def _warn(self, key, message):
+    def _warn(self, key, message, category=UserWarning):
         if key not in self._told:
             self._told.add(key)
-            warnings.warn(f"{type(self).__name__}: {message}", stacklevel=4)
+            warnings.warn(f"{type(self).__name__}: {message}", category, stacklevel=4)
 
     # For subclasses.
 

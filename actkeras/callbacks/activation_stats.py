@@ -8,7 +8,7 @@ from keras import ops
 from actkeras import checks
 from actkeras.callbacks._backend import to_numpy
 from actkeras.callbacks._activation_monitor import ActivationMonitor
-from actkeras.callbacks._monitor import NothingToWatchWarning
+from actkeras.callbacks._monitor import NonFiniteWarning, NothingToWatchWarning
 from actkeras.callbacks._recorder import per_unit
 from actkeras.callbacks._sites import FAMILIES
 
@@ -210,7 +210,8 @@ class ActivationStats(ActivationMonitor):
                                f"{nonfinite:,} of the {values.size:,} outputs "
                                f"of {call.name!r} are NaN or infinite (has training "
                                "diverged?): its histograms count the finite ones, and the "
-                               "record's histogram says how many others in 'nonfinite'.")
+                               "record's histogram says how many others in 'nonfinite'.",
+                               NonFiniteWarning)
                 histograms[f"activations/{call.name}"] = values[finite]
             layers[call.name] = stats
         return {"layers": layers}, scalars, histograms

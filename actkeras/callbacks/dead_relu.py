@@ -8,7 +8,7 @@ import numpy as np
 from actkeras import checks
 from actkeras.callbacks._backend import to_numpy
 from actkeras.callbacks._activation_monitor import ActivationMonitor
-from actkeras.callbacks._monitor import NothingToWatchWarning
+from actkeras.callbacks._monitor import NonFiniteWarning, NothingToWatchWarning
 from actkeras.callbacks._units import per_unit
 
 WATCHED = ("rectifier", "leaky", "exponential", "smooth", "shrink")
@@ -188,7 +188,8 @@ class DeadReLUMonitor(ActivationMonitor):
                 self._warn(("nan", call.name),
                            f"{int(nan.sum())} of the {units} units of layer {call.name!r} have "
                            "NaN pre-activations (has training diverged?): they are counted "
-                           "neither as firing nor as off ('nan_units' in the record).")
+                           "neither as firing nor as off ('nan_units' in the record).",
+                           NonFiniteWarning)
             if self.record_units:
                 info["off_units"] = [int(i) for i in off_units.nonzero()[0]]
             scalars[f"{kind}_fraction/{call.name}"] = off / units

@@ -137,7 +137,7 @@ def run(args):
 def _train(args, model, data, dataset, out, target):
     """Trains `model` and writes the run to `target`: `out` itself, or a staging folder
     moved over `out`'s earlier run when this one keeps a model (`_replace`)."""
-    from actkeras.callbacks import DeadUnitWarning, NothingToWatchWarning
+    from actkeras.callbacks import DeadUnitWarning, NonFiniteWarning, NothingToWatchWarning
     from actkeras.training import (
         FinishedEpochs,
         divergence_message,
@@ -160,6 +160,8 @@ def _train(args, model, data, dataset, out, target):
             # The dead fraction is in the progress output and the history: a warning per
             # layer and epoch repeats it (the README: train silences them by category).
             warnings.filterwarnings("ignore", category=DeadUnitWarning)
+            # NaN in the monitors' measurements: the divergence, which the error line says.
+            warnings.filterwarnings("ignore", category=NonFiniteWarning)
             history = fit(model, data, callbacks=[*_monitors(args), kept],
                           verbose=0 if args.quiet else "auto")
     except KeyboardInterrupt:  # the second Ctrl-C, or one from a callback

@@ -285,9 +285,14 @@ def _by_claim_markdown(by_claim):
 def _environment_markdown(env, timing):
     versions = ", ".join(f"{k} {v}" for k, v in env["versions"].items())
     accelerators = ", ".join(env["accelerators"]) or "none"
+    made_here = ""
+    if timing["reused"]:  # a run does not record its machine: say whose this line is
+        made_here = (f" ({timing['executed']} of the {timing['executed'] + timing['reused']} "
+                     "runs made here; the others by earlier invocations, whose machines the "
+                     "runs do not record)")
     return (
-        f"- Machine: {env['processor']}, {env['cpu_count']} CPU cores, accelerators: "
-        f"{accelerators}; {env['platform']}\n"
+        f"- Machine of this invocation: {env['processor']}, {env['cpu_count']} CPU cores, "
+        f"accelerators: {accelerators}; {env['platform']}{made_here}\n"
         f"- Keras backend: {env['backend']}; Python {env['python']}; {versions}\n"
         f"- Wall time of this invocation: {clock(timing['wall_seconds'])} "
         f"({timing['executed']} runs executed, {timing['reused']} reused from earlier "

@@ -37,7 +37,7 @@ import numpy as np
 
 from actkeras.atomic import write_json
 from actkeras.atomic import write_text as _write_text
-from actkeras.callbacks import DeadUnitWarning, NothingToWatchWarning
+from actkeras.callbacks import DeadUnitWarning, NonFiniteWarning, NothingToWatchWarning
 from actkeras.errors import UserError, writing
 from actkeras.records import plain
 from actkeras.training import DivergenceGuard, history_csv
@@ -274,6 +274,7 @@ def _train(spec, data, verbose):
         warnings.filterwarnings("ignore", category=DeadUnitWarning)
         warnings.filterwarnings("ignore", category=NothingToWatchWarning)
         warnings.filterwarnings("ignore", message="Training diverged")  # recorded as such
+        warnings.filterwarnings("ignore", category=NonFiniteWarning)  # its NaN, ditto
         # The step a run diverged at is part of its result: checked after every batch (a
         # group of steps). A batch hook turns Keras's asynchronous callbacks off: about 8 %
         # of a claim-2 run under `--jobs 2` (36 s against 33 s for 4 epochs).

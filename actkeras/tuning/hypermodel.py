@@ -9,6 +9,7 @@ from actkeras.callbacks import (
     DeadReLUMonitor,
     DeadUnitWarning,
     GradientNormLogger,
+    NonFiniteWarning,
     NothingToWatchWarning,
 )
 from actkeras.callbacks.dead_relu import WATCHED
@@ -193,6 +194,8 @@ class ActivationHyperModel(keras_tuner.HyperModel):
             # Every trial's summary holds the fractions; one warning per trial is noise.
             warnings.filterwarnings("ignore", category=NothingToWatchWarning)
             warnings.filterwarnings("ignore", category=DeadUnitWarning)
+            # A diverged trial fails, saying so (`FailedTrialError`); its NaN need no warning.
+            warnings.filterwarnings("ignore", category=NonFiniteWarning)
             return fit(model, data, callbacks=[*monitors, *callbacks], verbose=verbose,
                        log_every=log_every, **length)
 

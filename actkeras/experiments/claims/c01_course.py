@@ -102,7 +102,8 @@ def build(sizes, tuned):
               f"their end.",
         runs=runs, tuning=tuple(searches(sizes).values()), waiting=waiting,
         published={"relu": {"valid_accuracy": "81.4–81.7 %", "test_accuracy": "87.8–89.1 %"}},
-        published_source="public re-runs of the assignment (REFERENCES.md §1; trained on "
+        published_source="public re-runs of the assignment (tensorflow/examples/udacity, "
+                         "2_fullyconnected.ipynb; trained on "
                          "200,000 notMNIST_large images, 3,001 steps)",
         notes=tuple(notes),
     )

@@ -1,6 +1,7 @@
 """Claim 2: the 50-hidden-layer Fashion-MNIST MLP with the default initializer
 (glorot_uniform) stays near 10 % for ReLU and sigmoid; He initialisation fixes ReLU and
-LeakyReLU(0.3) (the ReLU best-practice notebook, REFERENCES.md §2).
+LeakyReLU(0.3) (the ReLU best-practice notebook of BindiChen/machine-learning,
+`tensorflow2/011-relu/relu-and-best-practice.ipynb`).
 
 Runs: the notebook's `fashion_mlp` (Dense(300) + 49 x Dense(100), SGD, batch 32, 10
 epochs). The arms the parts compare, 8 seeds each: ReLU glorot at lr 0.01 (the
@@ -84,7 +85,8 @@ def build(sizes, tuned):
         statement="The 50-hidden-layer Fashion-MNIST MLP with the default initializer stays "
                   "near 10 % accuracy for ReLU and sigmoid; He initialisation fixes ReLU and "
                   "LeakyReLU(0.3).",
-        source="ReLU best-practice notebook (REFERENCES.md §2)",
+        source="ReLU best-practice notebook (BindiChen/machine-learning, "
+               "tensorflow2/011-relu)",
         seed_file="seeds/001_740307ee495fdbfa.txt",
         setup=f"`fashion_mlp` preset: Dense(300) + {sizes.fashion_depth - 1} x Dense(100), "
               f"softmax output, SGD, batch 32, {sizes.fashion_epochs} epoch(s) on "
@@ -94,7 +96,8 @@ def build(sizes, tuned):
               "0.001 (not in the notebook). Validation "
               "accuracy is also scored at fixed step budgets.",
         runs=tuple(runs), published=PUBLISHED,
-        published_source="BindiChen/machine-learning notebooks (REFERENCES.md §2), 10 epochs "
+        published_source="BindiChen/machine-learning notebooks (tensorflow2/011-relu and "
+                         "009-leakyrelu), 10 epochs "
                          "on 55,000 images, one run each",
         notes=tuple(notes),
     )

@@ -137,8 +137,10 @@ PRESETS = {
 
 # Why each full-preset size is what it is (printed in the claims' notes).
 REASONS = {
-    "udacity_steps": "3,001 steps of 128, as the course (REFERENCES.md §1).",
-    "fashion_epochs": "10 epochs, as the notebook (REFERENCES.md §2).",
+    "udacity_steps": "3,001 steps of 128, as the course (tensorflow/examples/udacity, "
+                     "2_fullyconnected.ipynb).",
+    "fashion_epochs": "10 epochs, as the notebook (BindiChen/machine-learning, "
+                      "relu-and-best-practice.ipynb).",
     "deep_epochs": "3 epochs of the 20-layer MLP (no source names one): enough for every arm "
                    "that trains to pass 80 % validation accuracy, within the 2-hour budget "
                    "of the full preset on 2 CPU cores, which has to pay for each arm's "
