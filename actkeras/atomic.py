@@ -15,6 +15,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 
@@ -26,15 +27,17 @@ _FOLDER_MODE = 0o777 & ~_UMASK
 
 
 # What a killed writer leaves: `mkstemp`'s and `mkdtemp`'s names with this module's prefix
-# (`.NAME.`) and suffixes, the middle their eight random characters.
-_LEFTOVER = re.compile(r"\..+\.[a-z0-9_]{8}\.(tmp|old)")
+# (`.NAME.actkeras-`) and suffixes, the middle their eight random characters. The word
+# keeps a user's own names alone (`.history.20261207.old`, a dated backup, matched before).
+_TAG = "actkeras-"
+_LEFTOVER = re.compile(r"\..+\.actkeras-[a-z0-9_]{8}\.(tmp|old)")
 
 
 def leftovers(folder):
     """The temporary files and folders that writes through this module left in `folder`
-    (not below it) when their process was killed: `.NAME.XXXXXXXX.tmp` (a file being
-    written, a folder being built) and `.NAME.XXXXXXXX.old` (a replaced folder not yet
-    deleted). Nothing else is named so by actkeras, and nothing here reads them back."""
+    (not below it) when their process was killed: `.NAME.actkeras-XXXXXXXX.tmp` (a file
+    being written, a folder being built) and `.NAME.actkeras-XXXXXXXX.old` (a replaced
+    folder not yet deleted). Nothing else is named so by actkeras, and nothing here reads them back."""
     folder = Path(folder)
     if not folder.is_dir():
         return []
@@ -76,7 +79,8 @@ def temporary_path(path, suffix=".tmp"):
 
     The folder is created if needed. On an exception the temporary file is
     removed and `path` is left as it was. `suffix` keeps a file type that a writer
-    insists on (`model.save` wants `.keras`).
+    insists on (`model.save` wants `.keras`). A file replaced keeps its permissions
+    (a user's private file stays private); a new one gets the usual ones.
 
     Example:
     >>> with temporary_path(out / "model.keras", suffix=".keras") as tmp:
@@ -84,14 +88,19 @@ def temporary_path(path, suffix=".tmp"):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{_TAG}",
+                               suffix=suffix)
     os.close(fd)
     tmp = Path(tmp)
     try:
         yield tmp
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
-        os.chmod(tmp, _MODE)
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode) if path.is_file() else _MODE
+        except OSError:
+            mode = _MODE
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -102,7 +111,7 @@ def staging_folder(parent, name):
     """A new hidden folder in `parent` (created if needed) to build `name` in, for
     `replace_folder`; it has the usual permissions, so the folder it becomes does too."""
     Path(parent).mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{name}.", suffix=".tmp"))
+    staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{name}.{_TAG}", suffix=".tmp"))
     os.chmod(staging, _FOLDER_MODE)
     return staging
 
@@ -124,8 +133,8 @@ def replace_folder(staging, destination, overwrite=False):
             raise FileExistsError(
                 f"{destination} already exists; pass overwrite=True to replace it. "
                 f"Received: destination={str(destination)!r}")
-        old = Path(tempfile.mkdtemp(dir=destination.parent, prefix=f".{destination.name}.",
-                                    suffix=".old"))
+        old = Path(tempfile.mkdtemp(dir=destination.parent,
+                                    prefix=f".{destination.name}.{_TAG}", suffix=".old"))
         os.rename(destination, old / destination.name)
     try:
         os.rename(staging, destination)

@@ -45,3 +45,28 @@ def test_replace_folder_refuses_without_overwrite_and_replaces_whole_with_it(tmp
     atomic.replace_folder(staging, destination, overwrite=True)
     assert sorted(p.name for p in destination.iterdir()) == ["new.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["export"]
+
+
+def test_a_replaced_file_keeps_its_permissions(tmp_path):
+    """A user's private file, written again, stayed private (it became 0644)."""
+    path = tmp_path / "notes.md"
+    path.write_text("mine")
+    path.chmod(0o600)
+    atomic.write_text(path, "again")
+    assert path.read_text() == "again" and path.stat().st_mode & 0o777 == 0o600
+    path.chmod(0o640)
+    with atomic.temporary_path(path) as tmp:
+        tmp.write_text("third")
+    assert path.stat().st_mode & 0o777 == 0o640
+
+
+def test_only_names_the_package_writes_are_leftovers(tmp_path):
+    with atomic.temporary_path(tmp_path / "a.json") as tmp:
+        assert atomic.leftovers(tmp_path) == [tmp]  # what a kill here would leave
+        tmp.write_text("{}")
+    staging = atomic.staging_folder(tmp_path, "run")
+    assert atomic.leftovers(tmp_path) == [staging]
+    staging.rmdir()
+    for name in (".history.20261207.old", ".notes.draft_v2.tmp", ".a.abcdefgh.tmp"):
+        (tmp_path / name).write_text("a user's")
+    assert atomic.leftovers(tmp_path) == []

@@ -180,7 +180,7 @@ def test_overwrite_keeps_the_earlier_run_until_the_new_one_has_a_model(tmp_path,
     assert json.loads((out / "metrics.json").read_text())["interrupted_after_epoch"] == 1
     assert json.loads((out / "config.json").read_text())["model"]["activation"] == "elu"
     # A staging folder left by a killed run is ours, and removed by the next run there.
-    leftover = out / ".run.abcdefgh.tmp"
+    leftover = out / ".run.actkeras-abcdefgh.tmp"
     leftover.mkdir()
     (leftover / "config.json").write_text("{}")
     monkeypatch.setattr(train, "_monitors", lambda args: [])

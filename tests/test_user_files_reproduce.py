@@ -76,16 +76,18 @@ def test_only_the_packages_own_leftovers_are_swept_where_it_writes(tmp_path):
     out = tmp_path / "rep"
     prepare(out, "tiny", 4)
     mine = {".session.tmp": "s", "drafts/sub/.paper.tex.tmp": "p", "drafts/.a.abcdefgh.tmp": "d",
-            "notes.tmp": "n"}
+            "notes.tmp": "n", ".report.20261207.old": "a dated backup",
+            "runs/.notes.draft_v2.tmp": "r"}
     for name, text in mine.items():
         (out / name).parent.mkdir(parents=True, exist_ok=True)
         (out / name).write_text(text)
-    theirs = [".results.json.ab_cd123.tmp", "runs/.train-x.json.k2j4h5g6.tmp",
-              "figures/.claim1.png.abcdefgh.tmp", "tuning/tune-x/trial/.oracle.json.zzzzzzzz.tmp"]
+    theirs = [".results.json.actkeras-ab_cd123.tmp", "runs/.train-x.json.actkeras-k2j4h5g6.tmp",
+              "figures/.claim1.png.actkeras-abcdefgh.tmp",
+              "tuning/tune-x/trial/.oracle.json.actkeras-zzzzzzzz.tmp"]
     for name in theirs:
         (out / name).parent.mkdir(parents=True, exist_ok=True)
         (out / name).write_text("half")
-    staging = out / "models" / ".train-x.qwertyui.tmp"  # an export's folder being built
+    staging = out / "models" / ".train-x.actkeras-qwertyui.tmp"  # an export's folder, half built
     (staging / "model").mkdir(parents=True)
     assert prepare(out, "tiny", 4) == len(theirs) + 1
     assert not staging.exists() and not any((out / name).exists() for name in theirs)
@@ -154,6 +156,29 @@ def test_the_block_names_its_selection_and_the_same_one_replaces_it(tmp_path):
     full = _readme(tmp_path)  # the old block names no claims: every claim
     update_readme(full, "| new full |", "full", {"claims": "all", "seeds": None})
     assert "| new full |" in full.read_text()
+
+
+def test_the_readme_changes_only_between_its_markers(tmp_path):
+    """`--readme` wrote the whole file again: CRLF line endings became LF everywhere, a
+    link became a plain file (its target never got the table), a 0600 file became 0644."""
+    crlf = tmp_path / "crlf.md"
+    crlf.write_bytes(f"# Mine\r\nintro\r\n{SUMMARY_START}\r\n{SUMMARY_END}\r\nend\r\n".encode())
+    update_readme(crlf, "| a |\n| b |", "tiny")
+    data = crlf.read_bytes()
+    assert data.startswith(b"# Mine\r\nintro\r\n") and data.endswith(b"\r\nend\r\n")
+    assert b"| a |\r\n| b |" in data and data.count(b"\n") == data.count(b"\r\n")
+    update_readme(crlf, "| c |", "tiny")  # the same preset's table, replaced in place
+    assert b"| c |\r\n" in crlf.read_bytes() and b"| a |" not in crlf.read_bytes()
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    target = _readme(docs, f"x\n{SUMMARY_START}\n{SUMMARY_END}\ny\n")
+    target.chmod(0o600)
+    link = tmp_path / "README.md"
+    link.symlink_to(target)
+    update_readme(link, "| linked |", "tiny")
+    assert link.is_symlink() and link.resolve() == target
+    assert "| linked |" in target.read_text() and target.read_text().startswith("x\n")
+    assert target.stat().st_mode & 0o777 == 0o600
 
 
 def test_export_names_finished_runs_it_cannot_export(tmp_path, monkeypatch):

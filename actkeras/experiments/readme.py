@@ -75,7 +75,7 @@ def check_readme(readme, preset, selection=None, *, replace=False, cli=False):
     flag = "--readme-replace" if cli else "replace_readme=True"
     selection = selection or {"claims": "all", "seeds": None}
     try:
-        text = readme.read_text()
+        text = readme.read_bytes().decode()  # as it is: its line endings kept
     except FileNotFoundError:
         raise ValueError(f"the README {readme} does not exist: give the README whose summary "
                          f"markers get the table. {received}") from None
@@ -126,5 +126,9 @@ def update_readme(readme, summary, preset, selection=None, *, replace=False):
     block = (f"{SUMMARY_START}\n<!-- written by `actkeras reproduce "
              f"{command_args(preset, selection)} --readme`; do not edit by hand -->\n\n"
              f"{summary.strip()}\n\n{SUMMARY_END}")
+    if "\r\n" in text:  # the file's own line endings, in the block too
+        block = block.replace("\r\n", "\n").replace("\n", "\r\n")
     start, end = text.index(SUMMARY_START), text.index(SUMMARY_END) + len(SUMMARY_END)
-    write_text(readme, text[:start] + block + text[end:])
+    # Only the block changes: the rest of the file byte for byte, a link's target written
+    # (the link kept), the file's permissions kept (`write_text` keeps an existing file's).
+    write_text(Path(readme).resolve(), text[:start] + block + text[end:])
