@@ -226,6 +226,17 @@ def test_escaping_members_are_refused(tmp_path, member, links):
         load_tiny(tmp_path)
 
 
+def test_an_archive_missing_letters_is_refused(tmp_path):
+    """An archive holding A-E only was read without a word, and a 10-class model trained on
+    five (`reproduce` started its runs on it)."""
+    files = {n: png(p) for n, p in tiny_images().items() if n.split("/")[1] in "ABCDE"}
+    files["notMNIST_small/F/broken.png"] = b"not a png"  # a folder with no readable image
+    write_tar(tmp_path / "notMNIST_small.tar.gz", files)
+    with pytest.raises(DataError, match=r"notMNIST_small\.tar\.gz holds no readable image of "
+                                        r"F, G, H, I, J: notMNIST has ten letters, A to J"):
+        load_tiny(tmp_path)
+
+
 def test_folder_link_pointing_outside_is_refused(tmp_path):
     folder = tmp_path / "notMNIST_small" / "A"
     folder.mkdir(parents=True)
@@ -584,6 +595,43 @@ def test_fashion_truncated_gzip_and_mismatched_counts(tiny_fashion):
     write_idx(labels, np.arange(19) % 10)
     with pytest.raises(DataError, match="images \\(20\\) and labels \\(19\\)"):
         load_fashion_mnist(folder, verbose=False)
+
+
+def test_an_unreadable_fashion_file_or_folder_is_not_called_corrupt(tiny_fashion, monkeypatch):
+    """A file the user may not read was "truncated or corrupt ... Delete it and download it
+    again" (deleting a good file), a folder a bare "[Errno 13] Permission denied". (The
+    tests run as root, whom chmod does not stop: the refusals are made here.)"""
+    import errno
+
+    from actkeras.data import fashion_mnist
+
+    folder = tiny_fashion[0]
+    labels = folder / "train-labels-idx1-ubyte.gz"
+    real_open = fashion_mnist.gzip.open
+
+    def denied(path, *args, **kwargs):
+        if Path(path) == labels:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(fashion_mnist.gzip, "open", denied)
+    with pytest.raises(DataError) as error:
+        load_fashion_mnist(folder, verbose=False)
+    assert str(error.value).startswith(f"Cannot read {labels} (Permission denied). Check its "
+                                       "permissions.")
+    assert "corrupt" not in str(error.value) and labels.is_file()
+    monkeypatch.undo()
+    real_is_file = Path.is_file
+
+    def shut(path):
+        if path.parent == folder:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_is_file(path)
+
+    monkeypatch.setattr(Path, "is_file", shut)
+    with pytest.raises(DataError, match=f"Cannot look into {folder} \\(Permission denied\\). "
+                                        "Check its permissions."):
+        load_fashion_mnist(folder.parent, verbose=False)
 
 
 # the embedded samples and the public surface

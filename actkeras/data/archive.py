@@ -136,6 +136,11 @@ def read_images(path, verbose=False):
     if not names:
         raise DataError(f"{path} holds no readable PNG under <folder>/A ... /J. Use the "
                         f"original notMNIST archive. Received: path={str(path)!r}")
+    missing = [letter for i, letter in enumerate(LETTERS) if i not in set(labels)]
+    if missing:  # a part of the archive: a model of 10 classes would train on fewer
+        raise DataError(f"{path} holds no readable image of {', '.join(missing)}: notMNIST has "
+                        f"ten letters, A to J, a folder each. Use the whole original archive. "
+                        f"Received: path={str(path)!r}")
     order = np.array(sorted(range(len(names)), key=names.__getitem__), dtype=np.int64)
     stats = {"files": len(names) + len(skipped), "images_read": len(names),
              "skipped": len(skipped), "skipped_files": sorted(skipped)[:100]}

@@ -87,9 +87,12 @@ def read_idx(path, magic):
     try:
         with gzip.open(path, "rb") as handle:
             data = handle.read()
-    except (OSError, EOFError, zlib.error) as error:
+    except (gzip.BadGzipFile, EOFError, zlib.error) as error:
         raise DataError(f"{path} is truncated or corrupt ({error}). Delete it and download it "
                         f"again. Received: path={str(path)!r}") from error
+    except OSError as error:  # not the file's fault (permissions, a folder): nothing to delete
+        raise DataError(f"Cannot read {path} ({error.strerror or error}). Check its "
+                        f"permissions. Received: path={str(path)!r}") from error
     header = 16 if magic == IMAGES_MAGIC else 8
     if len(data) < header:
         raise DataError(f"{path} is too short for an IDX {kind} header ({len(data)} bytes). "

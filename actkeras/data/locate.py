@@ -153,7 +153,7 @@ def find(dataset, names, data_dir=None):
     """
     for folder, _ in search_dirs(dataset, data_dir):
         for name in names:
-            if (folder / name).exists():
+            if _looked_up(folder / name, Path.exists):
                 return folder / name
     return None
 
@@ -161,9 +161,19 @@ def find(dataset, names, data_dir=None):
 def find_all(dataset, names, data_dir=None):
     """The first search folder holding every one of `names`, or `None`."""
     for folder, _ in search_dirs(dataset, data_dir):
-        if all((folder / name).is_file() for name in names):
+        if all(_looked_up(folder / name, Path.is_file) for name in names):
             return folder
     return None
+
+
+def _looked_up(path, test):
+    """`test(path)`; a folder that may not be looked into is a `DataError` naming it (a
+    bare "[Errno 13] Permission denied" said nothing of the fix)."""
+    try:
+        return test(path)
+    except OSError as error:
+        raise DataError(f"Cannot look into {path.parent} ({error.strerror or error}). Check "
+                        f"its permissions. Received: path={str(path)!r}") from error
 
 
 def download_allowed():
