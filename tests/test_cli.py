@@ -87,10 +87,20 @@ def test_train_into_a_run_folder_refuses_unless_overwrite(tmp_path, capsys):
     assert sorted(p.name for p in diverged.iterdir()) == ["config.json", "history.csv",
                                                           "history.json", "metrics.json"]
     assert json.loads((diverged / "config.json").read_text())["model"]["learning_rate"] == 1e30
-    # A run that trains replaces the earlier one, file by file, and the diverged history goes.
+    # A folder of that name holding a user's file is theirs: a second diverged history goes
+    # beside it, and only the histories go when a run that trains replaces the earlier one.
+    (diverged / "my-notes.md").write_text("mine")
+    assert main([*argv, "--overwrite", "--learning-rate", "1e30", "--set", "units=128",
+                 "--no-monitors"]) == 1
+    assert f"The history up to there is in {out / 'diverged-run-2'};" in capsys.readouterr().err
+    assert (out / "diverged-run-2" / "history.json").is_file()
     (out / "notes.txt").write_text("mine")
     assert main([*argv, "--overwrite", "--activation", "elu"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == sorted([*before, "notes.txt"])
+    assert sorted(p.name for p in out.iterdir()) == sorted([*before, "notes.txt",
+                                                            "diverged-run"])
+    assert sorted(p.name for p in diverged.iterdir()) == ["config.json", "history.csv",
+                                                          "history.json", "metrics.json",
+                                                          "my-notes.md"]
     assert json.loads((out / "config.json").read_text())["model"]["activation"] == "elu"
     assert (out / "model.keras").read_bytes() != before["model.keras"]
     assert (out / "notes.txt").read_text() == "mine"

@@ -12,6 +12,7 @@ first epoch ends leaves the earlier run as it was (a diverged run's history goes
 `diverged-run/` beside it).
 """
 
+import re
 import sys
 import time
 import warnings
@@ -38,7 +39,8 @@ from actkeras.errors import UserError, nearest_existing, writing
 
 # What a run writes to --out: an existing one is replaced only with --overwrite.
 RUN_FILES = ("config.json", "history.json", "history.csv", "metrics.json", "model.keras")
-# Where a new run that diverged leaves its history when --out held an earlier run.
+# Where a new run that diverged leaves its history when --out held an earlier run
+# (`diverged-run-2`, ... where a folder of that name holds something else).
 DIVERGED = "diverged-run"
 
 
@@ -185,7 +187,7 @@ def _train(args, model, data, dataset, out, target):
                 # worth an earlier run's place.
                 where = out
                 if target != out:
-                    where = out / DIVERGED
+                    where = _diverged_folder(out)
                     replace_folder(target, where, overwrite=True)
                 raise UserError(divergence_message(history.diverged_at_step,
                                                    config.learning_rate)
@@ -232,7 +234,28 @@ def _replace(target, out):
             (target / name).replace(out / name)
         else:
             (out / name).unlink(missing_ok=True)
-    remove(out / DIVERGED)
+    for folder in out.glob(f"{DIVERGED}*"):
+        if _diverged_history(folder):
+            remove(folder)
+
+
+def _diverged_history(folder):
+    """Whether `folder` is a diverged run's history this command put there: named so, and
+    holding a run's files and nothing else (a user's folder of that name is left alone)."""
+    if not re.fullmatch(rf"{DIVERGED}(-\d+)?", folder.name) or not folder.is_dir():
+        return False
+    names = {p.name for p in folder.iterdir()}
+    return "config.json" in names and names <= set(RUN_FILES)
+
+
+def _diverged_folder(out):
+    """`out/diverged-run`, or the first `diverged-run-N` free or ours, for a new diverged
+    history."""
+    for n in range(1, 1000):
+        folder = out / (DIVERGED if n == 1 else f"{DIVERGED}-{n}")
+        if not folder.exists() or _diverged_history(folder):
+            return folder
+    raise UserError(f"{out} holds 999 folders named {DIVERGED}-N: remove some.")
 
 
 def _interrupted(model, kept, out, target, seconds):
