@@ -59,6 +59,49 @@ def test_an_unreachable_scheduler_is_one_line_naming_it_before_any_run(tmp_path,
     assert not (tmp_path / "out").exists()  # nothing written, nothing run
 
 
+@pytest.mark.parametrize("answer, message", [
+    (None, "accepts connections but sends nothing in 1 s, where a Dask scheduler answers at "
+           "once"),  # Dask's Client waited for it without end
+    (b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
+     "something answers at tcp://127.0.0.1:{port}, but not as a Dask scheduler"),  # a traceback
+])
+def test_an_address_where_no_dask_scheduler_answers_is_one_line(answer, message, tmp_path,
+                                                                 capsys):
+    """A web server (which answered Dask's handshake with an error: a 50-line traceback of a
+    3 EiB allocation) or a silent listener (Dask waited forever) at the address."""
+    import socket
+
+    import dask
+
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    held = []
+
+    def serve():
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            held.append(conn)
+            if answer is not None:
+                conn.sendall(answer)
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+            code = main(["reproduce", "--preset", "tiny", "--claims", "9", "--scheduler",
+                         f"tcp://127.0.0.1:{port}", "--out", str(tmp_path / "out")])
+    finally:
+        server.close()
+        for conn in held:
+            conn.close()
+    err = capsys.readouterr().err
+    assert code == 1 and len(err.strip().splitlines()) == 1, err
+    assert message.format(port=port) in err, err
+    assert not (tmp_path / "out").exists()
+
+
 def _versions(**worker_packages):
     ours = {"python": "3.11.7", "dask": "2026.8.0", "distributed": "2026.8.0",
             "msgpack": "1.2.4", "cloudpickle": "3.1.3", "tornado": "6.6.1", "toolz": "1.2.0",

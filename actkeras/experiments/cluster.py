@@ -110,12 +110,18 @@ def connect(scheduler, *, jobs=1, backend="tensorflow"):
                 raise UserError(f"could not start a local Dask cluster of {jobs} worker "
                                 f"processes: {type(error).__name__}: {error}") from None
             address = cluster.scheduler_address
+        if scheduler != LOCAL:
+            _check_answers(address, dask.utils.parse_timedelta(timeout))
         try:
             client = stack.enter_context(distributed.Client(address, timeout=timeout))
         except (OSError, TimeoutError) as error:
             raise UserError(f"cannot reach the Dask scheduler at {address} ({error}): start it "
                             f"(`dask scheduler`) or check the address, and for tls:// its "
                             f"security settings (see the README).") from None
+        except Exception as error:  # an answer, but not Dask's: its reading failed anyhow
+            raise UserError(f"something answers at {address}, but not as a Dask scheduler "
+                            f"({type(error).__name__}): check the address and port (a "
+                            f"scheduler listens on 8786 unless told otherwise).") from None
         try:
             client.wait_for_workers(1, timeout=timeout)
         except (OSError, TimeoutError):
@@ -123,6 +129,29 @@ def connect(scheduler, *, jobs=1, backend="tensorflow"):
                             f"`dask worker {address} --nthreads 1`.") from None
         refuse_mismatch(client, backend, address)
         yield client
+
+
+def _check_answers(address, timeout):
+    """A tcp:// scheduler speaks first (its handshake, as soon as it accepts a connection):
+    one that accepts and stays silent for `timeout` seconds is refused here, where Dask's
+    `Client` would wait for it without end (its connect timeout covers the connection,
+    not the handshake). Other protocols, whose client speaks first, are left to Dask."""
+    import socket
+
+    found = _ADDRESS.match(address)
+    if not found or "://" in address and not address.startswith("tcp://"):
+        return
+    host, port = found.group(1).strip("[]"), int(found.group(2))
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as probe:
+            probe.settimeout(timeout)
+            probe.recv(1)
+    except socket.timeout:
+        raise UserError(f"{address} accepts connections but sends nothing in {timeout:g} s, "
+                        f"where a Dask scheduler answers at once: check the address and "
+                        f"port.") from None
+    except OSError:
+        return  # refused, unreachable: Dask's own connection says so, within its timeout
 
 
 def refuse_mismatch(client, backend, address):
