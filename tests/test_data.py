@@ -634,6 +634,20 @@ def test_an_unreadable_fashion_file_or_folder_is_not_called_corrupt(tiny_fashion
         load_fashion_mnist(folder.parent, verbose=False)
 
 
+def test_a_folder_holding_some_of_the_files_says_which_it_lacks(tiny_fashion, monkeypatch):
+    folder = tiny_fashion[0]
+    (folder / "t10k-labels-idx1-ubyte.gz").unlink()
+    monkeypatch.setenv("ACTKERAS_DATA_DIR", str(folder.parent))
+    monkeypatch.setenv("ACTKERAS_NO_DOWNLOAD", "1")
+    with pytest.raises(DataError) as error:
+        load_fashion_mnist(verbose=False)
+    message = str(error.value)
+    assert f"  {folder}  ($ACTKERAS_DATA_DIR, lacks t10k-labels-idx1-ubyte.gz)\n" in message
+    assert f"  {folder.parent}  ($ACTKERAS_DATA_DIR)\n" in message  # none of them: no list
+    # The folder came from the environment: the received line says so.
+    assert message.endswith(f"Received: data_dir=None; $ACTKERAS_DATA_DIR={folder.parent}")
+
+
 # the embedded samples and the public surface
 
 

@@ -68,9 +68,12 @@ def fix_terms(caller):
 
 def _received(data_dir):
     value = None if data_dir is None else str(data_dir)
+    env = os.environ.get(ENV_DATA_DIR) if data_dir is None else None
+    also = f"; ${ENV_DATA_DIR}={env}" if env else ""  # the folder came from there
     if _terms is TERMS["cli"]:
-        return f"Received: --data-dir {value}" if value is not None else "Received: no --data-dir"
-    return f"Received: data_dir={value!r}"
+        return (f"Received: --data-dir {value}" if value is not None
+                else f"Received: no --data-dir{also}")
+    return f"Received: data_dir={value!r}{also}"
 
 
 def keras_cache_dir():
@@ -272,7 +275,7 @@ def locate_all(dataset, names, data_dir=None):
             return folder
         except DataError as error:
             reason = str(error)
-    raise not_found(dataset, ", ".join(f"`{n}`" for n in names), data_dir, reason)
+    raise not_found(dataset, ", ".join(f"`{n}`" for n in names), data_dir, reason, names)
 
 
 def _download_reason(allow_download, data_dir=None):
@@ -287,11 +290,17 @@ def _download_reason(allow_download, data_dir=None):
     return None
 
 
-def not_found(dataset, expected, data_dir, reason):
-    """The one error for missing data: what, where it was looked for, and the fix."""
+def not_found(dataset, expected, data_dir, reason, names=()):
+    """The one error for missing data: what, where it was looked for (a folder holding
+    some of `names` says which it lacks), and the fix."""
+    def state(folder):
+        if not folder.is_dir():
+            return ", missing"
+        lacks = [n for n in names if not (folder / n).is_file()]
+        return f", lacks {', '.join(lacks)}" if 0 < len(lacks) < len(names) else ""
+
     places = "\n".join(f"  {folder}  ({origin.replace('data_dir=', _terms['data_dir'])}"
-                       f"{'' if folder.is_dir() else ', missing'})"
-                       for folder, origin in search_dirs(dataset, data_dir))
+                       f"{state(folder)})" for folder, origin in search_dirs(dataset, data_dir))
     embedded = f"or use {_terms['embedded']} for the small sample shipped with actkeras"
     if data_dir is not None:
         fix = (f"Fix: put the files in {data_dir}, pass the folder that holds them with "
