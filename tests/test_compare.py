@@ -183,3 +183,14 @@ def test_the_other_backends_folder_is_checked_before_it_joins_a_report(tmp_path)
     with pytest.raises(ValueError, match="results.json does not exist") as raised:
         compare.other_backend(tmp_path / "nowhere", "quick", "tensorflow")
     assert str(raised.value).count("Received:") == 1, raised.value  # said once, not twice
+
+
+def test_the_command_names_its_compare_with_option(tmp_path, capsys):
+    from actkeras.cli import main
+
+    jax = _folder(tmp_path, "quick-jax", backend="jax", preset="quick")
+    assert main(["reproduce", "--preset", "quick", "--backend", "jax", "--compare-with",
+                 str(jax), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().endswith(f"another backend than jax. Received: --compare-with {jax}"), err
+    assert "compare_with=" not in err

@@ -132,8 +132,10 @@ def check(args):
 
         try:
             other_backend(args.compare_with, args.preset, args.backend or backends.requested())
-        except ValueError as error:
-            raise UsageError(str(error)) from None
+        except ValueError as error:  # in the command line's terms
+            api = f"Received: compare_with={str(args.compare_with)!r}"
+            raise UsageError(str(error).replace(api, f"Received: --compare-with "
+                                                     f"{args.compare_with}")) from None
     if args.scheduler is not None:
         from actkeras.experiments.cluster import check_scheduler
 
