@@ -5,9 +5,9 @@ therefore sees either the old file or the whole new one, never half of it. Every
 file and folder actkeras writes goes through here: `write_bytes`, `write_text`,
 `write_json`, `write_figure` for content in memory, `temporary_path` for writers
 that want a path of their own (`model.save`, `np.savez`, a download), and
-`staging_folder` and `replace_folder` for a folder built aside (an export). Files
+`staging_folder` and `replace_folder` for a folder built aside (an export). New files
 and folders get the usual permissions (the umask's), not `mkstemp`'s and `mkdtemp`'s
-owner-only modes.
+owner-only modes; a file replaced keeps its own.
 """
 
 import contextlib
@@ -37,7 +37,8 @@ def leftovers(folder):
     """The temporary files and folders that writes through this module left in `folder`
     (not below it) when their process was killed: `.NAME.actkeras-XXXXXXXX.tmp` (a file
     being written, a folder being built) and `.NAME.actkeras-XXXXXXXX.old` (a replaced
-    folder not yet deleted). Nothing else is named so by actkeras, and nothing here reads them back."""
+    folder not yet deleted). Nothing else is named so by actkeras, and nothing here reads
+    them back."""
     folder = Path(folder)
     if not folder.is_dir():
         return []
