@@ -6,7 +6,7 @@ of its margin: the effect is smaller than the margin, or reversed) or is **undec
 claim's parts combine into:
 
 - every part holds: **reproduced**;
-- no part holds and at least one does not: **not reproduced**;
+- every part does not hold: **not reproduced**;
 - some hold and some do not: **mixed** (the parts disagree);
 - otherwise (an undecided part, and the decided ones agree): **undecided**.
 

@@ -332,6 +332,6 @@ column of the table) shrink, and does tanh's validation accuracy catch up with R
 **Problem 5 (learning rate).** Sigmoid's gradients are smaller than ReLU's (the gradient norms
 above). Try `learning_rate=5.0` for sigmoid, the rate the reproduction's search chose for it.
 Check: does the gap to ReLU at the course's budget (`read([run], "train_accuracy", BUDGET)`)
-close? The verdict above is this problem done properly: every activation at its own best rate,
-8 seeds each."""),
+close? The verdict above is this problem done properly: each judged activation (ReLU, sigmoid,
+softmax) at its own best rate, 8 seeds each."""),
 ])

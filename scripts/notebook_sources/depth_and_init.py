@@ -248,7 +248,7 @@ md("""## Conclusion
   at chance at both rates and He trains, the initialiser decides here (50 layers, these two
   rates). The step-0 spread shows why
   before any training: with Glorot each ReLU layer halves the variance, and after 50 layers the
-  signal is about 10⁻⁸ of its size (the fifty matrix products above), so the output barely
+  signal is about 3 × 10⁻⁸ of its size (the fifty matrix products above), so the output barely
   depends on the image, and the gradient barely depends on the weights below.
 - **Depth decides too.** The reproduction's claim 13 trained plain ReLU MLPs of 100 units a layer
   for about one epoch: with Xavier (Glorot) they reach 58.9 ± 10.3 % validation accuracy at 20

@@ -14,9 +14,11 @@ md(f"""# Dying ReLU: what kills a unit, and whether a leak saves it
 
 **The question.** {cite(1)} asks why leaky ReLU would be better than ReLU. The answers, here and
 in {cite(2)}, describe *dying ReLU*: *"the Dying ReLU problem can occur when the weights of a neuron
-are adjusted so that the bias term becomes very negative ... be careful with learning rates"*; a
-unit whose input is negative for every example outputs 0, gets no gradient, and never learns
-again; *"Leaky-RELU prevents activated units in the negative regime from having a zero-gradient"*.
+are adjusted so that the bias term becomes very negative"*; a unit whose input is negative for
+every example outputs 0, gets no gradient, and never learns again; *"Leaky-RELU prevents activated
+units in the negative regime from having a zero-gradient"*. The copy of {cite(3)} in the seeds (a
+Korean translation) adds the advice to pay attention to the learning rate and to monitor the
+fraction of "dead" units.
 The reproduction's **claim 6**: with a large learning rate a large share of ReLU units die and
 stay dead; LeakyReLU and ELU do not lose their units.
 

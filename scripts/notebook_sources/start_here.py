@@ -69,7 +69,8 @@ md("""## Claim, notebook, verdict
 
 Each claim is one sentence from a thread, split into parts that are measured and judged by rules
 fixed before the runs (margins, seeds, a 95 % interval per part). *Reproduced* means every part
-held, *not reproduced* that none did, *mixed* that some held and some did not, and *undecided*
+held, *not reproduced* that every part did not hold, *mixed* that some held and some did not, and
+*undecided*
 otherwise: at least one part could not be decided and no two parts contradict each other, so a
 claim whose other parts all held is undecided when one part is. Some claims are judged twice: *as run* (the source's own setting)
 and *tuned* (each arm at its own best learning rate) or with another initialisation.
@@ -136,7 +137,11 @@ md("""## How the notebooks are built
 
 Each one goes **question → experiment → evidence from the monitors → explanation → problems**.
 The problems at the end are for you, in the style of the course's assignments, and each comes with
-a check you can run. The notebooks use the package's public API (`actkeras.build_model`,
-`actkeras.fit`, the callbacks in `actkeras.callbacks`, the plots in `actkeras.plots`), so what you
-see here works on your own Keras models too (notebook 04)."""),
+a check you can run. The notebooks train and measure with the package's public API
+(`actkeras.build_model`, `actkeras.fit`, the callbacks in `actkeras.callbacks`, the plots in
+`actkeras.plots`), so what you see here works on your own Keras models too (notebook 04). To read
+the reproduction's results back and run its experiments small, they also import the
+reproduction's own modules (`actkeras.experiments`, `actkeras.teaching`,
+`actkeras.activation_timing`), which their docstrings document and the README does not list as
+the package's API."""),
 ])

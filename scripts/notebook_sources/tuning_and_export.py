@@ -97,7 +97,7 @@ band = 2 * math.sqrt(2) * math.sqrt(best * (1 - best) / n)  # about 95 % for a d
 tied = [row["activation"] for row in completed if best - row["score"] <= band]
 fig, ax = plt.subplots(figsize=(8, 4))
 ax.bar([row["activation"] for row in completed], [row["score"] for row in completed], color="tab:blue")
-ax.axhspan(best - band, best, color="tab:orange", alpha=0.25, label=f"within noise of the best (± {band:.3f})")
+ax.axhspan(best - band, best, color="tab:orange", alpha=0.25, label=f"within noise of the best (up to {band:.3f} below it)")
 ax.axhline(0.1, color="grey", linestyle="--", linewidth=0.8, label="chance")
 ax.set(xlabel="hidden activation", ylabel=f"validation accuracy, mean of {EXECUTIONS} seeds", ylim=(0, 1),
        title=f"grid search, course network, {STEPS} steps per execution")

@@ -13,9 +13,9 @@ NOTEBOOK = new_notebook(metadata=KERNEL, cells=[
 md(f"""# Vanishing gradients, and what batch normalisation does about them
 
 **The question.** The answers in {cite(2)} give the textbook reason why deep sigmoid networks
-train badly: *"the maximum of the derivative of the sigmoid function is 0.25 ... after many
-layers you will multiply these gradients, and the product of many values smaller than 1 goes to
-zero very quickly."* A comment asks whether a sigmoid stretched so that its slope peaks at 1,
+train badly: *"the derivative of the sigmoid function is ALWAYS smaller than one. In fact it is
+at most 0.25! ... if you have many layers, you will multiply these gradients, and the product of
+many smaller than 1 values goes to zero very quickly."* A comment asks whether a sigmoid stretched so that its slope peaks at 1,
 `1 / (1 + exp(-4x))`, would cure that; another answer says that *"you CAN do deep learning with
 sigmoids, you just need to normalize the inputs, for example via Batch Normalization"*. Three
 claims of the reproduction:

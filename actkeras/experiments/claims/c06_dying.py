@@ -70,7 +70,8 @@ def build(sizes, tuned):
         statement="With a large learning rate a large share of ReLU units die and stay dead; "
                   "LeakyReLU and ELU do not lose their units.",
         quote="The Dying ReLU problem can occur when the weights of a neuron are adjusted so "
-              "that the bias term becomes very negative ... be careful with learning rates ... "
+              "that the bias term becomes very negative ... [pay attention to] the learning rate "
+              "[seed 003, translated] ... "
               "Leaky-RELU prevents activated units in the negative regime from having a "
               "zero-gradient",
         source="seeds 001, 002, 003", seed_file="seeds/001_740307ee495fdbfa.txt",
