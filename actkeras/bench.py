@@ -133,9 +133,12 @@ def plain_keras(x, y, steps, seed=0, weights=None):
         metrics=["accuracy"],
     )
     samples = steps * BATCH
-    repeats = math.ceil(samples / len(x))
-    xs, ys = np.concatenate([x] * repeats)[:samples], np.concatenate([y] * repeats)[:samples]
+    # `WARMUP` untimed steps whatever `steps` is, as `package_fit` has (b trained for fewer
+    # than c below 100 steps, and their accuracies were not comparable).
+    repeats = math.ceil(max(samples, WARMUP * BATCH) / len(x))
+    xs, ys = np.concatenate([x] * repeats), np.concatenate([y] * repeats)
     model.fit(xs[: WARMUP * BATCH], ys[: WARMUP * BATCH], batch_size=BATCH, verbose=0)
+    xs, ys = xs[:samples], ys[:samples]
     start = time.perf_counter()
     model.fit(xs, ys, batch_size=BATCH, epochs=1, verbose=0, shuffle=False)
     return time.perf_counter() - start, lambda images: model.predict(images, verbose=0)
@@ -253,8 +256,10 @@ def run_speed(data, steps=3001, rounds=5, variants=("a", "b", "c", "d"), progres
         "batch_size": BATCH,
         "step_flops": STEP_FLOPS,
         "samples_per_second": rate,
+        "seconds": seconds,  # every round's, which the medians and ratios come from
         "labels": {v: runners[v][0] for v in variants},
         "test_accuracy": {v: statistics.mean(a) for v, a in accuracies.items()},
+        "test_accuracies": accuracies,
         "matmul_flops": peak,
         "warm_up_steps": WARMUP,
         "warm_up_seconds": {v: w for v, w in warm_up.items() if w},

@@ -13,7 +13,7 @@ import statistics
 SPEED_VARIANTS = ("b", "c", "d")  # the side-by-side table's columns (a needs TensorFlow)
 
 
-def to_markdown(runs, target="BENCHMARKS.md"):
+def to_markdown(runs, target="BENCHMARKS.md", command=None):
     """The tables of `runs`, as the file `target` holds them.
 
     Example:
@@ -25,16 +25,23 @@ def to_markdown(runs, target="BENCHMARKS.md"):
             or, from older runs, the notMNIST line alone); one per backend.
         target: the file name the header says the tables were written to, or
             `None` for tables that were only printed. Defaults to `"BENCHMARKS.md"`.
+        command: the `actkeras bench` options that made them, as typed, for the header
+            (a command that makes the same tables again). Defaults to `None`: `--backend`
+            where there are several and `--write target`.
     """
     if not runs:
         raise ValueError("`runs` must hold at least one benchmark run. Received: runs=[]")
     backends = [run["environment"]["backend"] for run in runs]
     option = f" --backend {','.join(backends)}" if len(runs) > 1 else ""
     first = runs[0]["environment"]
+    if command is not None:
+        option = f" {command}" if command else ""
     lines = [
         "# Benchmarks",
         "",
-        f"Written by `actkeras bench{option} --write {target}`; regenerate it, do not edit it."
+        (f"Written by `actkeras bench{option}`; regenerate it, do not edit it."
+         if command is not None else
+         f"Written by `actkeras bench{option} --write {target}`; regenerate it, do not edit it.")
         if target else f"Measured by `actkeras bench{option}` (`--write FILE` keeps the tables).",
         "",
         f"- machine: {first['processor']}, {first['cpu_count']} CPU cores, "

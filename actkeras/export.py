@@ -222,21 +222,36 @@ def export_run(run_dir, name=None, *, root="saved_models", overwrite=False, serv
     problem = ownership.run_problem(run_dir)
     if problem:
         raise FileNotFoundError(f"{problem} Received: run_dir={str(run_dir)!r}")
-    model = load_exported(run_dir / KERAS_FILE)
+    # The run's own records first (before the model loads): a damaged one is named.
+    config = _read_run_json(run_dir / "config.json")
+    metrics = _read_run_json(run_dir / "metrics.json") or {}
+    try:
+        model = load_exported(run_dir / KERAS_FILE)
+    except ValueError as error:  # a run's model is not re-exported: it is trained
+        if "truncated or corrupt" not in str(error):
+            raise
+        raise ValueError(f"{run_dir / KERAS_FILE} is truncated or corrupt, not a readable "
+                         f".keras file: restore it, or train the run again. Received: "
+                         f"run_dir={str(run_dir)!r}") from None
     metadata = {"source": str(run_dir)}
-    config = _read_json(run_dir / "config.json")
     if config:
         metadata.update(config=config.get("model"), dataset=config.get("dataset"))
-    metadata["metrics"] = _read_json(run_dir / "metrics.json") or {}
+    metadata["metrics"] = metrics
     return export_model(model, name or run_dir.resolve().name, root=root, metadata=metadata,
                         overwrite=overwrite, serving=serving)
 
 
-def _read_json(path):
+def _read_run_json(path):
+    """A run's JSON record, `None` where there is none; a damaged one is a `ValueError`
+    naming it (a bare JSON error named no file)."""
     if not path.is_file():
         return None
-    with open(path) as handle:
-        return json.load(handle)
+    try:
+        with open(path) as handle:
+            return json.load(handle)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path} is damaged, not JSON ({error}): restore it, or train the run "
+                         f"again. Received: run_dir={str(path.parent)!r}") from None
 
 
 def _check_exportable(model):

@@ -96,6 +96,26 @@ def test_ratios_are_medians_of_per_round_ratios(monkeypatch):
     speed = bench.run_speed(data, steps=10, rounds=3, variants=("b", "c"), progress=lambda _: None)
     assert speed["ratios"]["c/b"] == 2.0  # rounds: 0.5, 2, 2; the medians alone give 1
     assert speed["ratio_ranges"]["c/b"] == (0.5, 2.0)
+    # `--json` keeps every round, not only the medians (it said so, and kept none).
+    assert speed["seconds"] == {"b": [1.0, 2.0, 4.0], "c": [2.0, 1.0, 2.0]}
+    assert speed["test_accuracies"]["b"] == [speed["test_accuracy"]["b"]] * 3
+
+
+def test_plain_keras_warms_up_as_long_as_actkeras_fit_whatever_the_steps(monkeypatch):
+    """Below 100 steps b warmed up for `steps` steps and c for 100: their accuracies were
+    not comparable."""
+    seen = []
+    fit = keras.Model.fit
+
+    def counted(self, x, y, **kwargs):
+        seen.append(len(x))
+        return fit(self, x, y, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "fit", counted)
+    monkeypatch.setattr(bench, "WARMUP", 4)
+    data = _data()
+    bench.plain_keras(data.x_train, data.y_train, 2)
+    assert seen == [4 * bench.BATCH, 2 * bench.BATCH]  # warm-up, then the timed steps
 
 
 def test_the_monitors_first_use_is_paid_in_an_untimed_warm_up_and_reported(monkeypatch):
@@ -135,7 +155,65 @@ def test_printed_tables_do_not_claim_a_write_that_was_not_asked_for(tmp_path, mo
     out = capsys.readouterr().out
     assert "--write" not in out.split("`")[1] and "Measured by `actkeras bench`" in out, out
     assert main(["bench", "--steps", "1", "--write", str(tmp_path / "B.md")]) == 0
-    assert "Written by `actkeras bench --write B.md`;" in (tmp_path / "B.md").read_text()
+    assert (f"Written by `actkeras bench --steps 1 --write {tmp_path / 'B.md'}`;"
+            in (tmp_path / "B.md").read_text())
+
+
+def test_the_header_names_the_command_that_made_the_file(tmp_path, monkeypatch):
+    """The header said `actkeras bench --write t.md` whatever options and folder made it:
+    running that did another, 15-minute, run."""
+    from actkeras.cli import main
+    from actkeras.commands import bench as command
+
+    monkeypatch.setattr(command, "_measure", lambda args: _run(_fake_speed()))
+    out = tmp_path / "sub" / "t.md"
+    assert main(["bench", "--presets", "udacity", "--steps", "100", "--write", str(out),
+                 "--json", str(tmp_path / "t.json"), "--overwrite"]) == 0
+    assert (f"Written by `actkeras bench --presets udacity --steps 100 --write {out}`; "
+            "regenerate it") in out.read_text()
+
+
+def test_bench_writes_through_links_and_refuses_what_it_would_find_late(tmp_path, monkeypatch,
+                                                                         capsys):
+    """A path below a file, or a read-only file bench wrote, failed only after all the
+    timing (with --json, every measurement lost); a link became a plain file."""
+    from actkeras.cli import main
+    from actkeras.commands import bench as command
+
+    measured = []
+    monkeypatch.setattr(command, "_measure",
+                        lambda args: measured.append(1) or _run(_fake_speed()))
+    target = tmp_path / "B.md"
+    assert main(["bench", "--write", str(target)]) == 0
+    link = tmp_path / "link.md"
+    link.symlink_to(target)
+    target.write_text(target.read_text().replace("| c |", "| stale |"))
+    assert main(["bench", "--write", str(link)]) == 0
+    assert link.is_symlink() and "stale" not in target.read_text()
+    notes = tmp_path / "notes.md"
+    notes.write_text("mine")
+    target.chmod(0o444)
+    measured.clear()
+    for argv, message in (
+            (["--json", str(notes / "out.json")], f"{notes} is a file, not a folder"),
+            (["--write", str(target)], "(the file is read-only): make it writable")):
+        assert main(["bench", *argv]) == 1
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, err
+    assert measured == []  # refused before any timing
+    target.chmod(0o644)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--backend", "jax,jax"], "--backend names a backend twice"),
+    (["--backend", "jax", "--variants", "a"], "--variants a is the TF1 loop"),
+])
+def test_arguments_that_measure_nothing_or_twice_are_usage_errors(argv, message, capsys):
+    from actkeras.cli import main
+
+    assert main(["bench", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1, err
 
 
 def test_two_backends_side_by_side_then_each_in_full():
@@ -251,3 +329,30 @@ def test_the_fifty_layer_preset_is_timed_on_both_paths():
     result = preset_speed(_fashion(n=640), "fashion_mlp", rounds=1, progress=lambda _: None)
     assert result["steps"] == {"b": 20, "c": 20, "e": 20}
     assert all(result["ms_per_step"][v] > 0 for v in "bce")
+
+
+def test_a_ctrl_c_stops_the_backend_child_too(monkeypatch):
+    """A SIGINT to the parent alone left its child measuring (and writing into a temporary
+    folder nobody removed)."""
+    import subprocess
+
+    from actkeras.commands import common
+
+    class Child:
+        terminated = False
+
+        @property
+        def stdout(self):
+            yield "[tensorflow] round 1/5 ...\n"
+            raise KeyboardInterrupt
+
+        def terminate(self):
+            Child.terminated = True
+
+        def wait(self):
+            return -15
+
+    monkeypatch.setattr(subprocess, "Popen", lambda *a, **k: Child())
+    with pytest.raises(KeyboardInterrupt):
+        common.in_backend_process(["bench"], "tensorflow")
+    assert Child.terminated

@@ -362,6 +362,28 @@ def test_cli_exports_a_train_run(tmp_path, capsys):
     assert "actkeras train --out" in capsys.readouterr().err
 
 
+def test_a_run_with_a_damaged_record_or_model_names_it_and_the_real_fix(tmp_path):
+    """A damaged config.json gave a bare JSON error naming no file; a truncated run model
+    the advice to re-export it, which cannot repair a run's own model."""
+    from actkeras.export import export_run
+
+    model = _tiny_model()
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    model.save(run_dir / "model.keras")
+    (run_dir / "config.json").write_text('{"model": ')
+    with pytest.raises(ValueError, match=f"{run_dir / 'config.json'} is damaged, not JSON .*: "
+                                         "restore it, or train the run again"):
+        export_run(run_dir, root=tmp_path / "exports", serving=False)
+    (run_dir / "config.json").unlink()
+    data = (run_dir / "model.keras").read_bytes()
+    (run_dir / "model.keras").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="model.keras is truncated or corrupt, not a readable "
+                                         ".keras file: restore it, or train the run again"):
+        export_run(run_dir, root=tmp_path / "exports", serving=False)
+    assert not (tmp_path / "exports").exists()
+
+
 def test_training_commands_can_offer_export_options(tmp_path, capsys):
     import argparse
 

@@ -13,9 +13,11 @@ writes the tables side by side.
 import argparse
 import json
 import os
+import shlex
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 from actkeras import ownership
 from actkeras.commands.common import (
@@ -97,8 +99,17 @@ def add_arguments(parser):
 
 
 def check(args):
-    """Before any timing: the files written at the end may be written, and the deep
-    presets get enough images."""
+    """Before any timing: the backends named once each, variants that measure something on
+    them, the files written at the end may be written, and the deep presets get enough
+    images."""
+    backends = args.backend or []
+    if len(set(backends)) != len(backends):
+        raise UsageError(f"--backend names a backend twice: name each once. Received: "
+                         f"--backend {','.join(backends)}")
+    if args.variants == ["a"] and "tensorflow" not in (backends or [_requested()]):
+        raise UsageError("--variants a is the TF1 loop, TensorFlow's own baseline, which is "
+                         "not measured on jax: add b, c or d, or measure on tensorflow. "
+                         "Received: --variants a")
     deep = [p for p in args.presets if p != "udacity"]
     if args.preset_train is not None and deep:
         need = INNER * max(PRESET_BATCH[p] for p in deep)
@@ -140,16 +151,37 @@ def run(args):
     if args.run_to:
         write_json(args.run_to, runs[0])
         return 0
-    text = to_markdown(runs, target=os.path.basename(args.write) if args.write else None)
+    # The header's command is the one typed (less --debug, --json and --overwrite, which do
+    # not change the tables): running it makes the same tables again.
+    typed, skip = [], False
+    argv = list(args.argv)
+    for word in argv[argv.index("bench") + 1 if "bench" in argv else 0:]:
+        if skip or word in ("--debug", "--overwrite"):
+            skip = False
+            continue
+        if word == "--json":
+            skip = True
+            continue
+        if not word.startswith("--json="):
+            typed.append(word)
+    text = to_markdown(runs, target=os.path.basename(args.write) if args.write else None,
+                       command=shlex.join(typed) if args.write else None)
     if args.json:
         with writing(args.json, option="--json"):
-            write_json(args.json, {"written_by": ownership.BENCH_JSON_MARKER, "runs": runs})
+            write_json(Path(args.json).resolve(),
+                       {"written_by": ownership.BENCH_JSON_MARKER, "runs": runs})
     print(text)
     print(f"benchmark wall time: {time.perf_counter() - start:.0f} s")
     if args.write:
         with writing(args.write, option="--write"):
-            write_text(args.write, text)
+            write_text(Path(args.write).resolve(), text)  # a link's target, the link kept
     return 0
+
+
+def _requested():
+    from actkeras.backends import requested
+
+    return requested()
 
 
 def _loaded_backend():

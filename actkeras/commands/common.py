@@ -204,7 +204,12 @@ def in_backend_process(argv, backend):
                              stderr=subprocess.STDOUT, text=True,
                              env={**os.environ, "KERAS_BACKEND": backend})
     last = ""
-    for line in child.stdout:
-        last = line.rstrip() or last
-        print(f"[{backend}] {line.rstrip()}", flush=True)
+    try:
+        for line in child.stdout:
+            last = line.rstrip() or last
+            print(f"[{backend}] {line.rstrip()}", flush=True)
+    except BaseException:  # Ctrl-C (to this process alone, too): the child stops with it
+        child.terminate()
+        child.wait()
+        raise
     return child.wait(), last
