@@ -655,7 +655,9 @@ def test_bench_on_two_backends_measures_each_in_its_process_and_writes_both(tmp_
     assert "jax" in runs[1]["environment"]["versions"]
     assert _no_chatter(out), out  # the children's output passes through, without TensorFlow's
     text = tables.read_text()
-    assert "`actkeras bench --backend tensorflow,jax --write BENCH.md`" in text
+    assert ("`actkeras bench --backend tensorflow,jax --source embedded --steps 3 --rounds 1 "
+            "--variants b,c,d --presets udacity,mlp --preset-train 1280 --cost-rounds 0 "
+            f"--mlp-rounds 0 --write {tables}`; regenerate it") in text  # the command itself
     assert "| tensorflow | " in text and "| jax | " in text and "## jax" in text
     assert "| mlp | tensorflow | " in text and "| mlp | jax | " in text
 
