@@ -81,13 +81,16 @@ def temporary_path(path, suffix=".tmp"):
     The folder is created if needed. On an exception the temporary file is
     removed and `path` is left as it was. `suffix` keeps a file type that a writer
     insists on (`model.save` wants `.keras`). A file replaced keeps its permissions
-    (a user's private file stays private); a new one gets the usual ones.
+    (a user's private file stays private); a new one gets the usual ones. A `path` that is
+    a link is written through: its target is replaced, the link kept.
 
     Example:
     >>> with temporary_path(out / "model.keras", suffix=".keras") as tmp:
     ...     model.save(tmp)
     """
     path = Path(path)
+    if path.is_symlink():
+        path = path.resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{_TAG}",
                                suffix=suffix)

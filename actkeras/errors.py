@@ -46,14 +46,14 @@ def check_writable(path, option="--out"):
     or not the user's, if a file stands where a folder of `path` would be made, or if `path`
     is a file made read-only: for a command whose writing comes at the end of long work."""
     folder = nearest_existing(path)
-    if folder.is_file() and folder != Path(path).absolute():  # `notes.md/out.json`
-        raise output_error(OSError(errno.ENOTDIR, f"{folder} is a file, not a folder"), path,
-                           option)
-    if folder.is_file() and (not os.access(folder, os.W_OK)
-                             or not folder.stat().st_mode & 0o222):  # the user's 444: refused
-        raise UserError(f"cannot write to {path} (the file is read-only): make it writable "
-                        f"or choose another file with {option}.")
-    folder = folder if folder.is_dir() else folder.parent
+    if folder.is_file():
+        if folder != Path(path).absolute():  # `notes.md/out.json`
+            raise output_error(OSError(errno.ENOTDIR, f"{folder} is a file, not a folder"),
+                               path, option)
+        if not os.access(folder, os.W_OK) or not folder.stat().st_mode & 0o222:  # a 444
+            raise UserError(f"cannot write to {path} (the file is read-only): make it "
+                            f"writable or choose another file with {option}.")
+        folder = folder.parent
     if not os.access(folder, os.W_OK | os.X_OK):
         read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
         code = errno.EROFS if read_only else errno.EACCES

@@ -227,9 +227,7 @@ def export_run(run_dir, name=None, *, root="saved_models", overwrite=False, serv
     metrics = _read_run_json(run_dir / "metrics.json") or {}
     try:
         model = load_exported(run_dir / KERAS_FILE)
-    except ValueError as error:  # a run's model is not re-exported: it is trained
-        if "truncated or corrupt" not in str(error):
-            raise
+    except _DamagedFile:  # a run's model is not re-exported: it is trained
         raise ValueError(f"{run_dir / KERAS_FILE} is truncated or corrupt, not a readable "
                          f".keras file: restore it, or train the run again. Received: "
                          f"run_dir={str(run_dir)!r}") from None
@@ -373,6 +371,10 @@ def _spec(tensor):
     }
 
 
+class _DamagedFile(ValueError):
+    """A `.keras` file that is not a readable zip of a model (`_read_keras_config`)."""
+
+
 def _read_keras_config(path):
     """The model config inside a `.keras` zip, checking every member's CRC."""
     damaged = (f"{path} is truncated or corrupt, not a readable .keras file. Re-export the "
@@ -382,10 +384,10 @@ def _read_keras_config(path):
         with zipfile.ZipFile(path) as archive:
             bad = archive.testzip()
             if bad is not None:
-                raise ValueError(f"{damaged} Received: damaged member {bad!r}")
+                raise _DamagedFile(f"{damaged} Received: damaged member {bad!r}")
             return json.loads(archive.read("config.json"))
     except (zipfile.BadZipFile, EOFError, KeyError, json.JSONDecodeError) as error:
-        raise ValueError(f"{damaged} Received: {type(error).__name__}: {error}") from error
+        raise _DamagedFile(f"{damaged} Received: {type(error).__name__}: {error}") from error
 
 
 def _unregistered_classes(config):

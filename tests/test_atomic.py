@@ -58,6 +58,10 @@ def test_a_replaced_file_keeps_its_permissions(tmp_path):
     with atomic.temporary_path(path) as tmp:
         tmp.write_text("third")
     assert path.stat().st_mode & 0o777 == 0o640
+    link = tmp_path / "link.md"
+    link.symlink_to(path)
+    atomic.write_text(link, "through")  # the target written, the link kept
+    assert link.is_symlink() and path.read_text() == "through"
 
 
 def test_only_names_the_package_writes_are_leftovers(tmp_path):

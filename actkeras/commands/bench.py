@@ -17,7 +17,6 @@ import shlex
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 from actkeras import ownership
 from actkeras.commands.common import (
@@ -168,13 +167,12 @@ def run(args):
                        command=shlex.join(typed) if args.write else None)
     if args.json:
         with writing(args.json, option="--json"):
-            write_json(Path(args.json).resolve(),
-                       {"written_by": ownership.BENCH_JSON_MARKER, "runs": runs})
+            write_json(args.json, {"written_by": ownership.BENCH_JSON_MARKER, "runs": runs})
     print(text)
     print(f"benchmark wall time: {time.perf_counter() - start:.0f} s")
     if args.write:
         with writing(args.write, option="--write"):
-            write_text(Path(args.write).resolve(), text)  # a link's target, the link kept
+            write_text(args.write, text)  # through a link, as every atomic write
     return 0
 
 

@@ -145,7 +145,6 @@ def _train(args, model, data, dataset, out, target):
         divergence_message,
         evaluate,
         fit,
-        history_csv,
         history_records,
     )
 
@@ -179,9 +178,7 @@ def _train(args, model, data, dataset, out, target):
     with kept.catching_interrupt(_finishing):
         metrics = {**evaluate(model, data), "train_seconds": seconds}
         with writing(out):
-            write_json(target / "history.json", records)
-            write_text(target / "history.csv", history_csv(records))
-            write_json(target / "metrics.json", metrics)
+            _write_records(target, records, metrics)
             if history.diverged_at_step is not None:
                 # The history is kept for a look; a diverged model is not worth saving, nor
                 # worth an earlier run's place.
@@ -194,8 +191,7 @@ def _train(args, model, data, dataset, out, target):
                                 + f" The history up to there is in {where}"
                                 + (f"; the earlier run in {out} is kept." if where != out
                                    else "."))
-            with temporary_path(target / "model.keras", suffix=".keras") as tmp:  # never half
-                model.save(tmp)                                                 # written
+            _save_model(model, target)
             _replace(target, out)
     print("  ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
     if kept.interrupted:
@@ -221,6 +217,19 @@ def _stopping():
 def _finishing():
     print("\nactkeras train: Ctrl-C: training has ended; evaluating and writing the run first "
           "(Ctrl-C again: at once)", file=sys.stderr, flush=True)
+
+
+def _write_records(target, records, metrics):
+    from actkeras.training import history_csv
+
+    write_json(target / "history.json", records)
+    write_text(target / "history.csv", history_csv(records))
+    write_json(target / "metrics.json", metrics)
+
+
+def _save_model(model, target):
+    with temporary_path(target / "model.keras", suffix=".keras") as tmp:  # never half written
+        model.save(tmp)
 
 
 def _replace(target, out):
@@ -261,7 +270,7 @@ def _diverged_folder(out):
 def _interrupted(model, kept, out, target, seconds):
     """Ctrl-C: the finished epochs' history and the model at the last of them are
     written (each file whole, as always); exit code 130."""
-    from actkeras.training import history_csv, history_records
+    from actkeras.training import history_records
 
     if not kept.restore():
         kept_what = (f"the earlier run in {out} is kept" if target != out
@@ -272,13 +281,10 @@ def _interrupted(model, kept, out, target, seconds):
     records = history_records(kept)
     finished = len(records)
     with writing(out):
-        write_json(target / "history.json", records)
-        write_text(target / "history.csv", history_csv(records))
-        write_json(target / "metrics.json", {"interrupted_after_epoch": finished,
-                                             "interrupted_after_step": kept.step,
-                                             "train_seconds": seconds})
-        with temporary_path(target / "model.keras", suffix=".keras") as tmp:
-            model.save(tmp)
+        _write_records(target, records, {"interrupted_after_epoch": finished,
+                                         "interrupted_after_step": kept.step,
+                                         "train_seconds": seconds})
+        _save_model(model, target)
         _replace(target, out)
     epochs = f"{finished} finished epoch{'s' if finished != 1 else ''}"
     print(f"actkeras train: interrupted; kept the {epochs}: their history (history.json, "

@@ -139,7 +139,7 @@ def _check_answers(address, timeout):
     import socket
 
     found = _ADDRESS.match(address)
-    if not found or "://" in address and not address.startswith("tcp://"):
+    if not found or ("://" in address and not address.startswith("tcp://")):
         return
     host, port = found.group(1).strip("[]"), int(found.group(2))
     try:

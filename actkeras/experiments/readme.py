@@ -129,6 +129,6 @@ def update_readme(readme, summary, preset, selection=None, *, replace=False):
     if "\r\n" in text:  # the file's own line endings, in the block too
         block = block.replace("\r\n", "\n").replace("\n", "\r\n")
     start, end = text.index(SUMMARY_START), text.index(SUMMARY_END) + len(SUMMARY_END)
-    # Only the block changes: the rest of the file byte for byte, a link's target written
-    # (the link kept), the file's permissions kept (`write_text` keeps an existing file's).
-    write_text(Path(readme).resolve(), text[:start] + block + text[end:])
+    # Only the block changes: the rest of the file byte for byte; `write_text` writes a
+    # link's target and keeps the file's permissions.
+    write_text(readme, text[:start] + block + text[end:])
