@@ -139,7 +139,7 @@ FAMILY = {
     "elu": "exponential", "selu": "exponential", "celu": "exponential",
     "gelu": "smooth", "silu": "smooth", "swish": "smooth", "mish": "smooth",
     "softplus": "smooth", "squareplus": "smooth", "exponential": "smooth",
-    "hard_silu": "smooth", "hard_swish": "smooth",
+    "hard_silu": "rectifier", "hard_swish": "rectifier",
     "sigmoid": "sigmoid", "hard_sigmoid": "sigmoid", "sparse_sigmoid": "sigmoid",
     "log_sigmoid": "sigmoid", "tanh": "tanh", "hard_tanh": "tanh",
     "softmax": "softmax", "log_softmax": "softmax", "sparsemax": "softmax",

@@ -8,7 +8,10 @@ layers add while they run, `activity_regularizer` and `add_loss`), summed on
 the device so that only the norms are fetched. In `"training"` mode the model
 is called with `training=True` and its random layers (Dropout, noise) switched
 off, so that the norms do not change from one measurement to the next by
-chance alone; in `"inference"` mode with `training=False`.
+chance alone; in `"inference"` mode with `training=False`. Under a
+`LossScaleOptimizer` (mixed precision) the loss is multiplied by its scale and the
+gradient divided by it, as `fit` does (unscaled, a float16 gradient underflows), in
+either mode; a float16 or bfloat16 weight's gradient is squared and summed in float32.
 
 The gradient is one compiled function (`tf.function` of every batch size, or of
 each batch size for a model whose code reads it, see `_backend.BatchTraced`;
@@ -40,6 +43,7 @@ from actkeras.callbacks._backend import (
     variables_key,
 )
 from actkeras.callbacks._mode import check_mode, measuring, patched, random_layers
+from actkeras.callbacks._probe_checks import custom_train_step
 
 BACKENDS = ("tensorflow", "jax")
 
@@ -68,11 +72,14 @@ def check_compiled(model, x):
     with keras.StatelessScope(collect_losses=True) as scope:
         model(x, training=False)
     if not scope.losses:
+        own = (f" Its train_step ({type(model).__name__}.train_step) may minimise losses of "
+               "its own, which the logger cannot see (a GAN's)." if custom_train_step(model)
+               else "")  # fmt: skip
         raise ValueError(
             f"GradientNormLogger measures the gradient of the model's training loss, and "
             f"model {model.name!r} has none: it was compiled without `loss` and adds no loss "
-            "of its own (add_loss) on the probe. Call model.compile(optimizer=..., loss=...). "
-            "Received: a model compiled without a loss"
+            f"of its own (add_loss) on the probe.{own} Call model.compile(optimizer=..., "
+            "loss=...). Received: a model compiled without a loss"
         )
 
 
@@ -149,13 +156,17 @@ class GradientFunction:
                     y_pred = model(x, training=training)
                 loss = model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
                                           training=training)  # fmt: skip
+                scale = loss_scale(model)
+                if scale is not None:  # as `fit` scales it (float16 would underflow)
+                    loss = keras.ops.multiply(loss, scale)
             info["outputs"] = [tuple(t.shape[1:]) for t in keras.tree.flatten(y_pred)]
             info["order"] = order
             grads = tape.gradient(loss, model.trainable_variables)
             info["traces"] += 1
             return tf.stack([
                 tf.zeros((), tf.float64) if g is None
-                else tf.cast(tf.reduce_sum(tf.square(tf.convert_to_tensor(g))), tf.float64)
+                else tf.cast(tf.reduce_sum(tf.square(unscaled(tf.convert_to_tensor(g), scale))),
+                             tf.float64)
                 for g in grads
             ])  # fmt: skip
 
@@ -219,9 +230,18 @@ def _jit_squares(model_ref):
 
     info = {"outputs": None, "order": None, "traces": 0}
 
+    def scale_of(optimizer_values):
+        # A LossScaleOptimizer's scale as `fit` reads it: its variable's value, passed in.
+        scale = loss_scale(model_ref())
+        if scale is None or optimizer_values is None or not isinstance(scale, keras.Variable):
+            return scale
+        variables = model_ref().optimizer.variables
+        return optimizer_values[next(i for i, v in enumerate(variables) if v is scale)]
+
     def loss(trainable, non_trainable, metrics, optimizer, x, y, sample_weight, training):
         model, order = model_ref(), []
-        # The unscaled loss (aux[0]): a loss-scaling optimizer must not scale it.
+        # The unscaled loss (aux[0]), scaled here as `fit` scales it in training, in
+        # either mode: a loss-scaling optimizer's float16 gradient would underflow.
         with patched(first_calls(model, order)):
             _, aux = model.compute_loss_and_updates(
                 trainable, non_trainable, metrics, x, y, sample_weight,
@@ -229,17 +249,41 @@ def _jit_squares(model_ref):
             )  # fmt: skip
         info["outputs"] = [tuple(t.shape[1:]) for t in keras.tree.flatten(aux[1])]  # y_pred
         info["order"] = order
-        return aux[0]
+        scale = scale_of(optimizer)
+        return aux[0] if scale is None else keras.ops.multiply(aux[0], scale)
 
     def squares(*args, training):
         jnp = jax.numpy
         grads = jax.grad(loss)(*args, training)
         info["traces"] += 1
-        return jnp.stack([jnp.sum(jnp.square(g)).astype(jnp.result_type(float)) for g in grads])
+        scale = scale_of(args[3])
+        return jnp.stack([jnp.sum(jnp.square(unscaled(g, scale))).astype(jnp.result_type(float))
+                          for g in grads])  # fmt: skip
 
     compiled = jax.jit(squares, static_argnames="training")
     squares.info = compiled.info = info  # `info["traces"]`: Python runs, one per trace
     return compiled
+
+
+def loss_scale(model):
+    """The scale `fit` multiplies the loss by, or `None`: a `LossScaleOptimizer`'s (mixed
+    precision) current scale variable, or its initial scale before it is built."""
+    optimizer = getattr(model, "optimizer", None)
+    if not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return None
+    return optimizer.dynamic_scale if optimizer.built else optimizer.initial_scale
+
+
+def unscaled(gradient, scale):
+    """A gradient ready to be squared and summed: divided by the loss scale as the
+    `LossScaleOptimizer` divides it (in float32), and a 16-bit one (a float16 or
+    bfloat16 weight's) in float32, where its square neither underflows nor overflows.
+    A 32- or 64-bit gradient without a scale is returned as it is."""
+    if scale is None and keras.backend.standardize_dtype(gradient.dtype) not in (
+            "float16", "bfloat16"):
+        return gradient
+    gradient = keras.ops.cast(gradient, "float32")
+    return gradient if scale is None else keras.ops.divide(gradient, scale)
 
 
 def is_subclassed(model):

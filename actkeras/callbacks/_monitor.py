@@ -31,7 +31,7 @@ from actkeras import checks
 from actkeras.callbacks._backend import sync_state, to_numpy
 from actkeras.callbacks._mode import check_mode, inference_layers, run_model
 from actkeras.callbacks._probe import take_probe
-from actkeras.callbacks._probe_checks import check_against_data, check_probe
+from actkeras.callbacks._probe_checks import check_against_data, check_probe, custom_train_step
 from actkeras.callbacks._tensorboard import EventWriter, check_log_dir
 from actkeras.callbacks._tree import check_selection, tree
 
@@ -76,8 +76,10 @@ class Monitor(keras.callbacks.Callback):
             then comes at the first call past each multiple of `N`). Steps are
             counted from the optimizer's count when `fit` begins, then by the batches
             run (under mixed precision, the updates a `LossScaleOptimizer` skips
-            included). Setting it overrides `on_train_batch_end`, which switches off
-            Keras's asynchronous batch dispatch.
+            included; where that count does not move, as under a GAN's `train_step`
+            with optimizers of its own, from the batches run in this `fit`). Setting it
+            overrides `on_train_batch_end`, which switches off Keras's asynchronous batch
+            dispatch.
         log_dir: a directory for this monitor's own TensorBoard event file (every
             measurement at its step, histograms included). Defaults to `None`.
         mode: `"training"` to measure as the model trains (BatchNorm with the
@@ -150,6 +152,7 @@ class Monitor(keras.callbacks.Callback):
         self._class_weight = None  # `fit`'s, where it can be seen
         self._base = 0  # training steps before the current epoch
         self._last_step = 0
+        self._count = 0  # the optimizer's count at the last epoch end (or train begin)
         self._notes = {}  # caveats every record carries (see `_record`)
         for name in self._dropped:
             setattr(self, name, None)
@@ -171,10 +174,12 @@ class Monitor(keras.callbacks.Callback):
         callbacks, data, self._class_weight = _fit_context()
         self._check_order(callbacks)
         built = self.model.built
-        if not built and data is not None:  # nothing else to check it against before a step
+        # Nothing else to check it against before a step; a model with a train_step of its
+        # own may call itself on something else than `fit`'s data (a GAN, on noise).
+        if not built and data is not None and not custom_train_step(self.model):
             check_against_data(probe, *data, labels=self._needs_labels)
         self._probe_in_use = probe
-        self._base = self._last_step = self._step()
+        self._base = self._last_step = self._count = self._step()
         if not built:  # `fit` builds it from its own data at the first step
             self._pending = True
             return
@@ -201,6 +206,7 @@ class Monitor(keras.callbacks.Callback):
         if self._pending:
             self._begin_late()
         self._base = self._steps_done()
+        self._count = self._step()
         if not self._active:
             return
         scalars = self._record("epoch_end", self._base)
@@ -285,14 +291,19 @@ class Monitor(keras.callbacks.Callback):
         return int(to_numpy(iterations))
 
     def _steps_done(self):
-        """The steps run so far: the optimizer's count, but under a `LossScaleOptimizer`,
-        which leaves out the updates it skipped (their gradients overflowed) and so falls
-        behind the batches, the steps before this epoch plus its length, where known."""
+        """The steps run so far: the optimizer's count, but the steps before this epoch plus
+        its length, where known, when that count does not follow the batches: under a
+        `LossScaleOptimizer`, which leaves out the updates it skipped (their gradients
+        overflowed), and when the count has not moved since the last epoch end (a
+        `train_step` of the model's own that updates through optimizers of its own, as a
+        GAN's, or a model with nothing to train)."""
         steps = (self.params or {}).get("steps")
         optimizer = getattr(self.model, "optimizer", None)
-        if steps and isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        count = self._step()
+        if steps and (isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+                      or count == self._count):  # fmt: skip
             return self._base + steps
-        return self._step()
+        return count
 
     def _record(self, trigger, step):
         sync_state(self.model)
@@ -320,9 +331,21 @@ class Monitor(keras.callbacks.Callback):
         return next(probe.chunks(DISCOVERY_SAMPLES))[0]
 
     def _check_order(self, callbacks):
-        """Warns when a logging callback comes before the monitors in `fit`'s callbacks."""
+        """Warns when a logging callback comes before the monitors in `fit`'s callbacks,
+        and when two monitors of one class would write the same keys into `logs`."""
         if not callbacks:
             return
+        twins = [c for c in callbacks if type(c) is type(self)]
+        if len(twins) > 1 and twins[0] is self:
+            modes = ", ".join(f"mode={c.mode!r}" for c in twins)
+            warnings.warn(
+                f"{len(twins)} {type(self).__name__} callbacks in one fit write the same keys "
+                "into `logs`, so History (and CSVLogger, TensorBoard, EarlyStopping) keep "
+                "only the last one's numbers: read each one's `records`, or give each its "
+                f"own `log_dir`. Received: callbacks with {len(twins)} {type(self).__name__} "
+                f"({modes})",
+                stacklevel=4,
+            )
         monitors = [c for c in callbacks if isinstance(c, Monitor)]
         if not monitors or monitors[0] is not self:
             return  # the first monitor speaks for all

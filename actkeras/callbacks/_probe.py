@@ -174,7 +174,9 @@ def _length(x, name, data):
 
 
 def _elements(data):
-    """The elements of a stream: a PyDataset by index (it may not stop by itself)."""
+    """The elements of a stream: a PyDataset by index (it may not stop by itself). A
+    generator's elements are taken by `next` (`yield from` would close the user's
+    generator when the probe stops taking: `fit` could not read it afterwards)."""
     if isinstance(data, keras.utils.PyDataset):
         count = data.num_batches
         index = 0
@@ -182,7 +184,13 @@ def _elements(data):
             yield data[index]
             index += 1
     else:
-        yield from data
+        iterator = iter(data)
+        while True:
+            try:
+                element = next(iterator)
+            except StopIteration:
+                return
+            yield element
 
 
 def _is_sample(parts):

@@ -2,7 +2,8 @@
 
 - `check_probe`: the probe's inputs against a built model's inputs;
 - `check_against_data`: the probe against the training data `fit` was given, for a
-  model `fit` has yet to build (nothing else to check it against before a step);
+  model `fit` has yet to build (nothing else to check it against before a step), unless
+  the model's own `train_step` may feed it something else (`custom_train_step`);
 - `check_labels`: class-index labels against the model's classes (some backends
   would compute a loss from labels out of range without a word).
 
@@ -76,6 +77,14 @@ def _matches_data(shapes, batched, array):
     if len(shapes) not in (len(got), len(got) + 1):
         return True  # a dataset the model does not take as it is (a custom train step)
     return _fits(shapes[1:], got) or _fits(shapes, got)  # a dataset: batched or not
+
+
+def custom_train_step(model):
+    """True when `model`'s class overrides Keras's `train_step`: what it trains on need not
+    be the model's input (a GAN's `fit` data are real images, its `call` takes noise), and
+    what it minimises need not be the compiled loss."""
+    step = getattr(type(model), "train_step", None)
+    return step is not None and step is not keras.Model.train_step
 
 
 def check_against_data(probe, x, y=None, labels=False, name="probe_data"):

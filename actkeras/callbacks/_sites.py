@@ -54,7 +54,7 @@ FUNCTIONS = {
     "elu": "exponential", "selu": "exponential", "celu": "exponential",
     "gelu": "smooth", "silu": "smooth", "swish": "smooth", "mish": "smooth",
     "softplus": "smooth", "squareplus": "smooth", "exponential": "smooth",
-    "hard_silu": "smooth", "hard_swish": "smooth",
+    "hard_silu": "rectifier", "hard_swish": "rectifier",
     "sigmoid": "sigmoid", "hard_sigmoid": "sigmoid", "sparse_sigmoid": "sigmoid",
     "log_sigmoid": "sigmoid",
     "tanh": "tanh", "hard_tanh": "tanh",
@@ -65,8 +65,10 @@ FUNCTIONS = {
 }  # fmt: skip
 _CAPS = {"relu6": 6.0}
 # Where a unit is off when no argument says otherwise: sparse_plus is 0, with a zero
-# derivative, at or below -1; the shrinks are 0 on [-threshold, threshold].
-_THRESHOLDS = {"sparse_plus": -1.0, "hard_shrink": 0.5, "soft_shrink": 0.5, "tanh_shrink": 0.0}
+# derivative, at or below -1, hard_silu (hard_swish) at or below -3; the shrinks are 0 on
+# [-threshold, threshold].
+_THRESHOLDS = {"sparse_plus": -1.0, "hard_silu": -3.0, "hard_swish": -3.0,
+               "hard_shrink": 0.5, "soft_shrink": 0.5, "tanh_shrink": 0.0}  # fmt: skip
 # Arguments that, at 0, make a leaky or exponential activation a plain rectifier.
 _FLAT_WHEN_ZERO = {"relu": "negative_slope", "leaky_relu": "negative_slope", "elu": "alpha"}
 
@@ -81,13 +83,12 @@ class ActivationSite:
         layer: the layer (or Functional-graph operation) that applies it.
         family: what the monitors read of it (see `DeadReLUMonitor` and
             `ActivationStats`):
-            `"rectifier"` (relu, relu6, sparse_plus, threshold, and a leaky or
-            exponential activation whose slope or scale is 0: output constant, with
-            no gradient, at or below `threshold`, so a unit can be dead);
+            `"rectifier"` (relu, relu6, sparse_plus, threshold, hard_silu/hard_swish,
+            and a leaky or exponential activation whose slope or scale is 0: output
+            constant, with no gradient, at or below `threshold`, so a unit can be dead);
             `"leaky"` (leaky_relu, PReLU), `"exponential"` (ELU, SELU, CELU) and
-            `"smooth"` (GELU, swish/SiLU, mish, softplus, squareplus, exponential,
-            hard swish): a low side with a small but non-zero gradient, so a unit
-            can be inactive;
+            `"smooth"` (GELU, swish/SiLU, mish, softplus, squareplus, exponential):
+            a low side with a small but non-zero gradient, so a unit can be inactive;
             `"sigmoid"` (sigmoid, hard_sigmoid, sparse_sigmoid, log_sigmoid) and
             `"tanh"` (tanh, hard_tanh): saturating, so a saturated fraction is read;
             `"softmax"` (softmax, log_softmax, sparsemax): normalised over an axis;
@@ -101,8 +102,8 @@ class ActivationSite:
             read by wrapping that function.
         threshold: the pre-activation at or below which a unit is off
             (`keras.layers.ReLU(threshold=...)`, `threshold(x, threshold=...)`;
-            -1 for sparse_plus; for a shrink, the half-width of its dead zone,
-            0.5 unless given, 0 for tanh_shrink; 0 otherwise).
+            -1 for sparse_plus, -3 for hard_silu; for a shrink, the half-width of its
+            dead zone, 0.5 unless given, 0 for tanh_shrink; 0 otherwise).
         cap: the output cap of a capped rectifier (6 for ReLU6), else `None`.
         via_lambda: True for a `Lambda` layer recognised by its function.
         attribute: for a fused site, the attribute of `layer` holding the

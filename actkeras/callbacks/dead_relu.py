@@ -34,7 +34,8 @@ class DeadReLUMonitor(ActivationMonitor):
     A ReLU unit whose pre-activation is <= 0 (its threshold) for every sample
     outputs exactly 0 and gets no gradient: it is *dead*; so is a unit of any
     rectifier (see `ActivationSite`) at or below its threshold (-1 for
-    sparse_plus, whose output and gradient are 0 there; the threshold of
+    sparse_plus and -3 for hard_silu (hard_swish), whose output and gradient are
+    0 there; the threshold of
     `threshold(x, threshold, default_value)`, whose output is `default_value`),
     including LeakyReLU, ReLU and ELU with a slope or alpha of 0, and a unit of a
     shrink (hard_shrink, soft_shrink: 0 for |pre-activation| <= their threshold,
@@ -47,7 +48,7 @@ class DeadReLUMonitor(ActivationMonitor):
     (ELU and SELU, output between -alpha (-scale * alpha) and 0; swish/SiLU and
     GELU, between their minimum (-0.28, -0.17) and 0; softplus, between 0 and
     log 2; squareplus, between 0 and sqrt(b) / 2; exponential, between 0 and 1;
-    mish, hard swish). A `PReLU` unit is inactive, not dead, even while its
+    mish). A `PReLU` unit is inactive, not dead, even while its
     learned slope is 0 (Keras's default start): the slope gets a gradient from
     the unit's negative inputs, so the unit can come back. Saturating, normalising,
     bounded and gated activations (the sigmoid, tanh, softmax, bounded and gated

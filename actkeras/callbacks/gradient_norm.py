@@ -9,21 +9,23 @@ from actkeras.callbacks import _gradients
 from actkeras.callbacks._mode import gist, sample_shapes
 from actkeras.callbacks._monitor import Monitor, NothingToWatchWarning, plain
 from actkeras.callbacks._probe import describe
-from actkeras.callbacks._probe_checks import check_labels, loss_is_sparse
+from actkeras.callbacks._probe_checks import check_labels, custom_train_step, loss_is_sparse
 from actkeras.callbacks._tree import select, stable_names
 
 
 class GradientNormLogger(Monitor):
     """Logs the L2 norm of the loss gradient per weight, per layer and overall.
 
-    The gradient is that of the loss `fit` minimises (the compiled loss plus
+    The gradient is that of the loss Keras's `fit` minimises (the compiled loss plus
     `model.losses`: weight regularisers, activity regularisers and `add_loss`
     losses; a model compiled without `loss` has these alone, and its probe needs no
     targets; `fit`'s `class_weight` weighs the probe's samples by their labels as
-    `fit` does) on one probe batch, in `mode` (training mode by default:
-    `training=True` with Dropout and noise layers off), computed in
-    `actkeras.callbacks._gradients` (TensorFlow `GradientTape` or `jax.grad`);
-    measuring never changes the model. Layers are taken input to output: a
+    `fit` does; a model whose class overrides `train_step` gets a warning, since
+    that step may minimise something else) on one probe batch, in `mode`
+    (training mode by default: `training=True` with Dropout and noise layers off;
+    under mixed precision the loss scaled and the gradient unscaled as `fit`
+    does), computed in `actkeras.callbacks._gradients` (TensorFlow
+    `GradientTape` or `jax.grad`); measuring never changes the model. Layers are taken input to output: a
     Functional or Sequential model's in `model.layers` order, a subclassed
     model's in the order its `call()` first calls them on the probe (layers it
     never calls last, in attribute order), a nested model's layers in their own
@@ -35,7 +37,8 @@ class GradientNormLogger(Monitor):
     above when it does not.
 
     Keys written into `logs` at each epoch end: `grad_norm/global` (all
-    trainable weights), `grad_norm/<layer>` for each chosen layer, and
+    trainable weights), `grad_norm/<layer>` for each chosen layer (a layer
+    named `global`: `grad_norm/global_layer`, with a warning), and
     `gradient_ratio` (first/last ratio of the chosen layers). Each measurement
     is appended to `records`: `{"epoch", "step", "trigger", "mode", "global",
     "first_last_ratio", "layers": {layer: norm}, "weights": {path: norm}}`,
@@ -84,6 +87,14 @@ class GradientNormLogger(Monitor):
                 f"`probe_data=(x, y)`. Received: probe_data={describe(probe.x)}"
             )
         model = self.model
+        if custom_train_step(model):
+            self._warn("train_step",
+                       f"model {model.name!r} has a train_step of its own "
+                       f"({type(model).__name__}.train_step), which may minimise another loss "
+                       "than the compiled one: the norms logged are of the gradient of the "
+                       "compiled loss and model.losses (what Keras's own train_step "
+                       "minimises), whatever your train_step minimises. Received: a model "
+                       "whose class overrides train_step")
         if not self._chosen():  # (an item of `layers` that matches nothing fails here)
             warnings.warn(
                 f"GradientNormLogger: model {model.name!r} has no trainable weights, "
@@ -137,10 +148,24 @@ class GradientNormLogger(Monitor):
             ratio = float(np.float64(norms[0]) / np.float64(norms[-1]))
         total = float(np.sqrt(sum(squares)))
         scalars = {"grad_norm/global": total, "gradient_ratio": ratio}
-        scalars.update({f"grad_norm/{name}": norm for name, norm in layers.items()})
+        scalars.update({self._key(name): norm for name, norm in layers.items()})
         fields = {"global": total, "first_last_ratio": plain(ratio), "layers": layers,
                   "weights": weights}  # fmt: skip
         return fields, scalars, None
+
+    def _key(self, name):
+        """`grad_norm/<layer>`; a layer named `global` gets `grad_norm/global_layer` (with
+        more underscores while that is a layer's too), said once."""
+        if name != "global":
+            return f"grad_norm/{name}"
+        taken = {group for group, _ in self._groups}
+        key = "global_layer"
+        while key in taken:
+            key += "_"
+        self._warn("global", f"the layer named 'global' logs its norm as 'grad_norm/{key}': "
+                   "'grad_norm/global' is the norm over every trainable weight. Received: a "
+                   "layer named 'global'")
+        return f"grad_norm/{key}"
 
 
 def _trace(model, mode, probe, sample_weight):

@@ -31,5 +31,13 @@ class Tap:
     def __call__(self, x):
         """The backend tensors at the points, in order, for the batch `x`."""
         found = self._recorder(x, lambda site, pre, out: (pre, out))
+        missing = [name for name, (index, _) in self._index.items() if (index, 0) not in found]
+        if missing:
+            raise ValueError(
+                f"Tap: the model did not call {', '.join(map(repr, missing))} when it ran on "
+                "this batch (a layer it holds but does not call, or calls only on another "
+                "path), so there is no tensor to read there: leave it out of `points`. "
+                f"Received: points at {', '.join(map(repr, missing))}"
+            )
         return [found[(self._index[site.name][0], 0)][0 if point == "input" else 1]
                 for site, point in self.points]
