@@ -123,3 +123,23 @@ def key_value(item):
         return key.strip(), ast.literal_eval(value.strip())
     except (ValueError, SyntaxError):
         return key.strip(), value.strip()
+
+
+def tuner_role(environ):
+    """`"chief"`, `"worker"` or `None` (no distribution) from Keras Tuner's variables in
+    `environ`: all three set, the port a number a server can listen on."""
+    if "KERASTUNER_ORACLE_IP" not in environ:
+        return None
+    missing = [k for k in ("KERASTUNER_ORACLE_PORT", "KERASTUNER_TUNER_ID") if k not in environ]
+    if missing:
+        raise ValueError(
+            "Distributed tuning needs KERASTUNER_TUNER_ID (chief, tuner0, tuner1, ...), "
+            "KERASTUNER_ORACLE_IP and KERASTUNER_ORACLE_PORT all set; unset "
+            f"KERASTUNER_ORACLE_IP to tune on one machine. Missing: {', '.join(missing)}"
+        )
+    port = environ["KERASTUNER_ORACLE_PORT"].strip()
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(
+            "KERASTUNER_ORACLE_PORT must be the port the chief listens on, 1 to 65535, the "
+            f"same for the chief and every worker. Received: KERASTUNER_ORACLE_PORT={port!r}")
+    return "chief" if "chief" in environ["KERASTUNER_TUNER_ID"] else "worker"

@@ -17,9 +17,10 @@ EXPORT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # a folder name, nothin
 EXPORT_FILES = ("model.keras", "serving", "metadata.json")  # `actkeras.export` writes these
 SEARCH_MARKER = "actkeras_search.json"
 # A search's own entries: actkeras's marker and results, keras-tuner's oracle, its tuners'
-# states (`tuner0.json`, `chief.json`) and trials (`trial_00/`).
+# states (`tuner0.json`, `chief.json`) and trials (`trial_00/`, `trial_0003/`: digits alone,
+# so that a user's `trial_notes/` or `trial_best_backup/` is not taken for one).
 _SEARCH_ENTRY = re.compile(
-    r"actkeras_search\.json|oracle\.json|results\.(json|csv)|(tuner\d+|chief)\.json|trial_\w+")
+    r"actkeras_search\.json|oracle\.json|results\.(json|csv)|(tuner\d+|chief)\.json|trial_\d+")
 BENCH_JSON_MARKER = "actkeras bench"  # the `written_by` of a `bench --json` file
 _BENCH_HEADERS = ("Written by `actkeras bench", "Measured by `actkeras bench")
 

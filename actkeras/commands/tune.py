@@ -14,6 +14,7 @@ everywhere and a directory every process can reach:
 writes the results; workers train.
 """
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -120,7 +121,16 @@ def check(args):
         raise UsageError(f"Unknown objective: a trial logs at most {', '.join(OBJECTIVES)} "
                          f"(the objective is minimised if it names a loss, else maximised). "
                          f"Received: --objective {args.objective}")
+    with arguments():  # before Keras loads: a worker's or chief's variables
+        checks.tuner_role(os.environ)
+    if not args.project_name:
+        raise UsageError("--project-name names the search's folder inside --directory: give "
+                         "a name. Received: --project-name ''")
     overrides = key_values(args.set)
+    if "seed" in overrides:
+        raise UsageError(f"--set seed is --seed here (the search's seed, its trials' too): "
+                         f"use --seed {overrides['seed']}. Received: --set "
+                         f"seed={overrides['seed']}")
     if args.synthetic is not None:
         training_images(args.synthetic, "--synthetic", args.preset, args, overrides)
     elif args.train_samples is not None:
@@ -161,6 +171,13 @@ def _check_exports(args):
             check_destination(name, export)
         except UsageError as error:
             if ownership.export_state(root / name) != "ours":
+                problem = ownership.export_problem(root / name)
+                if problem:  # the search names its export: no name to choose
+                    problem = problem.removesuffix(" choose another name.").rstrip(":;")
+                    raise UsageError(
+                        f"{problem}. The search would export its best model there: choose "
+                        f"another --export-root, or --no-export. Received: --export-root "
+                        f"{root}") from error
                 raise
             raise UsageError(
                 f"The search would export its best model as {root / name}, which holds an "

@@ -1,6 +1,7 @@
 """The `Dataset` every loader returns, and `DataError`, the one error they raise."""
 
 import dataclasses
+import hashlib
 
 import numpy as np
 
@@ -71,6 +72,17 @@ class Dataset:
     def __repr__(self):
         sizes = ", ".join(f"{split}={len(getattr(self, f'y_{split}'))}" for split in SPLITS)
         return f"Dataset({self.name!r}, {sizes}, source={self.info.get('source')!r})"
+
+
+def fingerprint(data):
+    """A short hash of a data set's arrays, every split (what a run or a search trained on)."""
+    digest = hashlib.sha256()
+    for split in ("train", "valid", "test"):
+        for kind in ("x", "y"):
+            array = np.ascontiguousarray(getattr(data, f"{kind}_{split}"))
+            digest.update(f"{kind}_{split}{array.shape}{array.dtype}".encode())
+            digest.update(array.tobytes())
+    return digest.hexdigest()[:16]
 
 
 def class_counts(y, num_classes=10):

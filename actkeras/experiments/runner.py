@@ -38,6 +38,7 @@ import numpy as np
 from actkeras.atomic import write_json
 from actkeras.atomic import write_text as _write_text
 from actkeras.callbacks import DeadUnitWarning, NonFiniteWarning, NothingToWatchWarning
+from actkeras.data.dataset import fingerprint
 from actkeras.errors import UserError, writing
 from actkeras.records import plain
 from actkeras.training import DivergenceGuard, history_csv
@@ -143,17 +144,6 @@ class StepLogger(keras.callbacks.Callback):
         if logs is not None:
             iterations = self.model.optimizer.iterations
             logs["step"] = int(keras.ops.convert_to_numpy(iterations))
-
-
-def fingerprint(data):
-    """A short hash of a data set's arrays, every split (what a run trained on)."""
-    digest = hashlib.sha256()
-    for split in ("train", "valid", "test"):
-        for kind in ("x", "y"):
-            array = np.ascontiguousarray(getattr(data, f"{kind}_{split}"))
-            digest.update(f"{kind}_{split}{array.shape}{array.dtype}".encode())
-            digest.update(array.tobytes())
-    return digest.hexdigest()[:16]
 
 
 def data_key(spec):

@@ -58,7 +58,11 @@ class _Servicer(oracle_chief.OracleServicer):
                 print(f"chief: ignoring a late result for trial {request.trial.trial_id}",
                       flush=True)
                 return protos.get_service().EndTrialResponse()
-            return super().EndTrial(request, context)
+            response = super().EndTrial(request, context)
+            # keras-tuner saves the oracle before it takes the trial off the ongoing list:
+            # saved again, a restarted chief does not run the finished trial once more.
+            self.oracle.save()
+            return response
 
     # The stock server runs one thread; ours runs several so that heartbeats are never
     # queued behind a slow oracle call, and serialises the oracle calls instead.
@@ -94,6 +98,7 @@ class _Servicer(oracle_chief.OracleServicer):
                 trial.status = _Status.INVALID
                 trial.message = f"worker {tuner_id} silent for {worker_timeout:g} s"
                 self.oracle.end_trial(trial)
+                self.oracle.save()  # as in `EndTrial`
                 fate = "retry" if trial.status == _Status.INVALID else trial.status
                 print(f"chief: lost worker {tuner_id}; trial {trial.trial_id} -> {fate}",
                       flush=True)
@@ -108,7 +113,10 @@ class _Servicer(oracle_chief.OracleServicer):
 def serve(oracle, worker_timeout=60.0, poll=0.2):
     """Runs the oracle server on `KERASTUNER_ORACLE_IP:PORT` until the search ends."""
     servicer = _Servicer(oracle)
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+    # gRPC shares a port between servers by default (SO_REUSEPORT): a second chief on the
+    # same port would take some of the first one's workers.
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8),
+                         options=[("grpc.so_reuseport", 0)])
     protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
 
     def beat(request, context):

@@ -32,6 +32,8 @@ import time
 
 import grpc
 
+from actkeras import checks
+
 # The names the chief and the workers share live in a leaf both import; kept here too.
 from actkeras.tuning.liveness import BEAT, HEARTBEAT_S, IDLE_WAIT_S, ChiefLost, address
 
@@ -40,17 +42,9 @@ __all__ = ["BEAT", "HEARTBEAT_S", "IDLE_WAIT_S", "ChiefLost", "Heartbeat", "addr
 
 
 def role():
-    """`"chief"`, `"worker"` or `None` (no distribution), from the KERASTUNER_* variables."""
-    if "KERASTUNER_ORACLE_IP" not in os.environ:
-        return None
-    missing = [k for k in ("KERASTUNER_ORACLE_PORT", "KERASTUNER_TUNER_ID") if k not in os.environ]
-    if missing:
-        raise ValueError(
-            "Distributed tuning needs KERASTUNER_TUNER_ID (chief, tuner0, tuner1, ...), "
-            "KERASTUNER_ORACLE_IP and KERASTUNER_ORACLE_PORT all set; unset "
-            f"KERASTUNER_ORACLE_IP to tune on one machine. Missing: {', '.join(missing)}"
-        )
-    return "chief" if "chief" in os.environ["KERASTUNER_TUNER_ID"] else "worker"
+    """`"chief"`, `"worker"` or `None` (no distribution), from the KERASTUNER_* variables
+    (`actkeras.checks.tuner_role`: a missing one or a port out of range is a ValueError)."""
+    return checks.tuner_role(os.environ)
 
 
 def serve(oracle, worker_timeout=60.0, poll=0.2):

@@ -184,11 +184,12 @@ class ActivationHyperModel(keras_tuner.HyperModel):
         config = model.actkeras_config
         length = {}
         if epochs is not None:
-            run = max(1, int(epochs) - int(initial_epoch))
-            if config.steps:
-                length = {"steps": min(run * min(log_every, config.steps), config.steps)}
+            if config.steps:  # Hyperband epoch e ends at step min(e * per, steps)
+                per = min(log_every, config.steps)
+                done = min(int(initial_epoch) * per, config.steps)
+                length = {"steps": max(1, min(int(epochs) * per, config.steps) - done)}
             else:
-                length = {"epochs": run}
+                length = {"epochs": max(1, int(epochs) - int(initial_epoch))}
         monitors = [DeadReLUMonitor(), GradientNormLogger()] if self.monitors else []
         with warnings.catch_warnings():
             # Every trial's summary holds the fractions; one warning per trial is noise.

@@ -91,8 +91,9 @@ def make_tuner(name, hypermodel, directory, project_name="actkeras", max_trials=
         hypermodel: an `ActivationHyperModel`.
         directory, project_name: the search lives in `directory/project_name`
             (shared by every process of a distributed search). Defaults to `"actkeras"`.
-        max_trials: trials at most (`None`: the whole grid; Hyperband has its own
-            budget, `hypermodel`'s epoch count as `max_epochs`). Defaults to `10`.
+        max_trials: trials at most (`None`: the whole grid, for Bayesian optimisation
+            each point once; Hyperband has its own budget, `hypermodel`'s epoch count
+            as `max_epochs`, at least 2). Defaults to `10`.
         executions_per_trial: trainings averaged per trial. Defaults to `1`.
         seed: the oracle's seed (0 included: same seed, same trials; `None` draws one).
             Defaults to `hypermodel.seed`.
@@ -118,6 +119,9 @@ def make_tuner(name, hypermodel, directory, project_name="actkeras", max_trials=
         raise ValueError(f"Unknown tuner. Valid choices: {', '.join(TUNERS)}. "
                          f"Received: tuner={name!r}")
     _check_objective(objective, hypermodel)
+    if not project_name:  # keras-tuner would put the search in "untitled_project"
+        raise ValueError("`project_name` names the search's folder inside `directory`: give "
+                         f"a name. Received: project_name={project_name!r}")
     mode = distributed.role()
     overwrite = overwrite and mode != "worker"
     seed = hypermodel.seed if seed is None else seed
@@ -129,14 +133,21 @@ def make_tuner(name, hypermodel, directory, project_name="actkeras", max_trials=
     else:
         _check_marker(project_dir, signature, mode)
     direction = "min" if "loss" in objective else "max"
+    # A diverged trial ends FAILED by design (a learning rate too large for an activation):
+    # keras-tuner's default would abort the search after 3 in a row, results unwritten.
     kwargs = dict(hypermodel=hypermodel, objective=keras_tuner.Objective(objective, direction),
                   seed=None if seed is None else _OracleSeed(seed),
                   max_retries_per_trial=max_retries_per_trial,
+                  max_consecutive_failed_trials=None,
                   directory=str(directory), project_name=project_name, overwrite=False)
     if name == "hyperband":
         config = resolve_config(hypermodel.preset, **hypermodel.overrides)
         # Hyperband needs at least 2 epochs to share out.
         kwargs.update(max_epochs=max(epochs_of(config, log_every), 2), hyperband_iterations=1)
+    elif max_trials is None and name == "bayesian":
+        # keras-tuner's Bayesian oracle tries a point again and again once its random start
+        # is over: "no limit" is the grid, each point once.
+        kwargs.update(max_trials=math.prod(map(len, hypermodel.search_space().values())))
     else:
         kwargs.update(max_trials=max_trials)
     tuner = TUNERS[name](executions_per_trial=executions_per_trial, **kwargs)
@@ -186,6 +197,38 @@ def check_validation(tuner, data):
             f"Received: objective={name!r}")
 
 
+def check_trained_on(tuner, data):
+    """What a search trains on, its data (every split's arrays, `fingerprint`) and the Keras
+    backend, is the same in every process and every resumption: the first process that
+    trains records it beside the search's marker, and one that differs is refused before
+    any trial (its scores would be ranked with others made on other data). The chief,
+    which trains nothing, has no data to compare."""
+    import keras
+
+    from actkeras.data.dataset import fingerprint
+
+    path = Path(tuner.project_dir) / MARKER
+    if data is None or not path.is_file():
+        return
+    saved = json.loads(path.read_text())
+    mine = {"data": fingerprint(data), "backend": keras.backend.backend()}
+    recorded = saved.get("trained_on")
+    if recorded is None:
+        _write_json(path, {**saved, "trained_on": mine})
+        return
+    different = [key for key in mine if recorded.get(key) != mine[key]]
+    if different:
+        what = {"data": f"other data ({getattr(data, 'name', 'data')}: every split's arrays "
+                        f"hash to {mine['data']}, the search's to {recorded.get('data')})",
+                "backend": f"the {recorded.get('backend')} backend, not {mine['backend']}"}
+        raise ValueError(
+            f"{tuner.project_dir} holds a search trained on "
+            f"{' and '.join(what[key] for key in different)}: its trials would be ranked with "
+            "this one's. Resume it with the same data and backend, or use a new `directory` "
+            f"or `project_name`, or discard it with `overwrite=True`. Received: "
+            f"{', '.join(f'{key}={mine[key]!r}' for key in different)}")
+
+
 def run_search(tuner, data, callbacks=(), verbose=0):
     """Runs (or resumes) the search; returns the results, best first.
 
@@ -199,6 +242,7 @@ def run_search(tuner, data, callbacks=(), verbose=0):
     all at the trial's best epoch.
     """
     check_validation(tuner, data)
+    check_trained_on(tuner, data)
     tuner.search(data, callbacks=list(callbacks), verbose=verbose,
                  log_every=getattr(tuner, "log_every", 500))
     if distributed.role() == "worker":

@@ -92,10 +92,11 @@ class _GridSearch(keras_tuner.GridSearch):
     __doc__ = keras_tuner.GridSearch.__doc__
 
     def __init__(self, hypermodel=None, objective=None, max_trials=None, seed=None,
-                 max_retries_per_trial=0, **kwargs):
+                 max_retries_per_trial=0, max_consecutive_failed_trials=3, **kwargs):
         self.seed = seed
         oracle = _GridOracle(objective=objective, max_trials=max_trials, seed=seed,
-                             max_retries_per_trial=max_retries_per_trial)
+                             max_retries_per_trial=max_retries_per_trial,
+                             max_consecutive_failed_trials=max_consecutive_failed_trials)
         keras_tuner.Tuner.__init__(self, oracle, hypermodel, **kwargs)
 
 
