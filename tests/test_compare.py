@@ -183,6 +183,14 @@ def test_the_other_backends_folder_is_checked_before_it_joins_a_report(tmp_path)
     with pytest.raises(ValueError, match="results.json does not exist") as raised:
         compare.other_backend(tmp_path / "nowhere", "quick", "tensorflow")
     assert str(raised.value).count("Received:") == 1, raised.value  # said once, not twice
+    # Another number of seeds: its differences were marked "fragile on the jax backend".
+    (jax / "manifest.json").write_text(json.dumps(
+        {"tool": "actkeras reproduce", "preset": "quick", "backend": "jax",
+         "selection": {"claims": "all", "seeds": 1}}))
+    with pytest.raises(ValueError, match="with 1 seed per arm, this one has the preset's "
+                                         "own seeds"):
+        compare.other_backend(jax, "quick", "tensorflow")
+    assert compare.other_backend(jax, "quick", "tensorflow", seeds=1)["backend"] == "jax"
 
 
 def test_the_command_names_its_compare_with_option(tmp_path, capsys):

@@ -194,3 +194,20 @@ def test_a_search_finding_sets_its_lead_beside_the_judged_seeds_spread():
     [finding] = c.search_findings(numbers)
     assert finding.startswith("search relu (search): best learning rate 1.5 (it led")
     assert "5 judged seeds" in finding
+
+
+@pytest.mark.parametrize("cut", ["oracle.json", "trial"])
+def test_a_search_whose_saved_state_a_kill_cut_short_is_made_again(tmp_path, scored_by_rate,
+                                                                    cut, capsys):
+    # keras-tuner writes oracle.json and trial.json in place: an empty file (a kill inside
+    # that write) made every rerun fail with a JSONDecodeError, for good.
+    spec = tiny_search()
+    data = DataCache().get(spec)
+    folder = tmp_path / "tuning" / spec.run_id
+    found = search_learning_rate(spec, data, folder)
+    broken = folder / "oracle.json" if cut == "oracle.json" else next(folder.glob("trial_*/trial.json"))
+    broken.write_text("")
+    scored_by_rate["trained"].clear()
+    assert search_learning_rate(spec, data, folder) == found
+    assert "saved state is unreadable" in capsys.readouterr().err
+    assert sorted(scored_by_rate["trained"]) == sorted(t["learning_rate"] for t in found["trials"])

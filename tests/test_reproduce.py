@@ -583,6 +583,9 @@ def test_a_worker_killed_mid_way_costs_only_its_run(tmp_path):
                      progress=lines.append, jobs=2) == 0
     killer.join()
     assert any("a worker process died" in line for line in lines), lines
+    # A new pool takes over (the other worker's run in progress starts again in it).
+    assert any("start again in new worker processes" in line for line in lines), lines
+    assert not any("run in this process" in line for line in lines), lines
     assert len(_finished(two)) == len(_unique([9, 10]))
     assert _rounded(_results(two)["claims"]) == _rounded(_results(one)["claims"])
 

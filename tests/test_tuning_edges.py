@@ -197,3 +197,36 @@ def test_a_users_folder_where_the_export_goes_names_export_root(tmp_path, capsys
     err = capsys.readouterr().err.strip()
     assert err.endswith(f"or --no-export. Received: --export-root {root}"), err
     assert "--name" not in err and "choose another name" not in err
+
+
+def test_synthetic_with_data_options_is_refused(tmp_path, capsys, no_work):
+    # They were ignored without a word (a --valid-samples 0 with a val_ objective too).
+    assert main([*TUNE, "--directory", str(tmp_path), "--valid-samples", "0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--valid-samples would be left unused" in err and err.endswith(
+        "Received: --synthetic 300 --valid-samples 0"), err
+
+
+def test_more_images_than_the_split_has_is_refused(tmp_path, capsys, monkeypatch):
+    # --train-samples 99999999 quietly used the whole split.
+    monkeypatch.setattr(tune, "load_data", lambda name, args: synthetic_dataset(128))
+    argv = ["tune", "--max-trials", "1", "--no-export", "--quiet", "--activations", "relu",
+            "--epochs", "1", "--preset", "mlp", "--directory", str(tmp_path)]
+    assert main([*argv, "--train-samples", "129"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "more images than synthetic's training split has (128)" in err, err
+
+
+def test_equal_scores_rank_in_trial_order(tmp_path):
+    # A reload walked the trials in another order and ranked ties otherwise, which
+    # changed the model export_best exported.
+    from actkeras.tuning.search import collect_results
+
+    hypermodel = ActivationHyperModel("mlp", activations=["relu", "elu", "tanh"], seed=0, **TINY)
+    tuner = make_tuner("grid", hypermodel, tmp_path, max_trials=None)
+    for trial_id in ("0002", "0000", "0001"):  # a dict in another order than the trials'
+        trial = keras_tuner.engine.trial.Trial(tuner.oracle.get_space(), trial_id=trial_id,
+                                               status="COMPLETED")
+        trial.score = 0.5
+        tuner.oracle.trials[trial_id] = trial
+    assert [row["trial_id"] for row in collect_results(tuner)] == ["0000", "0001", "0002"]

@@ -131,7 +131,8 @@ def check(args):
         from actkeras.experiments.compare import other_backend
 
         try:
-            other_backend(args.compare_with, args.preset, args.backend or backends.requested())
+            other_backend(args.compare_with, args.preset, args.backend or backends.requested(),
+                          args.seeds)
         except ValueError as error:  # in the command line's terms
             api = f"Received: compare_with={str(args.compare_with)!r}"
             raise UsageError(str(error).replace(api, f"Received: --compare-with "

@@ -126,6 +126,15 @@ def check(args):
     if not args.project_name:
         raise UsageError("--project-name names the search's folder inside --directory: give "
                          "a name. Received: --project-name ''")
+    if args.synthetic is not None:
+        given = [(option, value) for option, value in (
+            ("--dataset", args.dataset), ("--train-samples", args.train_samples),
+            ("--valid-samples", args.valid_samples)) if value is not None]
+        if given:
+            raise UsageError(f"--synthetic N makes the data (N training and N/2 validation "
+                             f"images), so {', '.join(o for o, _ in given)} would be left "
+                             f"unused: give one or the other. Received: --synthetic "
+                             f"{args.synthetic} {' '.join(f'{o} {v}' for o, v in given)}")
     overrides = key_values(args.set)
     if "seed" in overrides:
         raise UsageError(f"--set seed is --seed here (the search's seed, its trials' too): "
@@ -191,7 +200,14 @@ def _data(args):
     if args.synthetic:
         return synthetic_dataset(args.synthetic, args.seed)
     data = load_data(args.dataset or DATASET_OF_PRESET[args.preset], args)
-    with arguments():  # more images asked for than the data set has
+    for option, asked, split, name in (
+            ("--train-samples", args.train_samples, data.x_train, "training"),
+            ("--valid-samples", args.valid_samples, data.x_valid, "validation")):
+        if asked is not None and asked > len(split):  # not the whole split without a word
+            raise UsageError(f"{option} asks for more images than {data.name}'s {name} split "
+                             f"has ({len(split):,}): ask for at most that, or leave {option} "
+                             f"out for all. Received: {option} {asked}")
+    with arguments():
         return data.subset(args.train_samples, args.valid_samples, None)
 
 

@@ -147,7 +147,7 @@ def backend_of(results):
     return (results.get("environment") or {}).get("backend")
 
 
-def other_backend(folder, preset, backend):
+def other_backend(folder, preset, backend, seeds=None):
     """The verdicts of `preset`'s reproduction in `folder`, made on a backend other than
     `backend`, for the report's sensitivity tables (`reproduce(compare_with=folder)`).
 
@@ -156,8 +156,9 @@ def other_backend(folder, preset, backend):
         "verdicts"}}}`.
 
     Raises:
-        ValueError: no finished reproduction in `folder`, or one of another preset or
-            of the same backend.
+        ValueError: no finished reproduction in `folder`, or one of another preset, of
+            another number of seeds (`seeds`, `None` for the preset's own) or of the same
+            backend: a difference would be read as the backend's.
     """
     try:
         results = _results(folder)
@@ -170,6 +171,18 @@ def other_backend(folder, preset, backend):
     if results.get("preset") != preset:
         raise ValueError(f"{folder} holds a reproduction of the {results.get('preset')!r} "
                          f"preset, not {preset!r}: --compare-with takes the same preset on the "
+                         f"other backend. Received: compare_with={str(folder)!r}")
+    try:
+        selection = json.loads((Path(folder) / "manifest.json").read_text()).get("selection")
+    except (OSError, ValueError, AttributeError):
+        selection = None  # no manifest to read: the results alone say what they are
+    if isinstance(selection, dict) and selection.get("seeds") != seeds:
+        def said(n):
+            return "the preset's own seeds" if n is None else f"{n} seed{'s' * (n != 1)} per arm"
+
+        raise ValueError(f"{folder} holds a reproduction with {said(selection.get('seeds'))}, "
+                         f"this one has {said(seeds)}: a difference between them would be "
+                         f"marked as the backend's. --compare-with takes the same seeds on the "
                          f"other backend. Received: compare_with={str(folder)!r}")
     if theirs == backend or theirs is None:
         raise ValueError(f"{folder} holds a reproduction on the {theirs or 'unrecorded'} "

@@ -10,11 +10,22 @@ report covers another selection (a subset run into the full report's folder), un
 names the tool (`TOOL`): a folder without one (a `train` output's `runs/` included) or
 with another program's `manifest.json` is not written into. The temporary files that a
 killed run's atomic writes left behind (`atomic.leftovers`, never read back) are removed
-from the folders the reproduction writes, and only there.
+from the folders the reproduction writes, and only there. One invocation at a time
+writes a folder: `prepare` takes a lock on `OUT/.actkeras-lock` (`fcntl.flock`, POSIX;
+released by `release`, or by the kernel when the process ends, however it ends) before
+it writes the manifest, and a second invocation is refused while the first holds it.
 """
 
 import json
+import os
+import socket
+import time
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # not POSIX (Windows): no lock
+    fcntl = None
 
 from actkeras import atomic
 from actkeras.atomic import write_json
@@ -26,6 +37,8 @@ REPORT_FILES = ("report.md", "summary.md", "results.json")
 # Where a reproduction writes (atomically): its leftovers are swept there, and only there.
 WRITTEN = ("", "figures", "runs", "models")
 WRITTEN_BELOW = ("tuning",)  # the searches' folders, every level of them
+LOCK = ".actkeras-lock"  # held while an invocation writes the folder; it says whose
+_held = {}  # resolved folder -> the open lock file of this process
 
 
 def _version():
@@ -85,7 +98,7 @@ def manifest_of(out):
         raise UserError(f"{out} is a file, not a folder: choose a folder with --out.")
     manifest = out / MANIFEST
     if not manifest.exists():
-        if out.is_dir() and set(out.iterdir()) - set(atomic.leftovers(out)):
+        if out.is_dir() and set(out.iterdir()) - set(atomic.leftovers(out)) - {out / LOCK}:
             raise UserError(f"{out} is not empty and holds no reproduction (no {MANIFEST} "
                             f"written by {TOOL}): choose a new or empty folder with --out.")
         return {}
@@ -146,6 +159,8 @@ def prepare(out, preset, result_format, *, selection=None, force=False, overwrit
             f"runs of one backend are never reused for another; choose another folder with "
             f"--out (the default is {default or default_out(preset, backend=backend)}).")
     with writing(out):
+        out.mkdir(parents=True, exist_ok=True)
+        _lock(out)
         write_json(manifest, {"tool": "actkeras reproduce", "preset": preset,
                               "result_format": result_format, "actkeras": _version(),
                               "backend": backend, "selection": selection})
@@ -153,6 +168,38 @@ def prepare(out, preset, result_format, *, selection=None, force=False, overwrit
         for path in stale:
             atomic.remove(path)
     return len(stale)
+
+
+def _lock(out):
+    """Takes `out`'s lock for this process (kept until `release`); a `UserError` naming the
+    holder when another process has it."""
+    key = str(Path(out).resolve())
+    if fcntl is None or key in _held:
+        return
+    handle = open(Path(out) / LOCK, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise UserError(
+            f"{out} is being written by another actkeras reproduce ({holder}): two at once "
+            f"would run every run twice and write one manifest over the other. Wait for it "
+            f"to end (a rerun then reuses its runs), or choose another folder with --out.")
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()} on {socket.gethostname()}, since "
+                 f"{time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+    handle.flush()
+    _held[key] = handle
+
+
+def release(out):
+    """Lets go of `out`'s lock, if this process holds it."""
+    handle = _held.pop(str(Path(out).resolve()), None)
+    if handle is not None:
+        handle.close()
 
 
 def leftovers(out):

@@ -11,12 +11,19 @@ runs train would measure the crowd.
 
 On a CPU the workers split the cores between them; on a GPU they share it (JAX is
 told not to take most of its memory for the first process that starts). A worker
-that dies (killed, out of memory) costs only its run in progress: the caller's
-one-process pass runs whatever is left.
+that dies (killed, out of memory) breaks the pool (Python's process pool then stops
+every worker): the runs in progress start again in a new pool, with every run not yet
+finished, up to `RESTARTS` times; after that the caller's one-process pass runs
+whatever is left. A run's files are written atomically, so a run cut short leaves
+none. Workers leave Ctrl-C to the parent, which stops them at once (a run they had
+begun leaves nothing), and on Linux a worker is ended with its parent
+(`PR_SET_PDEATHSIG`): a parent killed alone leaves no worker training on.
 """
 
 import multiprocessing
 import os
+import signal
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -32,6 +39,7 @@ from actkeras.experiments.runner import (
 )
 
 _worker_data = None  # the worker's data sets, loaded once per process
+RESTARTS = 3  # new pools after a worker died, before the one-process pass takes over
 
 
 def run_parallel(specs, out, jobs, *, force=False, data_dir=None, export=False,
@@ -63,18 +71,32 @@ def run_parallel(specs, out, jobs, *, force=False, data_dir=None, export=False,
              else "each with XLA's threads on every core")
     progress(f"{len(todo)} runs for {workers} worker processes ({share})")
     finished = Finished(todo, progress)
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=start_worker, initargs=(threads, data_dir))
-    try:
-        futures = {pool.submit(run_in_worker, spec, str(out), 0, export,
-                               provenance(spec) if provenance else None): spec
-                   for spec in todo}
-        for future in as_completed(futures):
-            finished(futures[future], *future.result())
-    except BrokenProcessPool as error:
-        progress(f"a worker process died ({error}); the runs left are run in this process")
-    finally:
-        pool.shutdown(cancel_futures=True)
+    left, restarts = list(todo), 0
+    while left:
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=start_worker,
+                                   initargs=(threads, data_dir, os.getpid()))
+        try:
+            futures = {pool.submit(run_in_worker, spec, str(out), 0, export,
+                                   provenance(spec) if provenance else None): spec
+                       for spec in left}
+            for future in as_completed(futures):
+                finished(futures[future], *future.result())
+            left = []
+        except BrokenProcessPool as error:
+            left = [spec for spec in left if spec.run_id not in finished.executed]
+            restarts += 1
+            if restarts > RESTARTS:
+                progress(f"a worker process died ({error}), {RESTARTS + 1} times: the "
+                         f"{len(left)} runs left are run in this process")
+                break
+            progress(f"a worker process died ({error}); the runs in progress start again in "
+                     f"new worker processes ({len(left)} runs left)")
+        except KeyboardInterrupt:
+            stop_workers()  # not one more run
+            raise
+        finally:
+            pool.shutdown(cancel_futures=True)
     return finished.executed
 
 
@@ -107,9 +129,12 @@ class Finished:
                       f"{clock(seconds)} — elapsed {clock(elapsed)}, ETA {eta}")
 
 
-def start_worker(threads, data_dir):
-    """A worker's start: its share of the CPU threads (`None`: all), quiet if its parent is."""
+def start_worker(threads, data_dir, parent=None):
+    """A worker's start: its share of the CPU threads (`None`: all), quiet if its parent is;
+    Ctrl-C left to the parent (`parent`'s pid), and ended with it."""
     global _worker_data
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops its workers itself
+    _end_with_parent(parent)
     # Read when the backend starts, which is after this in a spawned process.
     if threads:
         os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(threads))
@@ -119,6 +144,28 @@ def start_worker(threads, data_dir):
     if quiet.is_quiet():  # started from the CLI without --debug: as quiet as it is
         quiet.import_keras_quietly()
     _worker_data = DataCache(data_dir)
+
+
+def stop_workers():
+    """Ends this process's worker processes at once (Ctrl-C: they ignore it themselves)."""
+    for child in multiprocessing.active_children():
+        child.terminate()
+
+
+def _end_with_parent(parent):
+    """On Linux, asks the kernel to end this process when its parent dies (a parent killed
+    alone would leave its workers running its queued runs); elsewhere, nothing."""
+    if not sys.platform.startswith("linux") or parent is None:
+        return
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the request was made
+        os._exit(1)
 
 
 def run_in_worker(spec, out, verbose, export, provenance=None):

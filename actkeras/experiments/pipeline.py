@@ -237,7 +237,7 @@ def reproduce(preset="quick", out=None, *, claim_ids=None, seeds=None, force=Fal
     backend = select_backend(backend)  # before Keras loads, where it has not yet
     from actkeras.errors import writing
     from actkeras.experiments.claims import MODULES, check_ids, claims, select, sizes_of
-    from actkeras.experiments.folder import default_out, prepare
+    from actkeras.experiments.folder import default_out, prepare, release
     from actkeras.experiments.readme import check_readme, update_readme
     from actkeras.experiments.report import write_report
     from actkeras.experiments.runner import RESULT_FORMAT, RESUME_NOTE, DataCache
@@ -252,13 +252,14 @@ def reproduce(preset="quick", out=None, *, claim_ids=None, seeds=None, force=Fal
     if compare_with is not None:
         from actkeras.experiments.compare import other_backend
 
-        other = other_backend(compare_with, preset, backend)
+        other = other_backend(compare_with, preset, backend, seeds)
     data = DataCache(data_dir)
     check_data(select(claims(sizes=sizes_), ids), data)
     # The scheduler answers, and its workers match, before the folder is touched.
-    with _cluster(scheduler, jobs, backend) as client:
+    with _cluster(scheduler, jobs, backend) as client, contextlib.ExitStack() as held:
         default = default_out(preset, claim_ids, seeds, backend)
         out = Path(out or default)
+        held.callback(release, out)  # the folder's lock, which `prepare` takes
         removed = prepare(out, preset, RESULT_FORMAT, selection=selection, force=force,
                           overwrite=overwrite, backend=backend, default=default)
         if removed:

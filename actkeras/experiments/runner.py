@@ -25,6 +25,7 @@ their own, one after the other.
 import hashlib
 import json
 import math
+import os
 import time
 import traceback
 import uuid
@@ -636,11 +637,14 @@ def run_isolated(spec, out, *, data_dir=None, provenance=None):
 
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(1, mp_context=context, initializer=parallel.start_worker,
-                             initargs=(None, data_dir)) as pool:
+                             initargs=(None, data_dir, os.getpid())) as pool:
         try:
             pool.submit(parallel.run_in_worker, spec, str(out), 0, False, provenance).result()
         except BrokenProcessPool as error:
             return run_failed(spec, out, f"the process running it died ({error})")
+        except KeyboardInterrupt:  # the worker leaves Ctrl-C to this process
+            parallel.stop_workers()
+            raise
     result, why = read_result(result_path(out, spec), spec)
     if result is None:
         result = json.loads(result_path(out, spec).read_text()) if result_path(out, spec).exists() \

@@ -15,7 +15,10 @@ distributed mode, as `actkeras tune` does.
 
 import contextlib
 import io
+import json
 import math
+import shutil
+import sys
 import warnings
 
 from actkeras.tuning import ActivationHyperModel, make_tuner, run_search
@@ -44,12 +47,26 @@ def score_rates(spec, data, directory, rates):
     hypermodel = FinalScore(spec.preset, activations=[spec.activation],
                             learning_rates=list(rates), seed=spec.seed, monitors=False,
                             activation_kwargs={spec.activation: spec.activation_kwargs}, **overrides)
-    tuner = make_tuner("grid", hypermodel, str(directory.parent), project_name=directory.name,
-                       max_trials=len(rates), seed=spec.seed, objective=OBJECTIVE,
-                       log_every=spec.log_every)
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-        warnings.filterwarnings("ignore", message="Training diverged")
-        rows = run_search(tuner, data, verbose=0)
+    for attempt in (0, 1):
+        try:
+            tuner = make_tuner("grid", hypermodel, str(directory.parent),
+                               project_name=directory.name, max_trials=len(rates),
+                               seed=spec.seed, objective=OBJECTIVE, log_every=spec.log_every)
+            with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+                warnings.filterwarnings("ignore", message="Training diverged")
+                rows = run_search(tuner, data, verbose=0)
+            break
+        except json.JSONDecodeError as error:
+            # keras-tuner writes its state in place (no temporary file): a process killed
+            # in that write leaves an empty or cut file, which no rerun could read. The
+            # search is seeded: made again from the start, it gives the same trials. Its
+            # folder (the reproduction's own, added rates' searches inside) goes whole.
+            if attempt:
+                raise
+            print(f"search in {directory}: Keras Tuner's saved state is unreadable ({error}; "
+                  "a write cut short by a kill): it is made again from the start",
+                  file=sys.stderr, flush=True)
+            shutil.rmtree(directory)
     # Only the scores are needed: the trials' weight checkpoints would be megabytes each.
     for checkpoint in directory.glob("trial_*/*.weights.h5"):
         checkpoint.unlink()

@@ -272,7 +272,9 @@ def collect_results(tuner, reverse=True):
     def scored(row):
         return row["score"] is not None and math.isfinite(row["score"])
 
-    done = sorted(filter(scored, rows), key=lambda r: -r["score"] if reverse else r["score"])
+    # Equal scores in trial order: a reloaded search ranks them as the search did.
+    done = sorted(filter(scored, rows),
+                  key=lambda r: (-r["score"] if reverse else r["score"], r["trial_id"]))
     rest = sorted((r for r in rows if not scored(r)), key=lambda r: r["trial_id"])
     return [{"rank": i + 1, **row} for i, row in enumerate(done + rest)]
 
