@@ -112,6 +112,19 @@ def test_claim1_parts_through_the_judge():
     assert v[TUNED].verdict == "undecided"  # its arms wait for their searches
 
 
+def test_claim1_names_the_steps_its_runs_trained():
+    # It said "3,001 steps" whatever the preset trained (the quick preset trains 300).
+    def make(spec):
+        run = course_result(0.9, [(0, 0.1), (10, 0.99), (40, 0.99)], spec.seed)
+        run["config"] = {"steps": 300}
+        return run
+
+    v, numbers = verdicts(1, results_for(claim(1), make))
+    assert numbers["steps"] == 300
+    assert any(f.startswith("at the end of training (300 steps), training accuracy is at or "
+                            "above 98 %") for f in v[AS_RUN].findings), v[AS_RUN].findings
+
+
 # --- claim 2 ---------------------------------------------------------------------------------
 
 def test_claim2_chance_is_the_binomial_test_so_a_19_percent_network_trained():
