@@ -213,3 +213,20 @@ def test_a_local_cluster_with_a_worker_killed_mid_run_gives_the_one_process_numb
                      scheduler="local", progress=lines.append) == 0
     assert lines[0].startswith("1 runs for the Dask cluster"), lines
     assert _rounded(_results(two)["claims"]) == _rounded(_results(one)["claims"])
+
+
+def test_a_worker_that_joined_later_checks_its_versions_with_each_run():
+    # The versions were checked once, at the start: a worker joining later with other
+    # versions took most of the runs and failed them with whatever broke first.
+    from actkeras.experiments.cluster import check_versions, checked_packages, run_on_worker
+    from distributed.versions import get_versions
+
+    packages = checked_packages("tensorflow")
+    assert {"python", "dask", "distributed", "numpy", "actkeras", "keras",
+            "tensorflow"} <= set(packages)
+    found = get_versions([n for n in packages if n != "python"])["packages"]
+    ours = {name: found.get(name) for name in packages}
+    check_versions(ours)  # the same: nothing to say
+    with pytest.raises(RuntimeError, match=r"other package versions than the client: keras "
+                                           r"\S+ \(the client's 3\.0\.0\)"):
+        run_on_worker(None, "tensorflow", versions={**ours, "keras": "3.0.0"})

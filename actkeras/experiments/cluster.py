@@ -7,6 +7,9 @@ run the scheduler must answer (one line naming the address otherwise), and its w
 must run the versions that this process runs of Python, Dask's packages (those Dask's own
 `Client.get_versions(check=True)` compares), NumPy, actkeras, Keras and the backend: a
 mismatch is one line naming them. A worker whose Keras already runs another backend is refused too.
+A worker that joins later is checked by each run it is given (`run_on_worker` compares its
+own versions with the client's): a mismatch fails that run, naming the packages, and the
+run is left to this process's own pass.
 
 What the process pool (`parallel.py`) guarantees holds here:
 - a dead worker costs only its run: the scheduler gives that run to another worker
@@ -212,9 +215,37 @@ def _keras_backend():
     return keras.backend.backend() if keras is not None else None
 
 
-def run_on_worker(spec, backend, export=False, provenance=None, data_dir=None, silent=True):
+def checked_packages(backend):
+    """The packages whose versions a worker must share with the client: Python, Dask's
+    required ones, NumPy, actkeras, Keras and the backend."""
+    from distributed.versions import required_packages
+
+    return list(dict.fromkeys(["python", *required_packages, "numpy", "actkeras", "keras",
+                               backend]))
+
+
+def check_versions(versions):
+    """Raises `RuntimeError` naming the packages whose versions in this (worker) process
+    differ from `versions`, `{package: version}` of the client; `None` checks nothing."""
+    if not versions:
+        return
+    from distributed.versions import get_versions
+
+    mine = get_versions([n for n in versions if n != "python"])["packages"]
+    differ = [f"{name} {mine.get(name) or 'missing'} (the client's {version})"
+              for name, version in versions.items() if mine.get(name) != version]
+    if differ:
+        raise RuntimeError(f"this worker runs other package versions than the client: "
+                           f"{', '.join(differ)}")
+
+
+def run_on_worker(spec, backend, export=False, provenance=None, data_dir=None, silent=True,
+                  versions=None):
     """Runs one spec in this worker process, in a temporary folder; returns `(status,
-    seconds, {relative path: bytes})`, the files a run writes into a reproduction folder."""
+    seconds, {relative path: bytes})`, the files a run writes into a reproduction folder.
+    `versions` (the client's, `{package: version}`) are checked first (a worker that
+    joined after the start-up check)."""
+    check_versions(versions)
     with _run_lock:
         if "keras" not in sys.modules:
             os.environ["KERAS_BACKEND"] = backend
@@ -279,9 +310,14 @@ def run_on_cluster(client, specs, out, *, backend, force=False, data_dir=None, e
     progress(f"{len(todo)} runs for the Dask cluster at {client.scheduler.address} "
              f"({len(workers)} workers now)")
     finished = Finished(todo, progress)
+    from distributed.versions import get_versions
+
+    packages = checked_packages(backend)
+    versions = get_versions([n for n in packages if n != "python"])["packages"]
+    versions = {name: versions.get(name) for name in packages}
     futures = {client.submit(run_on_worker, spec, backend, export,
                              provenance(spec) if provenance else None, data_dir,
-                             quiet.is_quiet(), pure=False,
+                             quiet.is_quiet(), versions, pure=False,
                              key=f"actkeras-{spec.run_id}-{uuid.uuid4().hex[:8]}"): spec
                for spec in todo}
     try:
