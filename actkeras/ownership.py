@@ -63,16 +63,15 @@ def export_state(path):
     return "ours" if ours else "other"
 
 
-def export_problem(path):
+def export_problem(path, fix="choose another name"):
     """Why `path` can never take an export, whatever the overwrite option says (a file
-    there, or a folder that is not an export: never replaced), or `None`."""
+    there, or a folder that is not an export: never replaced), ending with `fix`, or `None`."""
     state = export_state(path)
     if state == "file":
-        return f"{path} is a file, not an export: choose another name."
+        return f"{path} is a file, not an export: {fix}."
     if state == "other":
         return (f"{path} is a folder that is not an actkeras export (no metadata.json written "
-                f"by actkeras; it holds {contents(path)}): it is never replaced; choose another "
-                f"name.")
+                f"by actkeras; it holds {contents(path)}): it is never replaced; {fix}.")
     return None
 
 

@@ -205,8 +205,9 @@ class Monitor(keras.callbacks.Callback):
         self._epoch = epoch
         if self._pending:
             self._begin_late()
-        self._base = self._steps_done()
-        self._count = self._step()
+        count = self._step()
+        self._base = self._steps_done(count)  # against the count at the last epoch end
+        self._count = count
         if not self._active:
             return
         scalars = self._record("epoch_end", self._base)
@@ -290,7 +291,7 @@ class Monitor(keras.callbacks.Callback):
             return self._base + ((self.params or {}).get("steps") or 0)
         return int(to_numpy(iterations))
 
-    def _steps_done(self):
+    def _steps_done(self, count=None):
         """The steps run so far: the optimizer's count, but the steps before this epoch plus
         its length, where known, when that count does not follow the batches: under a
         `LossScaleOptimizer`, which leaves out the updates it skipped (their gradients
@@ -299,7 +300,7 @@ class Monitor(keras.callbacks.Callback):
         GAN's, or a model with nothing to train)."""
         steps = (self.params or {}).get("steps")
         optimizer = getattr(self.model, "optimizer", None)
-        count = self._step()
+        count = self._step() if count is None else count
         if steps and (isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
                       or count == self._count):  # fmt: skip
             return self._base + steps

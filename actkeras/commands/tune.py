@@ -180,13 +180,12 @@ def _check_exports(args):
             check_destination(name, export)
         except UsageError as error:
             if ownership.export_state(root / name) != "ours":
-                problem = ownership.export_problem(root / name)
-                if problem:  # the search names its export: no name to choose
-                    problem = problem.removesuffix(" choose another name.").rstrip(":;")
-                    raise UsageError(
-                        f"{problem}. The search would export its best model there: choose "
-                        f"another --export-root, or --no-export. Received: --export-root "
-                        f"{root}") from error
+                # The search names its export: the fix is another root, not a name.
+                problem = ownership.export_problem(
+                    root / name, fix="the search would export its best model there, so "
+                    "choose another --export-root, or --no-export")
+                if problem:
+                    raise UsageError(f"{problem} Received: --export-root {root}") from error
                 raise
             raise UsageError(
                 f"The search would export its best model as {root / name}, which holds an "

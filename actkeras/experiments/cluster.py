@@ -49,6 +49,7 @@ LOCAL = "local"
 _ADDRESS = re.compile(r"^(?:(?:tcp|tls|ws|wss|ucx)://)?(\[[0-9a-fA-F:.]+\]|[^\s:/\[\]]+):(\d+)$")
 _run_lock = threading.Lock()  # one run at a time in a worker process
 _caches = {}  # data_dir -> the worker's DataCache
+SHARED = ("numpy", "actkeras", "keras")  # besides Python, Dask's and the backend
 
 
 def check_scheduler(scheduler, jobs=1):
@@ -159,7 +160,7 @@ def _check_answers(address, timeout):
 
 def refuse_mismatch(client, backend, address):
     """Raises `UserError` (one line) where the cluster's versions or backend differ."""
-    packages = ["numpy", "actkeras", "keras", backend]
+    packages = [*SHARED, backend]
     with warnings.catch_warnings():
         # Dask's own check prints a table (a warning in recent versions, an error in older
         # ones): the packages it names are named again below, in one line.
@@ -220,8 +221,16 @@ def checked_packages(backend):
     required ones, NumPy, actkeras, Keras and the backend."""
     from distributed.versions import required_packages
 
-    return list(dict.fromkeys(["python", *required_packages, "numpy", "actkeras", "keras",
-                               backend]))
+    return list(dict.fromkeys(["python", *required_packages, *SHARED, backend]))
+
+
+def package_versions(names):
+    """`{name: version}` of the packages `names` in this process (`None`: not installed),
+    as Dask reads them ("python" included)."""
+    from distributed.versions import get_versions
+
+    found = get_versions([n for n in names if n != "python"])["packages"]
+    return {name: found.get(name) for name in names}
 
 
 def check_versions(versions):
@@ -229,9 +238,7 @@ def check_versions(versions):
     differ from `versions`, `{package: version}` of the client; `None` checks nothing."""
     if not versions:
         return
-    from distributed.versions import get_versions
-
-    mine = get_versions([n for n in versions if n != "python"])["packages"]
+    mine = package_versions(versions)
     differ = [f"{name} {mine.get(name) or 'missing'} (the client's {version})"
               for name, version in versions.items() if mine.get(name) != version]
     if differ:
@@ -310,11 +317,7 @@ def run_on_cluster(client, specs, out, *, backend, force=False, data_dir=None, e
     progress(f"{len(todo)} runs for the Dask cluster at {client.scheduler.address} "
              f"({len(workers)} workers now)")
     finished = Finished(todo, progress)
-    from distributed.versions import get_versions
-
-    packages = checked_packages(backend)
-    versions = get_versions([n for n in packages if n != "python"])["packages"]
-    versions = {name: versions.get(name) for name in packages}
+    versions = package_versions(checked_packages(backend))
     futures = {client.submit(run_on_worker, spec, backend, export,
                              provenance(spec) if provenance else None, data_dir,
                              quiet.is_quiet(), versions, pure=False,
